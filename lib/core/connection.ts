@@ -1,0 +1,26 @@
+/** The transports a session can arrive on. */
+export type TransportKind = 'tcp' | 'udp' | 'ws';
+
+/**
+ * What a transport gives the core for each session: a way to write one encoded
+ * packet and to end the session. Transports know nothing else about the protocol.
+ */
+export interface IMConnection {
+  readonly transport: TransportKind;
+  /** Peer address, for logs and rate limiting. */
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /**
+   * Connectionless transports (UDP) have no close: where the server would close
+   * a TCP or WebSocket connection, it leaves a UDP session as it is.
+   */
+  readonly connectionless: boolean;
+  /** Largest body of a routed data packet (C2C, S2C) the peer's SDK accepts; larger is a failed send. */
+  readonly maxOutboundBytes: number;
+  /** Idle timeout for this session, in ms. */
+  readonly idleTimeoutMs: number;
+  /** Writes one encoded packet; `false` when the connection can no longer write. */
+  write(body: string): boolean;
+  /** Ends the session after pending writes; for UDP, forgets the peer. */
+  close(reason: string): void;
+}

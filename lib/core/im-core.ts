@@ -1,0 +1,560 @@
+import { Logger } from '@nestjs/common';
+import { Subject } from 'rxjs';
+import { IMErrorDefinition, IMErrors } from '../errors/im-error-codes';
+import { ResolvedIMOptions } from '../im-options.interface';
+import { Packet } from '../protocol/packet';
+import { decodePacket, encodePacket } from '../protocol/packet-codec';
+import { NO_USER_ID, PacketType, SERVER_USER_ID } from '../protocol/packet-type';
+import {
+  ackPacket, errorResponse, keepaliveResponse, kickoutPacket, LoginInfo, loginResponse, parseLoginInfo,
+} from '../protocol/payloads';
+import { KickoutCode, NO_KICK, ProtocolErrorCode } from '../protocol/protocol-codes';
+import { QoSEntry, QoSOutcome, SendQoSTable } from '../qos/send-qos-table';
+import { ReceiveDedupTable } from '../qos/receive-dedup-table';
+import { Clock, ClockTimer, SystemClock } from './clock';
+import { IMConnection } from './connection';
+import { HookVerdict, IMCoreHooks, IMRefusal, isRefusal } from './core-hooks';
+import { emptyStats, IMEvent, IMStats } from './im-events';
+import { OnlineTable } from './online-table';
+import { Session } from './session';
+import { TimerWheel } from './timer-wheel';
+
+/** Outcome of a server-to-client send (PushService). */
+export type DeliveryStatus =
+  /** The client ACKed the packet (QoS). */
+  | 'delivered'
+  /** No ACK after every retransmission (QoS). */
+  | 'lost'
+  /** The user had no session, or the write failed. */
+  | 'offline'
+  /** Written to the user's session; no ACK was asked for (no QoS). */
+  | 'sent';
+
+/** Result of one server-to-client send. */
+export interface DeliveryResult {
+  readonly userId: string;
+  readonly status: DeliveryStatus;
+  /** Fingerprint of a QoS packet. */
+  readonly fp?: string;
+}
+
+const isThenable = (v: unknown): v is Promise<unknown> =>
+  typeof v === 'object' && v !== null && typeof (v as Promise<unknown>).then === 'function';
+
+/**
+ * The protocol core (PROTOCOL.md §4-§10): sessions, login, the online table,
+ * routing and QoS, whatever the transport. Transports hand it complete frame
+ * bodies; it answers through {@link IMConnection}. Each session's packets are
+ * handled strictly in order: while an asynchronous hook runs, later packets
+ * of that session wait in its queue.
+ */
+export class IMCore {
+  /** user id → session (PROTOCOL.md §4). */
+  readonly online = new OnlineTable();
+  /** Operational counters. */
+  readonly stats: IMStats = emptyStats();
+  /** Session and delivery events (emitted only while observed). */
+  readonly events = new Subject<IMEvent>();
+  readonly clock: Clock;
+
+  private hooks: IMCoreHooks = {};
+  private readonly logger = new Logger('IMCore');
+  private readonly sendQoS: SendQoSTable;
+  private readonly dedup: ReceiveDedupTable;
+  private readonly idleWheel: TimerWheel<Session>;
+  private readonly sessions = new Set<Session>();
+  private ticker?: ClockTimer;
+
+  constructor(private readonly options: ResolvedIMOptions) {
+    this.clock = options.clock ?? new SystemClock();
+    const now = this.clock.now();
+    this.sendQoS = new SendQoSTable(
+      options.qos,
+      { retransmit: (e) => this.retransmit(e), lost: (es) => this.reportLost(es) },
+      now,
+      options.tickMs,
+    );
+    this.dedup = new ReceiveDedupTable(options.qos.dedupTtlMs, options.qos.dedupMaxEntries);
+    this.idleWheel = new TimerWheel<Session>(Math.max(options.tickMs, 250), now, (s, t) => this.checkIdle(s, t));
+  }
+
+  /** Installs the application's hooks (built by the handler explorer). */
+  setHooks(hooks: IMCoreHooks): void {
+    this.hooks = hooks;
+  }
+
+  /** Starts the shared timer tick (idle timeouts, QoS). */
+  start(): void {
+    if (this.ticker) return;
+    this.ticker = this.clock.every(this.options.tickMs, () => this.tick());
+  }
+
+  /** Runs due timers now; the tick calls it, and so can tests. */
+  tick(): void {
+    const now = this.clock.now();
+    this.idleWheel.advance(now);
+    this.sendQoS.tick(now);
+    this.dedup.purge(now);
+  }
+
+  /** Stops timers and reports every pending QoS packet lost. */
+  stop(): void {
+    this.ticker?.cancel();
+    this.ticker = undefined;
+    this.sendQoS.failAll();
+    this.idleWheel.clear();
+  }
+
+  /** Sessions open on every transport. */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Packets waiting for an ACK. */
+  get pendingQoS(): number {
+    return this.sendQoS.size;
+  }
+
+  // ---------------------------------------------------------------- transport side
+
+  /** A transport opened a session (TCP accept, WebSocket upgrade, first UDP datagram). */
+  openSession(connection: IMConnection): Session {
+    const now = this.clock.now();
+    const session = new Session(connection, now, this.options.limits.burst);
+    this.sessions.add(session);
+    this.idleWheel.schedule(session, now + connection.idleTimeoutMs);
+    return session;
+  }
+
+  /** One complete frame body arrived on `session`. */
+  receive(session: Session, text: string): void {
+    if (session.closed) return;
+    const now = this.clock.now();
+    session.lastActivity = now;
+    this.stats.packetsIn++;
+    if (!this.takeToken(session, now)) return;
+    if (session.busy) {
+      const queue = (session.queue ??= []);
+      if (queue.length >= this.options.limits.maxQueuedPackets) {
+        this.stats.queueOverflow++;
+        this.logger.warn(`${session}: ${IMErrors.QUEUE_OVERFLOW.message()}; closing`);
+        this.closeSession(session, IMErrors.QUEUE_OVERFLOW.id);
+        return;
+      }
+      queue.push(text);
+      return;
+    }
+    this.process(session, text);
+  }
+
+  /**
+   * The transport rejected input before it became a packet (oversize frame,
+   * binary WebSocket frame, bad UTF-8...). Stream transports close; UDP drops
+   * the datagram and keeps the session (QUIRK-9 fix).
+   */
+  rejectFrame(session: Session, error: IMErrorDefinition, detail?: string): void {
+    session.lastActivity = this.clock.now();
+    this.badInput(session, error, detail ?? '');
+  }
+
+  /** The transport's connection is gone (peer close, error, or our own close completing). */
+  connectionClosed(session: Session): void {
+    if (!this.sessions.delete(session)) return;
+    session.closed = true;
+    session.queue = null;
+    this.detach(session, session.kickCode);
+  }
+
+  /** Ends a session: detaches its user and closes (TCP/WS) or forgets (UDP) the connection. */
+  closeSession(session: Session, reason: string): void {
+    if (session.closed) return;
+    session.closed = true;
+    session.queue = null;
+    this.detach(session, session.kickCode);
+    this.sessions.delete(session);
+    session.connection.close(reason);
+  }
+
+  /** Closes every session (graceful shutdown). */
+  closeAll(reason: string): void {
+    for (const s of [...this.sessions]) this.closeSession(s, reason);
+  }
+
+  // ---------------------------------------------------------------- server side API
+
+  /**
+   * Sends a server-originated packet (S2C) to `userId`. With `packet.QoS` the
+   * promise settles when the client ACKs or the packet is declared lost.
+   */
+  push(userId: string, packet: Packet): Promise<DeliveryResult> {
+    const target = this.online.get(userId);
+    if (!target) return Promise.resolve({ userId, status: 'offline', fp: packet.fp });
+    const body = this.encode(packet);
+    if (!this.fits(body, target)) return Promise.resolve({ userId, status: 'offline', fp: packet.fp });
+    if (!packet.QoS || packet.fp === undefined) {
+      const ok = target.connection.write(body);
+      return Promise.resolve({ userId, status: ok ? 'sent' : 'offline', fp: packet.fp });
+    }
+    const fp = packet.fp;
+    return new Promise<DeliveryResult>((resolve, reject) => {
+      const entry = this.sendQoS.track(userId, fp, packet, body, this.clock.now(), (outcome: QoSOutcome) =>
+        resolve({ userId, status: outcome, fp }),
+      );
+      if (!entry) {
+        reject(new Error(`fp ${fp} is already awaiting an ACK from ${userId}`));
+        return;
+      }
+      if (!target.connection.write(body)) {
+        this.sendQoS.untrack(entry);
+        resolve({ userId, status: 'offline', fp });
+      }
+    });
+  }
+
+  /** Kicks `userId` with code 2 (application/admin) and an optional reason. Returns false if offline. */
+  kick(userId: string, reason?: string): boolean {
+    const session = this.online.get(userId);
+    if (!session) return false;
+    this.kickSession(session, KickoutCode.KICKED_BY_ADMIN, reason);
+    return true;
+  }
+
+  // ---------------------------------------------------------------- dispatch
+
+  private process(session: Session, text: string): void {
+    let result: Promise<unknown> | void;
+    try {
+      result = this.dispatch(session, text);
+    } catch (err) {
+      this.handlerFailed(session, err);
+      return;
+    }
+    if (result) this.waitFor(session, result);
+  }
+
+  /** Holds the session's later packets until `pending` settles, then drains them in order. */
+  private waitFor(session: Session, pending: Promise<unknown>): void {
+    session.busy = true;
+    const resume = () => {
+      session.busy = false;
+      const queue = session.queue;
+      while (!session.busy && !session.closed && queue && queue.length > 0) {
+        this.process(session, queue.shift() as string);
+      }
+    };
+    pending.then(resume, (err) => {
+      this.handlerFailed(session, err);
+      resume();
+    });
+  }
+
+  private dispatch(session: Session, text: string): Promise<unknown> | void {
+    const decoded = decodePacket(text, { lenient: this.options.lenientJson });
+    if (!decoded.ok) return this.badInput(session, decoded.error, decoded.detail);
+    const p = decoded.packet;
+    switch (p.type) {
+      case PacketType.LOGIN:
+        return this.login(session, p);
+      case PacketType.KEEPALIVE:
+        if (session.userId === null) return this.notLoggedIn(session, p);
+        // QUIRK-1 fix: answer only the session that is its user's table entry.
+        if (this.online.isCurrent(session)) this.write(session, keepaliveResponse(session.userId));
+        return;
+      case PacketType.DATA:
+        if (session.userId === null) return this.notLoggedIn(session, p);
+        return this.data(session, p);
+      case PacketType.LOGOUT:
+        return this.closeSession(session, 'logout');
+      case PacketType.ACK:
+        if (session.userId === null) return this.notLoggedIn(session, p);
+        return this.ack(session, p);
+      case PacketType.ECHO:
+        if (this.options.echoRequiresLogin && session.userId === null) return this.notLoggedIn(session, p);
+        // QUIRK-10 fix: echo replies are never tracked for retransmission.
+        this.write(session, { ...p, type: PacketType.ECHO_RESPONSE });
+        return;
+      default:
+        this.stats.unknownType++;
+        return;
+    }
+  }
+
+  private badInput(session: Session, error: IMErrorDefinition, detail: string): void {
+    this.stats.badInput++;
+    this.logger.debug(`${session}: ${error.id} ${detail}`);
+    // The reference answers bad input by closing (TCP/WS); on UDP we keep the session.
+    if (!session.connection.connectionless) this.closeSession(session, error.id);
+  }
+
+  /** Type 1, 2 or 4 before login: error 301 quoting the packet, then close (TCP/WS). */
+  private notLoggedIn(session: Session, p: Packet): void {
+    this.stats.notLoggedIn++;
+    this.write(session, errorResponse(ProtocolErrorCode.NOT_LOGGED_IN, encodePacket(p)));
+    if (!session.connection.connectionless) this.closeSession(session, IMErrors.NOT_LOGGED_IN.id);
+  }
+
+  private takeToken(session: Session, now: number): boolean {
+    const { packetsPerSecond, burst } = this.options.limits;
+    session.tokens = Math.min(burst, session.tokens + ((now - session.tokensAt) * packetsPerSecond) / 1000);
+    session.tokensAt = now;
+    if (session.tokens >= 1) {
+      session.tokens -= 1;
+      return true;
+    }
+    this.stats.rateLimited++;
+    // Tell the client at most once a second, so a flood is not answered by a flood.
+    if (now - session.limitedNoticeAt >= 1000) {
+      session.limitedNoticeAt = now;
+      this.sendError(session, IMErrors.RATE_LIMITED.wireCode, IMErrors.RATE_LIMITED.message());
+    }
+    return false;
+  }
+
+  // ---------------------------------------------------------------- login (§7)
+
+  private login(session: Session, p: Packet): Promise<unknown> | void {
+    const parsed = parseLoginInfo(p.dataContent);
+    if (!parsed.ok) {
+      if (parsed.reason === 'malformed') return this.badInput(session, IMErrors.BAD_LOGIN_INFO, 'not a JSON object');
+      // QUIRK-19: refused silently; TCP/WS close, a UDP session may log in later.
+      this.logger.debug(`${session}: ${IMErrors.BAD_LOGIN_INFO.id} no loginUserId`);
+      if (!session.connection.connectionless) this.closeSession(session, IMErrors.BAD_LOGIN_INFO.id);
+      return;
+    }
+    const info = parsed.info;
+    if (info.loginUserId === SERVER_USER_ID || info.loginUserId === NO_USER_ID) {
+      return this.loginFailed(session, IMErrors.RESERVED_USER_ID.wireCode);
+    }
+    if (session.userId !== null) {
+      // §7.4: re-login as the same user needs no verification.
+      if (session.userId === info.loginUserId) return this.completeLogin(session, info);
+      // QUIRK-4 fix: a different user id is a logout of the old one plus a full, verified login.
+      this.detach(session, NO_KICK);
+    }
+    if (!this.hooks.verifyLogin) {
+      this.logger.warn(`${session}: login refused: no @OnLogin handler is registered`);
+      return this.loginFailed(session, IMErrors.LOGIN_REFUSED.wireCode);
+    }
+    const verdict = this.hooks.verifyLogin(info, session, p);
+    if (isThenable(verdict)) return verdict.then((v) => this.afterVerify(session, info, v));
+    return this.afterVerify(session, info, verdict);
+  }
+
+  private afterVerify(session: Session, info: LoginInfo, verdict: number | IMRefusal): Promise<unknown> | void {
+    if (session.closed) return;
+    const code = isRefusal(verdict) ? verdict.code : verdict;
+    if (code !== 0) return this.loginFailed(session, code);
+    return this.completeLogin(session, info);
+  }
+
+  private loginFailed(session: Session, code: number): void {
+    this.stats.loginsRefused++;
+    this.write(session, loginResponse(code, '', -1));
+    if (!session.connection.connectionless) this.closeSession(session, IMErrors.LOGIN_REFUSED.id);
+  }
+
+  /** §7.1 steps 6-7: response, duplicate-login rules, online table, login-success hook. */
+  private completeLogin(session: Session, info: LoginInfo): Promise<unknown> | void {
+    const userId = info.loginUserId;
+    const clientTime = info.firstLoginTime;
+    const firstLoginTime = clientTime <= 0 ? this.clock.now() : clientTime;
+    this.write(session, loginResponse(0, userId, firstLoginTime));
+    const old = this.online.get(userId);
+    if (old && old !== session) {
+      if (clientTime <= 0 || clientTime > old.firstLoginTime) {
+        this.kickSession(old, KickoutCode.DUPLICATE_LOGIN);
+      } else if (clientTime === old.firstLoginTime) {
+        // QUIRK-2 fix: the same device reconnecting; retire its stale connection without a kick-out.
+        old.userId = null;
+        if (!old.connection.connectionless) this.closeSession(old, 'superseded');
+      } else {
+        // A stale device (QUIRK-13, replicated): it got code 0, now it is kicked and never logs in.
+        this.stats.kicks++;
+        this.write(session, kickoutPacket(userId, KickoutCode.DUPLICATE_LOGIN));
+        session.kickCode = KickoutCode.DUPLICATE_LOGIN;
+        if (!session.connection.connectionless) this.closeSession(session, 'stale login');
+        return;
+      }
+    }
+    const relogin = session.userId === userId;
+    session.userId = userId;
+    session.firstLoginTime = firstLoginTime;
+    session.kickCode = NO_KICK;
+    this.online.set(userId, session);
+    this.stats.loginsAccepted++;
+    if (!relogin && this.events.observed) this.events.next({ type: 'online', userId, session });
+    const done = this.hooks.loginSuccess?.(userId, info.extra, session);
+    if (isThenable(done)) return done;
+  }
+
+  /** Sends a kick-out, reports the user offline with the kick code, and closes TCP/WS. */
+  private kickSession(session: Session, code: number, reason?: string): void {
+    this.stats.kicks++;
+    this.write(session, kickoutPacket(session.userId as string, code, reason));
+    session.kickCode = code;
+    // QUIRK-3/QUIRK-20 fix: detach the user (UDP too) and tell the logout hook why.
+    this.detach(session, code);
+    if (!session.connection.connectionless) this.closeSession(session, 'kicked');
+  }
+
+  /** Takes the user off the session; if the session was the table entry, the user goes offline. */
+  private detach(session: Session, kickCode: number): void {
+    const userId = session.userId;
+    if (userId === null) return;
+    session.userId = null;
+    if (!this.online.removeIf(userId, session)) return;
+    if (this.events.observed) this.events.next({ type: 'offline', userId, session, kickCode });
+    this.fireAndForget(this.hooks.logout?.(userId, session, kickCode));
+  }
+
+  // ---------------------------------------------------------------- messages (§10)
+
+  private data(session: Session, p: Packet): Promise<unknown> | void {
+    // QUIRK-5 fix: a session speaks only as its own user.
+    if (p.from !== session.userId) {
+      this.stats.forgedSender++;
+      this.logger.debug(`${session}: ${IMErrors.FORGED_SENDER.id} from=${p.from}`);
+      return this.sendError(session, IMErrors.FORGED_SENDER.wireCode, IMErrors.FORGED_SENDER.message());
+    }
+    // QUIRK-8 fix: a QoS packet without fp cannot be ACKed; SDKs drop such packets, so refuse it.
+    if (p.QoS && p.fp === undefined) {
+      return this.sendError(session, IMErrors.MISSING_FINGERPRINT.wireCode, IMErrors.MISSING_FINGERPRINT.message());
+    }
+    if (p.to === SERVER_USER_ID) {
+      this.stats.c2s++;
+      const verdict = this.hooks.beforeC2S?.(p, session);
+      if (isThenable(verdict)) return verdict.then((v) => this.c2s(session, p, v));
+      return this.c2s(session, p, verdict);
+    }
+    this.stats.c2c++;
+    const verdict = this.hooks.c2c?.(p, session);
+    if (isThenable(verdict)) return verdict.then((v) => this.c2c(session, p, v));
+    return this.c2c(session, p, verdict);
+  }
+
+  /** §10.1 after the before-hook: ACK and dedup, then the C2S handlers. */
+  private c2s(session: Session, p: Packet, verdict: HookVerdict): Promise<unknown> | void {
+    if (!this.allowed(session, verdict)) return;
+    if (p.QoS) {
+      const fp = p.fp as string;
+      const duplicate = this.dedup.checkAndRecord(p.from as string, fp, this.clock.now());
+      this.write(session, ackPacket(fp, SERVER_USER_ID, p.from));
+      if (duplicate) {
+        this.stats.c2sDuplicates++;
+        return;
+      }
+    }
+    const result = this.hooks.c2s?.(p, session);
+    if (isThenable(result)) return result.then((v) => void this.allowed(session, v));
+    this.allowed(session, result);
+  }
+
+  /** §10.2 after the C2C handlers: forward, or take the offline path. */
+  private c2c(session: Session, p: Packet, verdict: HookVerdict): Promise<unknown> | void {
+    if (!this.allowed(session, verdict)) return;
+    const target = p.to === undefined ? undefined : this.online.get(p.to);
+    if (target && this.forward(target, p)) {
+      this.fireAndForget(this.hooks.c2cDelivered?.(p, session));
+      if (p.QoS) this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
+      return;
+    }
+    this.stats.c2cOffline++;
+    const stored = this.hooks.c2cOffline ? this.hooks.c2cOffline(p, session) : false;
+    if (isThenable(stored)) return stored.then((ok) => this.offlineAck(session, p, ok));
+    this.offlineAck(session, p, stored);
+  }
+
+  private offlineAck(session: Session, p: Packet, stored: boolean): void {
+    if (stored === true && p.QoS) this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
+  }
+
+  /** Writes a relayed packet, tracking it first when it needs QoS. False on a failed send. */
+  private forward(target: Session, p: Packet): boolean {
+    const body = this.encode(p);
+    if (!this.fits(body, target)) return false;
+    const entry = p.QoS ? this.sendQoS.track(p.to as string, p.fp as string, p, body, this.clock.now()) : undefined;
+    if (target.connection.write(body)) return true;
+    if (entry) this.sendQoS.untrack(entry);
+    return false;
+  }
+
+  /** §10.4: the recipient's ACK settles only packets addressed to that recipient (QUIRK-6 fix). */
+  private ack(session: Session, p: Packet): void {
+    const fp = p.dataContent;
+    if (fp === undefined) return;
+    const userId = session.userId as string;
+    const entry = this.sendQoS.settle(userId, fp);
+    if (!entry) return;
+    this.stats.delivered++;
+    if (this.events.observed) this.events.next({ type: 'delivered', userId, fp, packet: entry.packet });
+    this.fireAndForget(this.hooks.messageDelivered?.(fp, userId, entry.packet, session));
+  }
+
+  private retransmit(entry: QoSEntry): void {
+    this.stats.retransmits++;
+    const target = this.online.get(entry.to);
+    if (!target) return;
+    if (this.options.serverTimestamp) entry.body = this.encode(entry.packet);
+    target.connection.write(entry.body);
+  }
+
+  private reportLost(entries: QoSEntry[]): void {
+    this.stats.lost += entries.length;
+    if (this.events.observed) {
+      for (const e of entries) this.events.next({ type: 'lost', userId: e.to, fp: e.fp, packet: e.packet });
+    }
+    if (this.hooks.messagesLost) this.fireAndForget(this.hooks.messagesLost(entries.map((e) => e.packet)));
+  }
+
+  private checkIdle(session: Session, now: number): void {
+    if (session.closed) return;
+    const deadline = session.lastActivity + session.connection.idleTimeoutMs;
+    if (now < deadline) {
+      this.idleWheel.schedule(session, deadline);
+      return;
+    }
+    this.stats.idleTimeouts++;
+    this.closeSession(session, 'idle timeout');
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /** Applies a hook verdict: true to go on; a refusal is reported to the client. */
+  private allowed(session: Session, verdict: HookVerdict): boolean {
+    if (verdict === false) return false;
+    if (isRefusal(verdict)) {
+      this.sendError(session, verdict.code, verdict.message);
+      return false;
+    }
+    return true;
+  }
+
+  private sendError(session: Session, code: number, message: string): void {
+    this.write(session, errorResponse(code, message, session.userId ?? NO_USER_ID));
+  }
+
+  private write(session: Session, p: Packet): boolean {
+    return session.connection.write(this.encode(p));
+  }
+
+  private encode(p: Packet): string {
+    return encodePacket(this.options.serverTimestamp ? { ...p, sm: this.clock.now() } : p);
+  }
+
+  /** QUIRK-17 fix: never write a routed packet the recipient's SDK would reject. */
+  private fits(body: string, target: Session): boolean {
+    const max = target.connection.maxOutboundBytes;
+    if (body.length * 3 <= max || Buffer.byteLength(body) <= max) return true;
+    this.stats.outboundTooLarge++;
+    return false;
+  }
+
+  private fireAndForget(result: unknown): void {
+    if (isThenable(result)) result.then(undefined, (err) => this.handlerFailed(undefined, err));
+  }
+
+  private handlerFailed(session: Session | undefined, err: unknown): void {
+    this.stats.handlerErrors++;
+    this.logger.error(`${session ?? 'hook'}: ${IMErrors.HANDLER_FAILED.message((err as Error)?.message)}`, (err as Error)?.stack);
+  }
+}

@@ -1,0 +1,64 @@
+import { NO_KICK } from '../protocol/protocol-codes';
+import { IMConnection, TransportKind } from './connection';
+
+let nextSessionId = 1;
+
+/**
+ * One client session: a TCP connection, a WebSocket, or a UDP peer address.
+ * Handlers receive it; its protocol state is changed only by the core.
+ */
+export class Session {
+  /** Process-unique id, for logs. */
+  readonly id = nextSessionId++;
+  /** The user this session is logged in as, or null. */
+  userId: string | null = null;
+  /** `firstLoginTime` sent in this session's login response. */
+  firstLoginTime = 0;
+  /** Kick code set just before a kick ends the session; -1 otherwise. */
+  kickCode: number = NO_KICK;
+  /** Time of the last complete packet, for the idle timeout. */
+  lastActivity: number;
+  /** The session has ended; nothing more is processed or written. */
+  closed = false;
+  /** Application data attached to the session (e.g. by a login handler). */
+  readonly data: Record<string, unknown> = {};
+
+  /** @internal Packets waiting behind an asynchronous handler, in arrival order. */
+  queue: string[] | null = null;
+  /** @internal An asynchronous step is running; later packets wait. */
+  busy = false;
+  /** @internal Token bucket of the packet rate limit. */
+  tokens: number;
+  /** @internal */
+  tokensAt: number;
+  /** @internal Time the client was last told it is rate limited. */
+  limitedNoticeAt = 0;
+
+  constructor(
+    /** The transport's side of the session. */
+    readonly connection: IMConnection,
+    now: number,
+    burst: number,
+  ) {
+    this.lastActivity = now;
+    this.tokens = burst;
+    this.tokensAt = now;
+  }
+
+  get transport(): TransportKind {
+    return this.connection.transport;
+  }
+
+  get remoteAddress(): string {
+    return this.connection.remoteAddress;
+  }
+
+  /** True once login succeeded and until logout, kick or supersession. */
+  get loggedIn(): boolean {
+    return this.userId !== null;
+  }
+
+  toString(): string {
+    return `${this.transport}#${this.id}(${this.userId ?? 'anonymous'}@${this.remoteAddress}:${this.connection.remotePort})`;
+  }
+}

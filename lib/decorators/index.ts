@@ -1,0 +1,2 @@
+export * from './im-handler.decorators';
+export * from './im-param.decorators';

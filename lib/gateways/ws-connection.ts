@@ -1,0 +1,31 @@
+import { WebSocket } from 'ws';
+import { IMConnection } from '../core/connection';
+
+/** Bytes a peer may leave unread before writes to it count as failed (slow consumer). */
+const MAX_BUFFERED_BYTES = 1 << 20;
+
+/** One WebSocket connection: one packet per text frame. */
+export class WsConnection implements IMConnection {
+  readonly transport = 'ws' as const;
+  readonly connectionless = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    readonly remoteAddress: string,
+    readonly remotePort: number,
+    readonly idleTimeoutMs: number,
+    readonly maxOutboundBytes: number,
+  ) {}
+
+  write(body: string): boolean {
+    const ws = this.ws;
+    if (ws.readyState !== WebSocket.OPEN || ws.bufferedAmount > MAX_BUFFERED_BYTES) return false;
+    ws.send(body);
+    return true;
+  }
+
+  /** Every server-initiated close uses 1000 "Bye", as the reference does (PROTOCOL.md §1.2). */
+  close(): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(1000, 'Bye');
+  }
+}

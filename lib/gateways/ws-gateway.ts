@@ -1,0 +1,140 @@
+import { Logger } from '@nestjs/common';
+import * as http from 'http';
+import * as https from 'https';
+import { Duplex } from 'stream';
+import { RawData, WebSocket, WebSocketServer } from 'ws';
+import { IMCore } from '../core/im-core';
+import { IMErrors } from '../errors/im-error-codes';
+import { ResolvedIMOptions } from '../im-options.interface';
+import { WsConnection } from './ws-connection';
+
+type WsOptions = Exclude<ResolvedIMOptions['ws'], false>;
+
+/** How long a client may take to send its handshake headers on the gateway's own port. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/**
+ * WebSocket gateway (PROTOCOL.md §1.2): raw MobileIMSDK JSON in text frames at
+ * `/websocket`, on its own port or on the Nest HTTP server.
+ *
+ * It drives `ws` (the engine under `@nestjs/platform-ws`) directly rather than
+ * through a static `@WebSocketGateway`: the port and path come from
+ * `forRootAsync` at runtime, the bound port must be readable for port 0, and
+ * unknown paths must get a 404 instead of a hung socket (QUIRK-15).
+ */
+export class WsGateway {
+  readonly kind = 'ws' as const;
+  private readonly logger = new Logger('IMWsGateway');
+  private wss?: WebSocketServer;
+  private server?: http.Server;
+  private ownsServer = false;
+  private readonly onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head);
+
+  constructor(
+    private readonly core: IMCore,
+    private readonly options: WsOptions,
+    /** The Nest HTTP server, used when `port` is `'http'`. */
+    private readonly httpServer?: http.Server,
+  ) {}
+
+  /** Port the gateway accepts on, once started. */
+  get port(): number | undefined {
+    const addr = this.server?.address();
+    return addr && typeof addr === 'object' ? addr.port : undefined;
+  }
+
+  /** Open WebSocket connections. */
+  get connectionCount(): number {
+    return this.wss?.clients.size ?? 0;
+  }
+
+  async start(): Promise<void> {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.options.maxPayloadBytes,
+      perMessageDeflate: false,
+      clientTracking: true,
+    });
+    this.wss.on('connection', (ws: WebSocket, req: http.IncomingMessage) => this.accept(ws, req));
+    if (this.options.port === 'http') {
+      if (!this.httpServer) throw new Error("ws.port 'http' needs a Nest application with an HTTP server");
+      this.server = this.httpServer;
+      this.server.on('upgrade', this.onUpgrade);
+      this.logger.log(`accepting on the application's HTTP server at ${this.options.path}`);
+      return;
+    }
+    const server = this.options.tls ? https.createServer(this.options.tls) : http.createServer();
+    server.headersTimeout = HANDSHAKE_TIMEOUT_MS;
+    server.requestTimeout = HANDSHAKE_TIMEOUT_MS;
+    // A plain HTTP request to the gateway is answered as the reference does.
+    server.on('request', (_req, res) => {
+      res.writeHead(400, { connection: 'close' }).end();
+    });
+    server.on('upgrade', this.onUpgrade);
+    this.server = server;
+    this.ownsServer = true;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port as number, this.options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.logger.log(`listening on ${this.options.host ?? '*'}:${this.port}${this.options.path}`);
+  }
+
+  async close(): Promise<void> {
+    const { wss, server } = this;
+    this.wss = undefined;
+    this.server = undefined;
+    if (wss) {
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    }
+    if (!server) return;
+    server.off('upgrade', this.onUpgrade);
+    if (this.ownsServer) {
+      server.closeAllConnections?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }
+
+  private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    const wss = this.wss;
+    const path = (req.url ?? '').split('?', 1)[0];
+    if (path !== this.options.path) {
+      // On a shared server another gateway may own the path; on our own port answer 404 (QUIRK-15 fix).
+      if (this.ownsServer) rejectUpgrade(socket, 404, 'Not Found');
+      return;
+    }
+    if (!wss) return rejectUpgrade(socket, 503, 'Service Unavailable');
+    if (wss.clients.size >= this.options.maxConnections) {
+      this.logger.warn(`${IMErrors.TOO_MANY_CONNECTIONS.id}: ${this.options.maxConnections} WebSocket connections`);
+      return rejectUpgrade(socket, 503, 'Service Unavailable');
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  }
+
+  private accept(ws: WebSocket, req: http.IncomingMessage): void {
+    const connection = new WsConnection(
+      ws,
+      req.socket.remoteAddress ?? '',
+      req.socket.remotePort ?? 0,
+      this.options.idleTimeoutMs,
+      this.options.maxOutboundBytes,
+    );
+    const session = this.core.openSession(connection);
+    const core = this.core;
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (isBinary) return core.rejectFrame(session, IMErrors.BINARY_FRAME);
+      core.receive(session, data.toString());
+    });
+    // `ws` closes with 1009 itself when a message exceeds maxPayload; log it and let it close.
+    ws.on('error', (err) => this.logger.debug(`${session}: ${err.message}`));
+    ws.on('close', () => core.connectionClosed(session));
+  }
+}
+
+function rejectUpgrade(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}

@@ -1,0 +1,136 @@
+import type { SecureContextOptions } from 'tls';
+import { Clock } from './core/clock';
+import { SenseMode } from './core/sense-mode';
+
+/** TCP transport options. */
+export interface TcpTransportOptions {
+  /** Port to listen on; 0 picks a free port. Default 8901. */
+  port?: number;
+  /** Address to bind; default all interfaces. */
+  host?: string;
+  /** Keepalive mode the clients use; sets the idle timeout. Default `DEFAULT` (20 s). */
+  senseMode?: SenseMode;
+  /** Idle timeout in ms; overrides `senseMode`. */
+  idleTimeoutMs?: number;
+  /** Largest inbound frame body in bytes; a larger header closes at once. Default 6144. */
+  maxFrameBytes?: number;
+  /** Largest routed data packet body sent to a TCP client. Default: `maxFrameBytes` (the SDKs' limit). */
+  maxOutboundBytes?: number;
+  /** Concurrent connections accepted; further ones are closed. Default 50,000. */
+  maxConnections?: number;
+  /** Listen backlog. Default 4096 as in the reference. */
+  backlog?: number;
+  /** TLS; off by default. */
+  tls?: SecureContextOptions;
+}
+
+/** UDP transport options. */
+export interface UdpTransportOptions {
+  /** Port to listen on; 0 picks a free port. Default 7901. */
+  port?: number;
+  /** Address to bind; default `0.0.0.0` (or `::` with `ipv6`). */
+  host?: string;
+  /** Bind an IPv6 socket (dual-stack where the OS allows). Default false. */
+  ipv6?: boolean;
+  /** UDP keepalive mode; sets the idle timeout. Default `DEFAULT` (10 s). */
+  senseMode?: SenseMode;
+  /** Idle timeout in ms; overrides `senseMode`. */
+  idleTimeoutMs?: number;
+  /** Largest inbound datagram; a longer one is dropped. Default 2048 (the reference's buffer). */
+  maxDatagramBytes?: number;
+  /** Largest routed data packet sent to a UDP client. Default 1024 (Java/Android UDP SDK buffer). */
+  maxOutboundBytes?: number;
+  /** Concurrent UDP sessions (peer addresses). Default 50,000. */
+  maxSessions?: number;
+}
+
+/** WebSocket gateway options. */
+export interface WsGatewayOptions {
+  /**
+   * Port to listen on; 0 picks a free port. Default 3000.
+   * `'http'` shares the Nest application's HTTP server instead.
+   */
+  port?: number | 'http';
+  /** Address to bind (own port only). */
+  host?: string;
+  /** Request path; any query string is accepted. Default `/websocket`. */
+  path?: string;
+  /** Keepalive mode the clients use. Default `DEFAULT` (20 s). */
+  senseMode?: SenseMode;
+  /** Idle timeout in ms; overrides `senseMode`. */
+  idleTimeoutMs?: number;
+  /** Largest message payload; larger closes with 1009. Default 65536. */
+  maxPayloadBytes?: number;
+  /** Largest routed data packet sent to a WebSocket client. Default 65536. */
+  maxOutboundBytes?: number;
+  /** Concurrent connections. Default 50,000. */
+  maxConnections?: number;
+  /** TLS (wss) for the gateway's own port. */
+  tls?: SecureContextOptions;
+}
+
+/** Server QoS timing and bounds (PROTOCOL.md §10.4, §10.5). */
+export interface QoSOptions {
+  /** Delay before a retransmission, and from the last one to "lost". Default 4000 (reference window 2-7 s). */
+  retransmitIntervalMs?: number;
+  /** Retransmissions before "lost". Default 1, as the reference. */
+  maxRetransmits?: number;
+  /** Cap on packets awaiting an ACK. Default 200,000. */
+  maxPending?: number;
+  /** How long a C2S fingerprint is remembered for dedup. Default 10 min. */
+  dedupTtlMs?: number;
+  /** Cap on remembered C2S fingerprints. Default 200,000. */
+  dedupMaxEntries?: number;
+}
+
+/** Per-session abuse limits; all on by default. */
+export interface LimitsOptions {
+  /** Sustained packets per second per session. Default 200. */
+  packetsPerSecond?: number;
+  /** Burst allowance above the sustained rate. Default 400. */
+  burst?: number;
+  /** Packets that may wait behind an asynchronous handler before the session is dropped. Default 1000. */
+  maxQueuedPackets?: number;
+}
+
+/** Options of `IMModule.forRoot()`. Every field is optional. */
+export interface IMModuleOptions {
+  /** TCP transport; `false` disables it. Enabled by default. */
+  tcp?: TcpTransportOptions | false;
+  /** UDP transport; `false` disables it. Enabled by default. */
+  udp?: UdpTransportOptions | false;
+  /** WebSocket gateway; `false` disables it. Enabled by default. */
+  ws?: WsGatewayOptions | false;
+  qos?: QoSOptions;
+  limits?: LimitsOptions;
+  /** Stamp `sm` with the server time on every write (PROTOCOL.md §2.5). Default false. */
+  serverTimestamp?: boolean;
+  /** Echo (type 5) needs a logged-in session. Default false (the reference allows anonymous echo). */
+  echoRequiresLogin?: boolean;
+  /** Accept the reference's lenient JSON (single quotes, unquoted keys). Default true. */
+  lenientJson?: boolean;
+  /**
+   * Do not listen on bootstrap; call `IMServer.start()` (or connect the transports
+   * as Nest microservices) yourself. Default false.
+   */
+  manualStart?: boolean;
+  /** Time source for all server timers; tests pass a `ManualClock`. */
+  clock?: Clock;
+  /** Timer tick in ms (QoS and idle checks). Default 100. */
+  tickMs?: number;
+}
+
+/** Options after defaults are applied. */
+export interface ResolvedIMOptions {
+  tcp: Required<Omit<TcpTransportOptions, 'tls' | 'host' | 'senseMode'>> & Pick<TcpTransportOptions, 'tls' | 'host'> | false;
+  udp: Required<Omit<UdpTransportOptions, 'host' | 'senseMode'>> & Pick<UdpTransportOptions, 'host'> | false;
+  ws: Required<Omit<WsGatewayOptions, 'tls' | 'host' | 'senseMode'>> & Pick<WsGatewayOptions, 'tls' | 'host'> | false;
+  qos: Required<QoSOptions>;
+  limits: Required<LimitsOptions>;
+  serverTimestamp: boolean;
+  echoRequiresLogin: boolean;
+  lenientJson: boolean;
+  manualStart: boolean;
+  clock?: Clock;
+  tickMs: number;
+}

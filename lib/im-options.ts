@@ -1,0 +1,60 @@
+import { streamIdleTimeoutMs, udpIdleTimeoutMs } from './core/sense-mode';
+import { IMModuleOptions, ResolvedIMOptions } from './im-options.interface';
+
+/** Default ports, as in the reference server. */
+export const DEFAULT_PORTS = { tcp: 8901, udp: 7901, ws: 3000 } as const;
+const DEFAULT_MAX_CONNECTIONS = 50_000;
+
+/** Applies the documented defaults to user options. */
+export function resolveOptions(o: IMModuleOptions = {}): ResolvedIMOptions {
+  const tcpMax = (o.tcp && o.tcp.maxFrameBytes) || 6144;
+  return {
+    tcp: o.tcp === false ? false : {
+      port: o.tcp?.port ?? DEFAULT_PORTS.tcp,
+      host: o.tcp?.host,
+      idleTimeoutMs: o.tcp?.idleTimeoutMs ?? streamIdleTimeoutMs(o.tcp?.senseMode ?? 'DEFAULT'),
+      maxFrameBytes: tcpMax,
+      maxOutboundBytes: o.tcp?.maxOutboundBytes ?? tcpMax,
+      maxConnections: o.tcp?.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      backlog: o.tcp?.backlog ?? 4096,
+      tls: o.tcp?.tls,
+    },
+    udp: o.udp === false ? false : {
+      port: o.udp?.port ?? DEFAULT_PORTS.udp,
+      host: o.udp?.host,
+      ipv6: o.udp?.ipv6 ?? false,
+      idleTimeoutMs: o.udp?.idleTimeoutMs ?? udpIdleTimeoutMs(o.udp?.senseMode ?? 'DEFAULT'),
+      maxDatagramBytes: o.udp?.maxDatagramBytes ?? 2048,
+      maxOutboundBytes: o.udp?.maxOutboundBytes ?? 1024,
+      maxSessions: o.udp?.maxSessions ?? DEFAULT_MAX_CONNECTIONS,
+    },
+    ws: o.ws === false ? false : {
+      port: o.ws?.port ?? DEFAULT_PORTS.ws,
+      host: o.ws?.host,
+      path: o.ws?.path ?? '/websocket',
+      idleTimeoutMs: o.ws?.idleTimeoutMs ?? streamIdleTimeoutMs(o.ws?.senseMode ?? 'DEFAULT'),
+      maxPayloadBytes: o.ws?.maxPayloadBytes ?? 65536,
+      maxOutboundBytes: o.ws?.maxOutboundBytes ?? 65536,
+      maxConnections: o.ws?.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      tls: o.ws?.tls,
+    },
+    qos: {
+      retransmitIntervalMs: o.qos?.retransmitIntervalMs ?? 4000,
+      maxRetransmits: o.qos?.maxRetransmits ?? 1,
+      maxPending: o.qos?.maxPending ?? 200_000,
+      dedupTtlMs: o.qos?.dedupTtlMs ?? 10 * 60_000,
+      dedupMaxEntries: o.qos?.dedupMaxEntries ?? 200_000,
+    },
+    limits: {
+      packetsPerSecond: o.limits?.packetsPerSecond ?? 200,
+      burst: o.limits?.burst ?? 400,
+      maxQueuedPackets: o.limits?.maxQueuedPackets ?? 1000,
+    },
+    serverTimestamp: o.serverTimestamp ?? false,
+    echoRequiresLogin: o.echoRequiresLogin ?? false,
+    lenientJson: o.lenientJson ?? true,
+    manualStart: o.manualStart ?? false,
+    clock: o.clock,
+    tickMs: o.tickMs ?? 100,
+  };
+}

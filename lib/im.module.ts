@@ -1,0 +1,26 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { IMCore } from './core/im-core';
+import { IMHandlerExplorer } from './handlers/im-handler-explorer';
+import { ConfigurableModuleClass, IM_MODULE_OPTIONS, IM_RESOLVED_OPTIONS } from './im-module-definition';
+import { IMModuleOptions, ResolvedIMOptions } from './im-options.interface';
+import { resolveOptions } from './im-options';
+import { IMServer } from './im-server';
+import { PushService } from './push/push.service';
+
+/**
+ * nestjs-im: a MobileIMSDK-compatible IM server in a Nest application.
+ * `IMModule.forRoot({ tcp, udp, ws })` or `forRootAsync({ useFactory, inject })`.
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    { provide: IM_RESOLVED_OPTIONS, useFactory: (o: IMModuleOptions) => resolveOptions(o), inject: [IM_MODULE_OPTIONS] },
+    { provide: IMCore, useFactory: (o: ResolvedIMOptions) => new IMCore(o), inject: [IM_RESOLVED_OPTIONS] },
+    IMServer,
+    IMHandlerExplorer,
+    PushService,
+  ],
+  exports: [PushService, IMServer, IMCore, IM_RESOLVED_OPTIONS],
+})
+export class IMModule extends ConfigurableModuleClass {}

@@ -1,0 +1,40 @@
+/**
+ * One MobileIMSDK packet (the reference's `Protocal`), in its parsed form.
+ * Field names are the wire names; absent string fields are `undefined`.
+ */
+export interface Packet {
+  /** The packet crossed the MobileIMSDK-Web bridge; passed through unchanged. */
+  bridge: boolean;
+  /** Packet type code, see {@link PacketType}. */
+  type: number;
+  /** Payload; always a string on the wire (JSON text for control types). */
+  dataContent?: string;
+  /** Sender's user id ("0" for the server). */
+  from?: string;
+  /** Receiver's user id ("0" for the server). */
+  to?: string;
+  /** Fingerprint of a QoS packet. */
+  fp?: string;
+  /** The receiver must ACK this packet. */
+  QoS: boolean;
+  /** Application-defined message type; -1 when the server builds the packet. */
+  typeu: number;
+  /** Server timestamp in epoch ms, or -1. */
+  sm: number;
+}
+
+/** Builds a packet the way the server makes its own: `from:"0"`, `typeu:-1`, `sm:-1`. */
+export function serverPacket(type: number, to: string, dataContent?: string, fields?: Partial<Packet>): Packet {
+  return {
+    bridge: false,
+    type,
+    dataContent,
+    from: '0',
+    to,
+    fp: undefined,
+    QoS: false,
+    typeu: -1,
+    sm: -1,
+    ...fields,
+  };
+}

@@ -1,0 +1,89 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'crypto';
+import { Observable } from 'rxjs';
+import { IMEvent, IMStats } from '../core/im-events';
+import { DeliveryResult, IMCore } from '../core/im-core';
+import { Packet } from '../protocol/packet';
+import { PacketType, SERVER_USER_ID } from '../protocol/packet-type';
+
+/** Options of a server-to-client send. */
+export interface PushOptions {
+  /** Ask the client to ACK, retransmit, and settle with delivered/lost. Default true. */
+  qos?: boolean;
+  /** Application message type. Default -1. */
+  typeu?: number;
+  /** Fingerprint; generated when QoS is on and none is given. */
+  fp?: string;
+}
+
+/**
+ * Server-to-client sends (S2C) with QoS-tracked delivery, kicks and presence.
+ * Each send settles with `delivered` (ACKed), `lost` (no ACK after the
+ * retransmissions), `offline` (no session, or the write failed) or `sent` (no QoS).
+ */
+@Injectable()
+export class PushService {
+  constructor(private readonly core: IMCore) {}
+
+  /** Sends `data` (a string, or an object sent as JSON text) to one user. */
+  send(userId: string, data: string | object, options: PushOptions = {}): Promise<DeliveryResult> {
+    return this.core.push(userId, this.packet(userId, data, options, options.fp));
+  }
+
+  /** Sends to several users; one fingerprint serves the batch, as QoS is keyed by recipient. */
+  sendMany(userIds: Iterable<string>, data: string | object, options: PushOptions = {}): Promise<DeliveryResult[]> {
+    const qos = options.qos ?? true;
+    const fp = qos ? options.fp ?? randomUUID() : undefined;
+    const dataContent = typeof data === 'string' ? data : JSON.stringify(data);
+    const sends: Promise<DeliveryResult>[] = [];
+    for (const userId of new Set(userIds)) sends.push(this.core.push(userId, this.packet(userId, dataContent, options, fp)));
+    return Promise.all(sends);
+  }
+
+  /** Sends to every user online on this node. */
+  broadcast(data: string | object, options: PushOptions = {}): Promise<DeliveryResult[]> {
+    return this.sendMany([...this.core.online.userIds()], data, options);
+  }
+
+  /** Kicks a user out (kick-out code 2, with an optional reason). False if the user is not online. */
+  kick(userId: string, reason?: string): boolean {
+    return this.core.kick(userId, reason);
+  }
+
+  isOnline(userId: string): boolean {
+    return this.core.online.get(userId) !== undefined;
+  }
+
+  get onlineCount(): number {
+    return this.core.online.size;
+  }
+
+  onlineUsers(): string[] {
+    return [...this.core.online.userIds()];
+  }
+
+  /** Session and delivery events: online, offline, delivered, lost. */
+  get events$(): Observable<IMEvent> {
+    return this.core.events.asObservable();
+  }
+
+  /** Operational counters. */
+  get stats(): Readonly<IMStats> {
+    return this.core.stats;
+  }
+
+  private packet(userId: string, data: string | object, options: PushOptions, fp: string | undefined): Packet {
+    const qos = options.qos ?? true;
+    return {
+      bridge: false,
+      type: PacketType.DATA,
+      dataContent: typeof data === 'string' ? data : JSON.stringify(data),
+      from: SERVER_USER_ID,
+      to: userId,
+      fp: qos ? fp ?? randomUUID() : undefined,
+      QoS: qos,
+      typeu: options.typeu ?? -1,
+      sm: -1,
+    };
+  }
+}

@@ -1,0 +1,2 @@
+export * from './send-qos-table';
+export * from './receive-dedup-table';

@@ -1,0 +1,93 @@
+import { Logger } from '@nestjs/common';
+import * as net from 'net';
+import * as tls from 'tls';
+import { IMCore } from '../core/im-core';
+import { IMErrors } from '../errors/im-error-codes';
+import { ResolvedIMOptions } from '../im-options.interface';
+import { TcpFrameDecoder } from '../protocol/tcp-frame-decoder';
+import { TcpConnection } from './tcp-connection';
+import { IMTransportServer } from './im-listener';
+
+type TcpOptions = Exclude<ResolvedIMOptions['tcp'], false>;
+
+/**
+ * TCP transport (PROTOCOL.md §1.1): 4-byte big-endian length + JSON body,
+ * optional TLS, TCP_NODELAY and SO_KEEPALIVE as in the reference.
+ */
+export class TcpTransport extends IMTransportServer {
+  readonly kind = 'tcp' as const;
+  override readonly transportId = Symbol('nestjs-im:tcp');
+  protected override readonly logger = new Logger('IMTcpTransport');
+  private server?: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  private refusedSinceLog = 0;
+
+  constructor(
+    private readonly core: IMCore,
+    private readonly options: TcpOptions,
+  ) {
+    super();
+  }
+
+  get port(): number | undefined {
+    const addr = this.server?.address();
+    return addr && typeof addr === 'object' ? addr.port : undefined;
+  }
+
+  listen(callback: (err?: unknown) => void): void {
+    const onSocket = (socket: net.Socket) => this.accept(socket);
+    const server = this.options.tls ? tls.createServer(this.options.tls, onSocket) : net.createServer(onSocket);
+    this.server = server;
+    const onError = (err: Error) => callback(err);
+    server.once('error', onError);
+    server.listen({ port: this.options.port, host: this.options.host, backlog: this.options.backlog }, () => {
+      server.off('error', onError);
+      server.on('error', (err) => this.logger.error(`TCP server error: ${err.message}`));
+      this.logger.log(`listening on ${this.options.host ?? '*'}:${this.port}${this.options.tls ? ' (TLS)' : ''}`);
+      callback();
+    });
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const socket of this.sockets) socket.destroy();
+    });
+  }
+
+  unwrap<T>(): T {
+    return this.server as T;
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.sockets.size >= this.options.maxConnections) {
+      socket.destroy();
+      if (this.refusedSinceLog++ % 1000 === 0) {
+        this.logger.warn(`${IMErrors.TOO_MANY_CONNECTIONS.id}: ${this.options.maxConnections} connections`);
+      }
+      return;
+    }
+    this.sockets.add(socket);
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true);
+    const connection = new TcpConnection(socket, this.options.idleTimeoutMs, this.options.maxOutboundBytes);
+    const session = this.core.openSession(connection);
+    const decoder = new TcpFrameDecoder(this.options.maxFrameBytes);
+    const core = this.core;
+    const onFrame = (body: Buffer) => core.receive(session, body.toString('utf8'));
+    socket.on('data', (chunk: Buffer) => {
+      if (session.closed) return;
+      const error = decoder.push(chunk, onFrame);
+      if (error === 'too-large') core.rejectFrame(session, IMErrors.FRAME_TOO_LARGE);
+      else if (error === 'empty') core.rejectFrame(session, IMErrors.BAD_JSON, 'empty frame');
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      core.connectionClosed(session);
+    });
+  }
+}

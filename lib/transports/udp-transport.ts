@@ -1,0 +1,133 @@
+import { Logger } from '@nestjs/common';
+import * as dgram from 'dgram';
+import { IMConnection } from '../core/connection';
+import { IMCore } from '../core/im-core';
+import { Session } from '../core/session';
+import { IMErrors } from '../errors/im-error-codes';
+import { ResolvedIMOptions } from '../im-options.interface';
+import { IMTransportServer } from './im-listener';
+
+type UdpOptions = Exclude<ResolvedIMOptions['udp'], false>;
+
+/** One UDP peer address; "close" just forgets the peer (UDP has no close). */
+class UdpPeer implements IMConnection {
+  readonly transport = 'udp' as const;
+  readonly connectionless = true;
+  session!: Session;
+
+  constructor(
+    private readonly owner: UdpTransport,
+    readonly key: string,
+    readonly remoteAddress: string,
+    readonly remotePort: number,
+    readonly idleTimeoutMs: number,
+    readonly maxOutboundBytes: number,
+  ) {}
+
+  write(body: string): boolean {
+    return this.owner.sendTo(this, body);
+  }
+
+  close(): void {
+    this.owner.forget(this);
+  }
+}
+
+/**
+ * UDP transport (PROTOCOL.md §1.3): one packet per datagram, a session per
+ * peer address that expires after the idle timeout. Oversized or malformed
+ * datagrams are dropped and counted; the session stays (QUIRK-9 fix).
+ */
+export class UdpTransport extends IMTransportServer {
+  readonly kind = 'udp' as const;
+  override readonly transportId = Symbol('nestjs-im:udp');
+  protected override readonly logger = new Logger('IMUdpTransport');
+  private socket?: dgram.Socket;
+  private readonly peers = new Map<string, UdpPeer>();
+  /** Datagrams dropped because the session limit was reached. */
+  refused = 0;
+  /** Datagrams dropped for size. */
+  oversize = 0;
+
+  constructor(
+    private readonly core: IMCore,
+    private readonly options: UdpOptions,
+  ) {
+    super();
+  }
+
+  get port(): number | undefined {
+    try {
+      return this.socket?.address().port;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Sessions (peer addresses) currently known. */
+  get sessionCount(): number {
+    return this.peers.size;
+  }
+
+  listen(callback: (err?: unknown) => void): void {
+    const socket = dgram.createSocket({ type: this.options.ipv6 ? 'udp6' : 'udp4' });
+    this.socket = socket;
+    const onError = (err: Error) => callback(err);
+    socket.once('error', onError);
+    socket.on('message', (msg, rinfo) => this.receive(msg, rinfo));
+    socket.bind(this.options.port, this.options.host, () => {
+      socket.off('error', onError);
+      socket.on('error', (err) => this.logger.error(`UDP socket error: ${err.message}`));
+      this.logger.log(`listening on ${this.options.host ?? '*'}:${this.port}`);
+      callback();
+    });
+  }
+
+  async close(): Promise<void> {
+    const socket = this.socket;
+    if (!socket) return;
+    this.socket = undefined;
+    for (const peer of [...this.peers.values()]) this.core.connectionClosed(peer.session);
+    this.peers.clear();
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
+
+  unwrap<T>(): T {
+    return this.socket as T;
+  }
+
+  /** @internal */
+  sendTo(peer: UdpPeer, body: string): boolean {
+    if (!this.socket || !this.peers.has(peer.key)) return false;
+    this.socket.send(body, peer.remotePort, peer.remoteAddress);
+    return true;
+  }
+
+  /** @internal */
+  forget(peer: UdpPeer): void {
+    if (this.peers.get(peer.key) === peer) this.peers.delete(peer.key);
+    this.core.connectionClosed(peer.session);
+  }
+
+  private receive(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const key = rinfo.address + '|' + rinfo.port;
+    let peer = this.peers.get(key);
+    if (!peer) {
+      if (this.peers.size >= this.options.maxSessions) {
+        if (this.refused++ % 1000 === 0) {
+          this.logger.warn(`${IMErrors.TOO_MANY_CONNECTIONS.id}: ${this.options.maxSessions} UDP sessions`);
+        }
+        return;
+      }
+      peer = new UdpPeer(this, key, rinfo.address, rinfo.port, this.options.idleTimeoutMs, this.options.maxOutboundBytes);
+      peer.session = this.core.openSession(peer);
+      this.peers.set(key, peer);
+    }
+    if (msg.length > this.options.maxDatagramBytes) {
+      this.oversize++;
+      this.core.rejectFrame(peer.session, IMErrors.FRAME_TOO_LARGE, `${msg.length} bytes`);
+      return;
+    }
+    this.core.receive(peer.session, msg.toString('utf8'));
+  }
+}
