@@ -1,6 +1,9 @@
 import { HttpException, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { ExternalExceptionFilterContext } from '@nestjs/core/exceptions/external-exception-filter-context';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { ExternalContextCreator } from '@nestjs/core/helpers/external-context-creator';
+import type { RouterProxyCallback } from '@nestjs/core/router/router-proxy';
 import { HookVerdict, IMCoreHooks, IMRefusal, isRefusal, refusal } from '../core/core-hooks';
 import { IMCore } from '../core/im-core';
 import { Session } from '../core/session';
@@ -66,20 +69,50 @@ export class IMHandlerExplorer implements OnModuleInit {
           this.logger.warn(`${name}: request-scoped providers cannot handle IM events; skipped`);
           continue;
         }
-        const call = this.contextCreator.create(
-          instance, method, methodName, IM_PARAMS_METADATA, this.paramsFactory,
-          undefined, undefined, undefined, IM_CONTEXT_TYPE,
-        );
         const typeu = meta.options.typeu;
         table[meta.event].push({
           name,
           typeu: typeu === undefined ? undefined : new Set(Array.isArray(typeu) ? typeu : [typeu]),
-          call: (subject, session, ctx) => call(subject, session, ctx).catch((err) => this.toRefusal(err, name)),
+          call: this.wrap(instance, method, methodName, name),
         });
         this.logger.log(`${name} handles ${meta.event}`);
       }
     }
     return table;
+  }
+
+  /**
+   * Wraps a handler in guards, pipes and interceptors, then applies the
+   * handler's own exception filters (`@UseFilters`, global filters) and maps
+   * whatever is left to a refusal. Nest's default external filter would log
+   * every HttpException at ERROR, so a client sending invalid payloads could
+   * flood the logs; here only unexpected errors are logged.
+   */
+  private wrap(instance: object, method: (...args: unknown[]) => unknown, methodName: string, name: string) {
+    const target = this.contextCreator.create(
+      instance, method, methodName, IM_PARAMS_METADATA, this.paramsFactory,
+      undefined, undefined, { guards: true, interceptors: true, filters: false }, IM_CONTEXT_TYPE,
+    );
+    const filters = (this.contextCreator as unknown as { filtersContextCreator?: ExternalExceptionFilterContext })
+      .filtersContextCreator?.create(instance, method as RouterProxyCallback, this.contextCreator.getContextModuleKey(instance.constructor));
+    return async (subject: unknown, session: Session | null, ctx: IMEventContext): Promise<unknown> => {
+      try {
+        return await target(subject, session, ctx);
+      } catch (err) {
+        let error = err;
+        if (filters) {
+          const host = new ExecutionContextHost([subject, session, ctx]);
+          host.setType(IM_CONTEXT_TYPE);
+          try {
+            const handled = filters.invokeCustomFilters(err, host);
+            if (handled !== null && handled !== undefined) return await handled;
+          } catch (rethrown) {
+            error = rethrown;
+          }
+        }
+        return this.toRefusal(error, name);
+      }
+    };
   }
 
   /** Maps what a handler threw to a refusal the core can put on the wire. */

@@ -1,0 +1,3 @@
+export * from './manual-clock';
+export * from './im-test-client';
+export * from './im-testing-app';
