@@ -66,11 +66,19 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
     if (!this.options.manualStart) await this.start();
   }
 
-  /** Binds every enabled listener; idempotent. */
+  /**
+   * Binds every enabled listener; idempotent. Resolves once TCP, UDP and an
+   * own-port gateway listen; `ready` also waits for a shared HTTP server,
+   * which Nest binds only after bootstrap.
+   */
   start(): Promise<IMPorts> {
     this.started ??= this.listenAll().then(
       (ports) => {
-        this.resolveReady(ports);
+        const shared = this.wsGateway?.bound() ?? Promise.resolve();
+        shared.then(() => {
+          this.logger.log(`nestjs-im ready ${JSON.stringify(this.ports)}`);
+          this.resolveReady(this.ports);
+        }, this.rejectReady);
         return ports;
       },
       (err) => {
@@ -104,8 +112,6 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
       this.wsGateway = new WsGateway(this.core, this.options.ws, httpServer);
     }
     await Promise.all([this.tcp?.start(), this.udp?.start(), this.wsGateway?.start()]);
-    const ports = this.ports;
-    this.logger.log(`nestjs-im ready ${JSON.stringify(ports)}`);
-    return ports;
+    return this.ports;
   }
 }

@@ -3,27 +3,32 @@ import { PipeTransform, Type } from '@nestjs/common';
 /** Metadata key of IM parameter decorators (read by `ExternalContextCreator`). */
 export const IM_PARAMS_METADATA = 'nestjs-im:params';
 
-/** What an IM parameter decorator extracts. */
+/**
+ * What an IM parameter decorator extracts. Payloads use 3, which Nest's pipes
+ * see as `'body'` (so `ValidationPipe` validates them, as for RPC `@Payload()`);
+ * the rest are `'custom'`. A payload's `data` says which payload.
+ */
 export enum IMParamType {
-  PACKET = 0,
-  DATA = 1,
-  JSON = 2,
-  USER_ID = 3,
-  SESSION = 4,
-  TYPEU = 5,
-  LOGIN_INFO = 6,
-  EVENT = 7,
+  PAYLOAD = 3,
+  PACKET = 20,
+  USER_ID = 21,
+  SESSION = 22,
+  TYPEU = 23,
+  EVENT = 24,
 }
+
+/** Which payload an {@link IMParamType.PAYLOAD} parameter receives. */
+export type IMPayloadKind = 'data' | 'json' | 'login';
 
 type Pipe = Type<PipeTransform> | PipeTransform;
 
-function param(type: IMParamType) {
+function param(type: IMParamType, data?: IMPayloadKind) {
   return (...pipes: Pipe[]): ParameterDecorator =>
     (target, key, index) => {
       const existing = Reflect.getMetadata(IM_PARAMS_METADATA, target.constructor, key as string) ?? {};
       Reflect.defineMetadata(
         IM_PARAMS_METADATA,
-        { ...existing, [`${type}:${index}`]: { index, data: undefined, pipes } },
+        { ...existing, [`${type}:${index}`]: { index, data, pipes } },
         target.constructor,
         key as string,
       );
@@ -33,9 +38,9 @@ function param(type: IMParamType) {
 /** The packet. */
 export const IMPacket = param(IMParamType.PACKET);
 /** The packet's `dataContent` string, through the given pipes. */
-export const IMData = param(IMParamType.DATA);
+export const IMData = param(IMParamType.PAYLOAD, 'data');
 /** The packet's `dataContent` parsed as JSON (a 400 error if it is not JSON), through the given pipes (e.g. `ValidationPipe`). */
-export const IMJson = param(IMParamType.JSON);
+export const IMJson = param(IMParamType.PAYLOAD, 'json');
 /** The user id (sender, or the user logging in/out). */
 export const IMUserId = param(IMParamType.USER_ID);
 /** The session. */
@@ -43,6 +48,6 @@ export const IMSession = param(IMParamType.SESSION);
 /** The packet's `typeu`. */
 export const IMTypeu = param(IMParamType.TYPEU);
 /** The login info of a login event. */
-export const IMLoginInfo = param(IMParamType.LOGIN_INFO);
+export const IMLoginInfo = param(IMParamType.PAYLOAD, 'login');
 /** The whole {@link IMEventContext}. */
 export const IMEvent = param(IMParamType.EVENT);

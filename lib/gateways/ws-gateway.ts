@@ -48,6 +48,13 @@ export class WsGateway {
     return this.wss?.clients.size ?? 0;
   }
 
+  /** Resolves when the server the gateway accepts on is listening. */
+  bound(): Promise<void> {
+    const server = this.server;
+    if (!server || server.listening) return Promise.resolve();
+    return new Promise((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  }
+
   async start(): Promise<void> {
     this.wss = new WebSocketServer({
       noServer: true,

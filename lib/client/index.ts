@@ -1,0 +1,69 @@
+/**
+ * `nestjs-im/client`: a MobileIMSDK-compatible client for Node.js and browsers.
+ * Importing this module loads no Node-only module: `TcpLink` and `UdpLink`
+ * load `net`/`dgram` when opened, and `WsLink` uses the global `WebSocket`
+ * outside Node.
+ */
+
+/** The client: login, keepalive, QoS sends, ACK and dedup of received packets, and a wire-level FIFO. */
+export { IMClient } from './im-client';
+/** Options, requests, results and events of {@link IMClient}. */
+export type {
+  IMClientOptions,
+  IMClientEvents,
+  LoginRequest,
+  LoginResult,
+  SendOptions,
+  SendOutcome,
+  KickoutInfo,
+  ServerErrorInfo,
+  CloseReason,
+  CloseInfo,
+  LinkLostInfo,
+} from './im-client-types';
+/** The transport seam: a link carries packet bodies; a factory makes one per connection. */
+export type { IMLink, IMLinkFactory, LinkKind, LinkCloseInfo } from './link';
+/** Node.js TCP link with 4-byte length framing. */
+export { TcpLink } from './tcp-link';
+/** Options of {@link TcpLink}. */
+export type { TcpLinkOptions } from './tcp-link';
+/** Node.js UDP link, one packet per datagram. */
+export { UdpLink } from './udp-link';
+/** Options of {@link UdpLink}. */
+export type { UdpLinkOptions } from './udp-link';
+/** WebSocket link for Node.js (`ws`) and browsers (global `WebSocket`). */
+export { WsLink } from './ws-link';
+/** Options of {@link WsLink} and the WebSocket API it needs. */
+export type { WsLinkOptions, WebSocketLike, WebSocketConstructor } from './ws-link';
+/** SDK keepalive presets by sense mode and transport. */
+export { senseModeTimings } from './sense-mode';
+/** Sense mode names and keepalive timing fields. */
+export type { ClientSenseMode, KeepaliveTimings } from './sense-mode';
+/** Client QoS retransmission table and its SDK default timings. */
+export { QoSSendTable, DEFAULT_QOS_TIMINGS } from './qos-send-table';
+/** QoS outcome and timing fields. */
+export type { QoSOutcome, QoSTimings } from './qos-send-table';
+/** Receive-side fingerprint deduplication table. */
+export { ReceivedFingerprints } from './received-fingerprints';
+/** FIFO of received packets with predicate waiters. */
+export { PacketQueue } from './packet-queue';
+/** Predicate type of {@link PacketQueue.take} and `IMClient.nextPacket`. */
+export type { PacketPredicate } from './packet-queue';
+/** Keepalive sender and link-loss detector. */
+export { KeepaliveTimer } from './keepalive-timer';
+/** Builders of the packets the SDKs send (login, keepalive, logout, echo, data, ACK). */
+export { clientPacket, loginPacket, keepalivePacket, logoutPacket, echoPacket, dataPacket, ackFor } from './client-packets';
+/** Packet-builder argument types. */
+export type { PacketInit, LoginPacketInfo, DataPacketOptions } from './client-packets';
+/** New random UUID fingerprint (works in browsers without `crypto.randomUUID`). */
+export { newFingerprint } from './fingerprint';
+/** Minimal typed event emitter that IMClient extends. */
+export { TypedEmitter } from './typed-emitter';
+/** Listener map constraint of {@link TypedEmitter}. */
+export type { EventMap } from './typed-emitter';
+/** The packet model, codec and type codes, re-exported so client code needs only this entry point. */
+export type { Packet } from '../protocol/packet';
+/** Packet JSON codec (SDK key order on encode, reference defaults on decode). */
+export { encodePacket, decodePacket } from '../protocol/packet-codec';
+/** Packet type codes and the server's user id. */
+export { PacketType, SERVER_USER_ID } from '../protocol/packet-type';
