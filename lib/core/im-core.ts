@@ -322,6 +322,7 @@ export class IMCore {
       return;
     }
     const info = parsed.info;
+    // "0" and "-1" can never be reached (PROTOCOL.md §17).
     if (info.loginUserId === SERVER_USER_ID || info.loginUserId === NO_USER_ID) {
       return this.loginFailed(session, IMErrors.RESERVED_USER_ID.wireCode);
     }

@@ -56,7 +56,8 @@ class LenientReader {
       this.skipWhitespace();
       if (this.text[this.pos] !== ':') throw new SyntaxError('expected :');
       this.pos++;
-      out[key] = this.readValue(depth + 1);
+      // defineProperty: a "__proto__" key must stay an ordinary key, as with JSON.parse.
+      Object.defineProperty(out, key, { value: this.readValue(depth + 1), enumerable: true, writable: true, configurable: true });
       this.skipWhitespace();
       const sep = this.text[this.pos++];
       if (sep === '}') return out;

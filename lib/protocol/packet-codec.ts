@@ -31,9 +31,10 @@ export function decodePacket(text: string, options?: DecodeOptions): DecodeResul
 
 /** Validates and coerces a parsed JSON object into a {@link Packet}. */
 export function packetFromObject(o: Record<string, unknown>): DecodeResult {
-  const type = toInt(o.type, 0);
-  const typeu = toInt(o.typeu, 0);
-  const sm = toInt(o.sm, 0);
+  // Java reads type and typeu as int and sm as long.
+  const type = toInt(o.type, 0, INT32);
+  const typeu = toInt(o.typeu, 0, INT32);
+  const sm = toInt(o.sm, 0, Number.MAX_VALUE);
   const bridge = toBool(o.bridge);
   const QoS = toBool(o.QoS);
   const dataContent = toStr(o.dataContent);
@@ -56,16 +57,16 @@ function fail(error: IMErrorDefinition, detail: string): DecodeResult {
 /** Marker for a field whose value has the wrong type. */
 const BAD = Symbol('bad');
 
-function toInt(v: unknown, dflt: number): number | typeof BAD {
+const INT32 = 2 ** 31;
+
+/** An integral number within ±`limit` (a long beyond 2^53 keeps its double value). */
+function toInt(v: unknown, dflt: number, limit: number): number | typeof BAD {
   if (v === undefined || v === null) return dflt;
-  if (typeof v === 'number') return Number.isSafeInteger(v) ? v : BAD;
-  if (typeof v === 'string') {
-    const s = v.trim();
-    if (!/^[-+]?\d+(\.0*)?$/.test(s)) return BAD;
-    const n = Number(s);
-    return Number.isSafeInteger(n) ? n : BAD;
-  }
-  return BAD;
+  let n: number;
+  if (typeof v === 'number') n = v;
+  else if (typeof v === 'string' && /^\s*[-+]?\d+(\.0*)?\s*$/.test(v)) n = Number(v);
+  else return BAD;
+  return Number.isInteger(n) && n >= -limit && n < limit ? n : BAD;
 }
 
 function toBool(v: unknown): boolean | typeof BAD {

@@ -1,3 +1,4 @@
+import { qosKey } from './qos-key';
 /**
  * C2S receive deduplication (PROTOCOL.md §10.5), keyed by (sender, fp) as the
  * spec recommends (QUIRK-7). Bounded in time and size: entries expire after
@@ -17,7 +18,7 @@ export class ReceiveDedupTable {
 
   /** Records (sender, fp) as seen now; returns true if it was already seen within the TTL. */
   checkAndRecord(sender: string, fp: string, now: number): boolean {
-    const key = sender + '\u0000' + fp;
+    const key = qosKey(sender, fp);
     const last = this.seen.get(key);
     const duplicate = last !== undefined && now - last < this.ttlMs;
     if (last !== undefined) this.seen.delete(key);
@@ -29,11 +30,9 @@ export class ReceiveDedupTable {
   /** Removes expired entries and enforces the size cap. */
   purge(now: number): void {
     for (const [key, at] of this.seen) {
-      if (this.seen.size > this.maxEntries) {
-        this.evicted++;
-      } else if (now - at < this.ttlMs) {
-        break;
-      }
+      const expired = now - at >= this.ttlMs;
+      if (!expired && this.seen.size <= this.maxEntries) break;
+      if (!expired) this.evicted++;
       this.seen.delete(key);
     }
   }

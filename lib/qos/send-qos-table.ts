@@ -1,4 +1,5 @@
 import { TimerWheel } from '../core/timer-wheel';
+import { qosKey } from './qos-key';
 import { Packet } from '../protocol/packet';
 
 /** Final outcome of a tracked packet. */
@@ -67,7 +68,7 @@ export class SendQoSTable {
     now: number,
     onSettle?: QoSEntry['onSettle'],
   ): QoSEntry | undefined {
-    const key = to + '\u0000' + fp;
+    const key = qosKey(to, fp);
     if (this.entries.has(key)) return undefined;
     const entry: QoSEntry = { to, fp, packet, body, sentAt: now, retries: 0, settled: false, onSettle };
     this.entries.set(key, entry);
@@ -80,12 +81,12 @@ export class SendQoSTable {
   untrack(entry: QoSEntry): void {
     if (entry.settled) return;
     entry.settled = true;
-    this.entries.delete(entry.to + '\u0000' + entry.fp);
+    this.entries.delete(qosKey(entry.to, entry.fp));
   }
 
   /** Settles (recipient, fp) on the recipient's ACK; returns the entry, or undefined if unknown. */
   settle(recipient: string, fp: string): QoSEntry | undefined {
-    const key = recipient + '\u0000' + fp;
+    const key = qosKey(recipient, fp);
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     this.entries.delete(key);
@@ -125,7 +126,7 @@ export class SendQoSTable {
   private due(entry: QoSEntry, now: number): void {
     if (entry.settled) return;
     if (entry.retries >= this.options.maxRetransmits) {
-      this.entries.delete(entry.to + '\u0000' + entry.fp);
+      this.entries.delete(qosKey(entry.to, entry.fp));
       this.declareLost(entry);
       return;
     }

@@ -21,6 +21,7 @@ export class ManualClock implements Clock {
   }
 
   every(ms: number, fn: () => void): ClockTimer {
+    if (!(ms > 0)) throw new RangeError(`timer period must be positive, got ${ms}`);
     const timer: ManualTimer = { every: ms, next: this.current + ms, fn, live: true };
     this.timers.push(timer);
     return {
