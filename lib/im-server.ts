@@ -76,7 +76,7 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
       (ports) => {
         const shared = this.wsGateway?.bound() ?? Promise.resolve();
         shared.then(() => {
-          this.logger.log(`nestjs-im ready ${JSON.stringify(this.ports)}`);
+          this.logger.log(`IM listeners bound ${JSON.stringify(this.ports)}`);
           this.resolveReady(this.ports);
         }, this.rejectReady);
         return ports;

@@ -28,7 +28,9 @@ export type DeliveryStatus =
   /** The user had no session, or the write failed. */
   | 'offline'
   /** Written to the user's session; no ACK was asked for (no QoS). */
-  | 'sent';
+  | 'sent'
+  /** Larger than the user's transport and SDK accept (QUIRK-17); not sent. */
+  | 'too-large';
 
 /** Result of one server-to-client send. */
 export interface DeliveryResult {
@@ -190,7 +192,7 @@ export class IMCore {
     const target = this.online.get(userId);
     if (!target) return Promise.resolve({ userId, status: 'offline', fp: packet.fp });
     const body = this.encode(packet);
-    if (!this.fits(body, target)) return Promise.resolve({ userId, status: 'offline', fp: packet.fp });
+    if (!this.fits(body, target)) return Promise.resolve({ userId, status: 'too-large', fp: packet.fp });
     if (!packet.QoS || packet.fp === undefined) {
       const ok = target.connection.write(body);
       return Promise.resolve({ userId, status: ok ? 'sent' : 'offline', fp: packet.fp });
@@ -355,7 +357,7 @@ export class IMCore {
   }
 
   /** §7.1 steps 6-7: response, duplicate-login rules, online table, login-success hook. */
-  private completeLogin(session: Session, info: LoginInfo): Promise<unknown> | void {
+  private completeLogin(session: Session, info: LoginInfo): void {
     const userId = info.loginUserId;
     const clientTime = info.firstLoginTime;
     const firstLoginTime = clientTime <= 0 ? this.clock.now() : clientTime;
@@ -384,8 +386,9 @@ export class IMCore {
     this.online.set(userId, session);
     this.stats.loginsAccepted++;
     if (!relogin && this.events.observed) this.events.next({ type: 'online', userId, session });
-    const done = this.hooks.loginSuccess?.(userId, info.extra, session);
-    if (isThenable(done)) return done;
+    // Not awaited: a handler that pushes to this user and awaits the ACK would
+    // otherwise hold back that very ACK in the session's queue.
+    this.fireAndForget(this.hooks.loginSuccess?.(userId, info.extra, session));
   }
 
   /** Sends a kick-out, reports the user offline with the kick code, and closes TCP/WS. */

@@ -25,7 +25,10 @@ const handler = (event: IMEventName, options: IMHandlerOptions = {}) =>
  * Without any `@OnLogin` handler every login is refused.
  */
 export const OnLogin = () => handler('login');
-/** After a successful login: `(userId, session, ctx)`. */
+/**
+ * After a successful login: `(userId, session, ctx)`. It runs beside the
+ * session's later packets (not before them), so it may await pushes to the user.
+ */
 export const OnLoginSuccess = () => handler('loginSuccess');
 /** A user went offline: `(userId, session, ctx)`; `ctx.kickCode` is -1, 1 (duplicate login) or 2 (kick). */
 export const OnLogout = () => handler('logout');

@@ -50,4 +50,4 @@ export const IMTypeu = param(IMParamType.TYPEU);
 /** The login info of a login event. */
 export const IMLoginInfo = param(IMParamType.PAYLOAD, 'login');
 /** The whole {@link IMEventContext}. */
-export const IMEvent = param(IMParamType.EVENT);
+export const IMContext = param(IMParamType.EVENT);

@@ -14,12 +14,18 @@ export interface PushOptions {
   typeu?: number;
   /** Fingerprint; generated when QoS is on and none is given. */
   fp?: string;
+  /**
+   * Sender shown to the client. Default "0" (the server); a stored C2C message
+   * can be replayed as coming from its original sender.
+   */
+  from?: string;
 }
 
 /**
  * Server-to-client sends (S2C) with QoS-tracked delivery, kicks and presence.
  * Each send settles with `delivered` (ACKed), `lost` (no ACK after the
- * retransmissions), `offline` (no session, or the write failed) or `sent` (no QoS).
+ * retransmissions), `offline` (no session, or the write failed), `too-large`
+ * (over what the user's transport and SDK accept) or `sent` (no QoS).
  */
 @Injectable()
 export class PushService {
@@ -78,7 +84,7 @@ export class PushService {
       bridge: false,
       type: PacketType.DATA,
       dataContent: typeof data === 'string' ? data : JSON.stringify(data),
-      from: SERVER_USER_ID,
+      from: options.from ?? SERVER_USER_ID,
       to: userId,
       fp: qos ? fp ?? randomUUID() : undefined,
       QoS: qos,

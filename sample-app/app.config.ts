@@ -1,0 +1,49 @@
+import { DEFAULT_PORTS } from '../lib';
+import { SeedUser } from './users/seed-users';
+
+/** Everything the sample app needs to start; built from the environment by main.ts, or by tests directly. */
+export interface AppConfig {
+  tcpPort: number;
+  udpPort: number;
+  wsPort: number;
+  /** HTTP port of the REST API and the chat page (used by main.ts; tests listen on their own). */
+  httpPort: number;
+  /** Bind address of every listener; all interfaces when absent. */
+  host?: string;
+  /**
+   * `reference`: behave like the MobileIMSDK demo server (every login accepted,
+   * no offline store), so conformance scenarios can be replayed against it.
+   */
+  demo?: 'reference';
+  /** Replaces the built-in seed users (tests, or `IM_USERS_FILE`). */
+  users?: SeedUser[];
+  /** Bounds of the in-memory offline store. */
+  offline?: { perUser: number; total: number };
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');
+
+export const DEFAULT_HTTP_PORT = 8080;
+export const DEFAULT_OFFLINE_LIMITS = { perUser: 100, total: 10_000 } as const;
+
+/** Reads the documented environment variables; throws on a malformed value rather than guessing. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const demo = env.IM_DEMO?.trim();
+  if (demo && demo !== 'reference') throw new Error(`IM_DEMO must be "reference" or unset, got "${demo}"`);
+  return {
+    tcpPort: port(env, 'IM_TCP_PORT', DEFAULT_PORTS.tcp),
+    udpPort: port(env, 'IM_UDP_PORT', DEFAULT_PORTS.udp),
+    wsPort: port(env, 'IM_WS_PORT', DEFAULT_PORTS.ws),
+    httpPort: port(env, 'PORT', DEFAULT_HTTP_PORT),
+    host: env.HOST?.trim() || undefined,
+    demo: demo ? 'reference' : undefined,
+  };
+}
+
+function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number (0-65535), got "${raw}"`);
+  return n;
+}

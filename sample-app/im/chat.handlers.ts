@@ -1,0 +1,109 @@
+import { Injectable, Logger, ValidationPipe } from '@nestjs/common';
+import {
+  IMContext, IMData, IMEventContext, IMException, IMJson, IMLoginInfo, KickoutCode, IMPacket, IMSession, IMUserId, LoginInfo, OnC2COffline, OnC2S, OnLogin,
+  OnLoginSuccess, OnLogout, Packet, PushService, Session,
+} from '../../lib';
+import { StatusCommandDto } from '../dto/status-command.dto';
+import { OfflineStore, StoredMessage } from '../offline/offline.store';
+import { UsersService } from '../users/users.service';
+import { MessageType, OfflineEnvelope } from './message-types';
+
+/** Login code for a refused login; the protocol reserves 0-1024 for the framework. */
+export const BAD_CREDENTIALS = 1025;
+
+/** IM event handlers of the normal (non-demo) mode. */
+@Injectable()
+export class ChatHandlers {
+  private readonly logger = new Logger('Chat');
+
+  constructor(
+    private readonly users: UsersService,
+    private readonly offline: OfflineStore,
+    private readonly push: PushService,
+  ) {}
+
+  /** Unknown user and wrong token get the same code, so the reply does not reveal which user ids exist. */
+  @OnLogin()
+  verifyLogin(@IMLoginInfo() info: LoginInfo, @IMSession() session: Session): number {
+    if (!this.users.verify(info.loginUserId, info.loginToken)) {
+      this.logger.warn(`login refused for "${info.loginUserId}" from ${session.transport} ${session.remoteAddress}`);
+      throw new IMException(BAD_CREDENTIALS, 'bad token');
+    }
+    return 0;
+  }
+
+  /** Delivers what was stored while the user was away. */
+  @OnLoginSuccess()
+  deliverOffline(@IMUserId() userId: string, @IMSession() session: Session): void {
+    this.logger.log(`${userId} online over ${session.transport}`);
+    const pending = this.offline.take(userId);
+    if (pending.length === 0) return;
+    this.logger.log(`delivering ${pending.length} offline message(s) to ${userId}`);
+    // Deliberately not awaited: the library holds this session's later packets
+    // (including the ACKs these sends wait for) until a handler's promise settles.
+    const sends = pending.map((m) =>
+      this.push.send(userId, envelope(m), { typeu: MessageType.OFFLINE_MESSAGE }).catch(() => undefined),
+    );
+    void Promise.all(sends).then((results) => {
+      // Lost, offline again, or too large for the transport: keep them for the next login.
+      const failed = pending.filter((_, i) => results[i]?.status !== 'delivered');
+      if (failed.length) {
+        this.logger.warn(`${failed.length} offline message(s) for ${userId} not acknowledged; kept for later`);
+        this.offline.restore(userId, failed);
+      }
+    });
+  }
+
+  /** The kick code says why the user went offline: -1 disconnect/logout, 1 duplicate login, 2 kicked. */
+  @OnLogout()
+  onLogout(@IMUserId() userId: string, @IMContext() ctx: IMEventContext): void {
+    const why =
+      ctx.kickCode === KickoutCode.KICKED_BY_ADMIN ? 'kicked'
+        : ctx.kickCode === KickoutCode.DUPLICATE_LOGIN ? 'duplicate login'
+          : 'disconnected';
+    this.logger.log(`${userId} offline (${why}, kick code ${ctx.kickCode})`);
+  }
+
+  @OnC2S({ typeu: MessageType.READ_RECEIPT })
+  onReadReceipt(@IMUserId() userId: string, @IMData() data: string): void {
+    this.logger.log(`read receipt from ${userId}: ${truncate(data)}`);
+  }
+
+  /** A payload that fails validation is answered with a type-52 error (errorCode 400). */
+  @OnC2S({ typeu: MessageType.STATUS })
+  onStatus(
+    @IMUserId() userId: string,
+    @IMJson(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true, validateCustomDecorators: true }))
+    cmd: StatusCommandDto,
+  ): void {
+    this.logger.log(`${userId} is ${cmd.status}${cmd.message ? `: ${truncate(cmd.message)}` : ''}`);
+  }
+
+  /**
+   * Recipient offline: keep the message and return true, so the sender gets
+   * its ACK. Unknown recipients are not stored (nobody could ever collect them).
+   */
+  @OnC2COffline()
+  storeOffline(@IMPacket() packet: Packet, @IMUserId() from: string): boolean {
+    const to = packet.to as string;
+    if (!this.users.exists(to)) return false;
+    const stored = this.offline.add({
+      from, // the session's user, not packet.from, which the client could forge
+      to,
+      dataContent: packet.dataContent ?? '',
+      typeu: packet.typeu,
+      fp: packet.fp,
+      storedAt: Date.now(),
+    });
+    if (!stored) this.logger.warn(`offline store full for ${to}; message from ${from} not stored`);
+    return stored;
+  }
+}
+
+function envelope(m: StoredMessage): OfflineEnvelope {
+  return { from: m.from, data: m.dataContent, typeu: m.typeu, fp: m.fp, storedAt: m.storedAt };
+}
+
+function truncate(text: string, max = 200): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}

@@ -1,0 +1,27 @@
+import { ConsoleLogger, LogLevel } from '@nestjs/common';
+
+/**
+ * Nest's console logger, but on stderr: stdout then carries only the
+ * `nestjs-im ready ...` line that scripts wait for (the library logs its own
+ * "nestjs-im ready {...}" line, which must not be mistaken for it).
+ */
+export class StderrLogger extends ConsoleLogger {
+  protected override printMessages(
+    messages: unknown[],
+    context?: string,
+    logLevel?: LogLevel,
+    _stream?: 'stdout' | 'stderr',
+    errorStack?: unknown,
+  ): void {
+    super.printMessages(messages, context, logLevel, 'stderr', errorStack);
+  }
+}
+
+/** LOG_LEVEL=debug|verbose adds detail; the default keeps startup to a few lines. */
+export function logLevels(env: NodeJS.ProcessEnv = process.env): LogLevel[] {
+  const levels: LogLevel[] = ['fatal', 'error', 'warn', 'log'];
+  const extra = env.LOG_LEVEL?.trim();
+  if (extra === 'debug') levels.push('debug');
+  if (extra === 'verbose') levels.push('debug', 'verbose');
+  return levels;
+}

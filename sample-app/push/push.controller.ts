@@ -1,0 +1,43 @@
+import { Body, Controller, Get, HttpCode, Param, Post, ValidationPipe } from '@nestjs/common';
+import { DeliveryResult, PushService } from '../../lib';
+import { KickBodyDto, PushBodyDto } from '../dto/push-body.dto';
+
+/** Local to these parameters so IM handlers are not affected by an HTTP-oriented global pipe. */
+const body = new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true });
+
+/**
+ * Admin/backend REST API over PushService. POSTs answer 200, not 201: they
+ * are commands, nothing is created. There is no auth here; put one in front
+ * before exposing it.
+ */
+@Controller()
+export class PushController {
+  constructor(private readonly push: PushService) {}
+
+  /** Waits for the outcome: delivered (ACKed), lost (no ACK after the retransmission), offline, or sent (qos false). */
+  @Post('push/:userId')
+  @HttpCode(200)
+  send(@Param('userId') userId: string, @Body(body) dto: PushBodyDto): Promise<DeliveryResult> {
+    return this.push.send(userId, dto.data, { qos: dto.qos, typeu: dto.typeu });
+  }
+
+  /** One result per user online when the request arrived. */
+  @Post('broadcast')
+  @HttpCode(200)
+  broadcast(@Body(body) dto: PushBodyDto): Promise<DeliveryResult[]> {
+    return this.push.broadcast(dto.data, { qos: dto.qos, typeu: dto.typeu });
+  }
+
+  @Get('online')
+  online(): { count: number; users: string[] } {
+    const users = this.push.onlineUsers();
+    return { count: users.length, users };
+  }
+
+  /** `kicked: false` when the user was not online. */
+  @Post('kick/:userId')
+  @HttpCode(200)
+  kick(@Param('userId') userId: string, @Body(body) dto: KickBodyDto): { userId: string; kicked: boolean } {
+    return { userId, kicked: this.push.kick(userId, dto.reason) };
+  }
+}

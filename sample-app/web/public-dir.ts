@@ -1,0 +1,19 @@
+import { existsSync } from 'fs';
+import { join, resolve } from 'path';
+
+/**
+ * tsc does not copy sample-app/public into dist, so the page is served from
+ * the source tree. Works from ts-node/jest (sample-app/web) and from
+ * dist/sample-app/web, and from any cwd; IM_PUBLIC_DIR overrides.
+ */
+export function resolvePublicDir(): string {
+  const candidates = [
+    process.env.IM_PUBLIC_DIR,
+    join(process.cwd(), 'sample-app', 'public'),
+    join(__dirname, '..', 'public'), // running from the TypeScript sources
+    join(__dirname, '..', '..', '..', 'sample-app', 'public'), // running from dist/sample-app/web
+  ].filter((d): d is string => !!d);
+  const found = candidates.find((d) => existsSync(join(d, 'index.html')));
+  if (!found) throw new Error(`chat page not found; looked in ${candidates.join(', ')}`);
+  return resolve(found);
+}

@@ -1,0 +1,200 @@
+/**
+ * End-to-end test of the sample app: the real AppModule on free ports, driven
+ * over TCP/WebSocket with the library's wire-level test client and over HTTP.
+ */
+import { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import type { AddressInfo } from 'net';
+import { IMPorts, IMServer, PacketType } from '../../lib';
+import { IMTestClient } from '../../lib/testing';
+import { AppConfig } from '../../sample-app/app.config';
+import { AppModule } from '../../sample-app/app.module';
+import { BAD_CREDENTIALS } from '../../sample-app/im/chat.handlers';
+import { MessageType } from '../../sample-app/im/message-types';
+import { OfflineStore } from '../../sample-app/offline/offline.store';
+
+const HOST = '127.0.0.1';
+
+interface Running {
+  app: INestApplication;
+  ports: IMPorts;
+  http: string;
+}
+
+async function start(overrides: Partial<AppConfig> = {}): Promise<Running> {
+  const config: AppConfig = { tcpPort: 0, udpPort: 0, wsPort: 0, httpPort: 0, host: HOST, ...overrides };
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(config)] }).compile();
+  const app = moduleRef.createNestApplication({ logger: process.env.IM_TEST_LOGS ? undefined : false });
+  await app.listen(0, HOST);
+  const ports = await app.get(IMServer).ready;
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  return { app, ports, http: `http://${HOST}:${port}` };
+}
+
+describe('sample app (normal mode)', () => {
+  let s: Running;
+  const clients: IMTestClient[] = [];
+
+  const connect = async (transport: 'tcp' | 'ws' = 'tcp') => {
+    const c = await IMTestClient.connect(transport, s.ports[transport] as number, { host: HOST });
+    clients.push(c);
+    return c;
+  };
+  const loginAs = async (userId: string, transport: 'tcp' | 'ws' = 'tcp') => {
+    const c = await connect(transport);
+    const res = await c.login(userId, { token: `${userId}-secret` });
+    expect(res.code).toBe(0);
+    return c;
+  };
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(s.http + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+    return { status: res.status, body: await res.json() };
+  };
+
+  beforeAll(async () => {
+    s = await start();
+  });
+
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.close();
+  });
+
+  afterAll(async () => {
+    await s?.app.close();
+  });
+
+  it('binds every listener on a free port', () => {
+    expect(s.ports.tcp).toBeGreaterThan(0);
+    expect(s.ports.udp).toBeGreaterThan(0);
+    expect(s.ports.ws).toBeGreaterThan(0);
+  });
+
+  it('accepts a seeded user with the right token over TCP', async () => {
+    const alice = await connect('tcp');
+    const res = await alice.login('alice', { token: 'alice-secret' });
+    expect(res.code).toBe(0);
+    expect(res.firstLoginTime).toBeGreaterThan(0);
+  });
+
+  it('refuses a bad token (and an unknown user) with code 1025 and closes the connection', async () => {
+    const bad = await connect('tcp');
+    expect(await bad.login('alice', { token: 'wrong' })).toEqual({ code: BAD_CREDENTIALS, firstLoginTime: -1 });
+    await bad.expectClosed();
+
+    const stranger = await connect('tcp');
+    expect((await stranger.login('mallory', { token: 'mallory-secret' })).code).toBe(BAD_CREDENTIALS);
+    await stranger.expectClosed();
+  });
+
+  it('POST /push/:userId reports delivered once the client ACKs', async () => {
+    const alice = await loginAs('alice');
+    const pending = post('/push/alice', { data: { text: 'hello' }, typeu: 7 });
+    const pushed = await alice.expect({ type: PacketType.DATA, from: '0', to: 'alice', QoS: true, typeu: 7 });
+    expect(JSON.parse(pushed.dataContent as string)).toEqual({ text: 'hello' });
+    alice.ack(pushed);
+    const { status, body } = await pending;
+    expect(status).toBe(200);
+    expect(body).toEqual({ userId: 'alice', status: 'delivered', fp: pushed.fp });
+  });
+
+  it('POST /push/:userId reports offline for a user with no session', async () => {
+    const { status, body } = await post('/push/nobody', { data: 'hi' });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ userId: 'nobody', status: 'offline' });
+  });
+
+  it('POST /push/:userId validates the body', async () => {
+    expect((await post('/push/alice', { data: 42 })).status).toBe(400);
+    expect((await post('/push/alice', { data: 'x', qos: 'yes' })).status).toBe(400);
+  });
+
+  it('GET /online, POST /broadcast and POST /kick/:userId', async () => {
+    const alice = await loginAs('alice');
+    const bob = await loginAs('bob', 'ws');
+
+    const online = await (await fetch(`${s.http}/online`)).json();
+    expect(online.count).toBe(2);
+    expect([...online.users].sort()).toEqual(['alice', 'bob']);
+
+    const broadcast = await post('/broadcast', { data: 'to all', qos: false });
+    expect(broadcast.body).toHaveLength(2);
+    expect(broadcast.body.map((r: { status: string }) => r.status)).toEqual(['sent', 'sent']);
+    await alice.expect({ type: PacketType.DATA, dataContent: 'to all', QoS: false });
+    await bob.expect({ type: PacketType.DATA, dataContent: 'to all', QoS: false });
+
+    expect((await post('/kick/bob', { reason: 'maintenance' })).body).toEqual({ userId: 'bob', kicked: true });
+    const kick = await bob.expect({ type: PacketType.KICKOUT });
+    expect(JSON.parse(kick.dataContent as string)).toEqual({ code: 2, reason: 'maintenance' });
+    await bob.expectClosed();
+    expect((await post('/kick/bob', {})).body).toEqual({ userId: 'bob', kicked: false });
+  });
+
+  it('stores a C2C message for an offline user, ACKs the sender, and delivers it on login', async () => {
+    const store = s.app.get(OfflineStore);
+    const bob = await loginAs('bob');
+    const fp = bob.c2c('carol', 'hello carol', { typeu: 3 });
+    // The server ACKs on carol's behalf because the message was stored.
+    await bob.expect({ type: PacketType.ACK, dataContent: fp, from: 'carol', to: 'bob' });
+    expect(store.count('carol')).toBe(1);
+
+    const carol = await loginAs('carol', 'ws');
+    const delivered = await carol.expect({ type: PacketType.DATA, from: '0', to: 'carol', typeu: MessageType.OFFLINE_MESSAGE, QoS: true });
+    expect(JSON.parse(delivered.dataContent as string)).toMatchObject({ from: 'bob', data: 'hello carol', typeu: 3, fp });
+    carol.ack(delivered);
+    expect(store.count('carol')).toBe(0);
+  });
+
+  it('does not store messages for unknown users (no ACK)', async () => {
+    const bob = await loginAs('bob');
+    bob.c2c('nobody', 'lost in space');
+    await bob.expectNothing(300);
+    expect(s.app.get(OfflineStore).count('nobody')).toBe(0);
+  });
+
+  it('validates the C2S status command and answers a bad payload with a type-52 error', async () => {
+    const alice = await loginAs('alice');
+    const bad = alice.c2s('{"status":"asleep"}', { typeu: MessageType.STATUS });
+    await alice.expect({ type: PacketType.ACK, dataContent: bad });
+    const err = await alice.expect({ type: PacketType.ERROR });
+    expect(JSON.parse(err.dataContent as string)).toMatchObject({ errorCode: 400 });
+
+    const good = alice.c2s('{"status":"away","message":"lunch"}', { typeu: MessageType.STATUS });
+    await alice.expect({ type: PacketType.ACK, dataContent: good });
+    await alice.expectNothing(200);
+  });
+
+  it('serves the chat page and its config', async () => {
+    const page = await fetch(`${s.http}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<script src="chat.js">');
+    expect((await fetch(`${s.http}/chat.js`)).status).toBe(200);
+    expect(await (await fetch(`${s.http}/config.json`)).json()).toEqual({ wsPort: s.ports.ws, wsPath: '/websocket' });
+  });
+});
+
+describe('sample app (IM_DEMO=reference)', () => {
+  let s: Running;
+  const clients: IMTestClient[] = [];
+
+  beforeAll(async () => {
+    s = await start({ demo: 'reference' });
+  });
+
+  afterAll(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await s?.app.close();
+  });
+
+  it('accepts any user and token, and does not ACK C2C to an offline user', async () => {
+    const a = await IMTestClient.connect('tcp', s.ports.tcp as number, { host: HOST });
+    clients.push(a);
+    expect((await a.login('anyone', { token: 'whatever' })).code).toBe(0);
+    a.c2c('nobody-online', 'x');
+    await a.expectNothing(300);
+  });
+});
