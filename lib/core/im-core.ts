@@ -70,12 +70,10 @@ export class IMCore {
   constructor(private readonly options: ResolvedIMOptions) {
     this.clock = options.clock ?? new SystemClock();
     const now = this.clock.now();
-    this.sendQoS = new SendQoSTable(
-      options.qos,
-      { retransmit: (e) => this.retransmit(e), lost: (es) => this.reportLost(es) },
-      now,
-      options.tickMs,
-    );
+    this.sendQoS = new SendQoSTable(options.qos, {
+      retransmit: (e) => this.retransmit(e),
+      lost: (es) => this.reportLost(es),
+    });
     this.dedup = new ReceiveDedupTable(options.qos.dedupTtlMs, options.qos.dedupMaxEntries);
     this.idleWheel = new TimerWheel<Session>(Math.max(options.tickMs, 250), now, (s, t) => this.checkIdle(s, t));
   }

@@ -1,4 +1,4 @@
-import { TimerWheel } from '../core/timer-wheel';
+import { LinkedQueue, QueueNode } from './linked-queue';
 import { qosKey } from './qos-key';
 import { Packet } from '../protocol/packet';
 
@@ -6,7 +6,7 @@ import { Packet } from '../protocol/packet';
 export type QoSOutcome = 'delivered' | 'lost';
 
 /** One packet waiting for its recipient's ACK. */
-export interface QoSEntry {
+export interface QoSEntry extends QueueNode {
   /** Recipient user id. */
   readonly to: string;
   readonly fp: string;
@@ -17,6 +17,8 @@ export interface QoSEntry {
   readonly sentAt: number;
   /** Retransmissions done so far. */
   retries: number;
+  /** When the next retransmission (or the "lost" verdict) is due. */
+  dueAt: number;
   /** Settled entries are ignored when their timer fires. */
   settled: boolean;
   /** Called once with the outcome (PushService awaits it). */
@@ -42,22 +44,23 @@ export interface SendQoSCallbacks {
 /**
  * Server send QoS (PROTOCOL.md §10.4) keyed by (recipient, fp) (QUIRK-7 fix).
  * Entries are tracked before the write, so an ACK that comes back fast always
- * finds them (the reference tracks after the write and loses that race), and
- * scheduled on a timer wheel instead of a scan of the whole table.
+ * finds them (the reference tracks after the write and loses that race).
+ *
+ * Every entry waits the same interval, so a queue in order of due time is the
+ * timer: the due entries are always at its front, a retransmitted entry moves
+ * to the back, and an ACK unlinks its entry at once. No scan of the table, no
+ * per-packet timer, and settled packets are not retained.
  */
 export class SendQoSTable {
   private readonly entries = new Map<string, QoSEntry>();
-  private readonly wheel: TimerWheel<QoSEntry>;
+  /** Pending entries in order of `dueAt`. */
+  private readonly queue = new LinkedQueue<QoSEntry>();
   private lostBatch: QoSEntry[] = [];
 
   constructor(
     private readonly options: SendQoSOptions,
     private readonly callbacks: SendQoSCallbacks,
-    now: number,
-    resolutionMs = 100,
-  ) {
-    this.wheel = new TimerWheel<QoSEntry>(resolutionMs, now, (e, t) => this.due(e, t));
-  }
+  ) {}
 
   /** Starts tracking; returns undefined when (to, fp) is already tracked (re-adding is a no-op). */
   track(
@@ -70,9 +73,10 @@ export class SendQoSTable {
   ): QoSEntry | undefined {
     const key = qosKey(to, fp);
     if (this.entries.has(key)) return undefined;
-    const entry: QoSEntry = { to, fp, packet, body, sentAt: now, retries: 0, settled: false, onSettle };
+    const dueAt = now + this.options.retransmitIntervalMs;
+    const entry: QoSEntry = { to, fp, packet, body, sentAt: now, retries: 0, dueAt, settled: false, onSettle, prev: null, next: null };
     this.entries.set(key, entry);
-    this.wheel.schedule(entry, now + this.options.retransmitIntervalMs);
+    this.queue.push(entry);
     if (this.entries.size > this.options.maxPending) this.evictOldest();
     return entry;
   }
@@ -81,7 +85,7 @@ export class SendQoSTable {
   untrack(entry: QoSEntry): void {
     if (entry.settled) return;
     entry.settled = true;
-    this.entries.delete(qosKey(entry.to, entry.fp));
+    this.forget(entry);
   }
 
   /** Settles (recipient, fp) on the recipient's ACK; returns the entry, or undefined if unknown. */
@@ -89,15 +93,25 @@ export class SendQoSTable {
     const key = qosKey(recipient, fp);
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    this.entries.delete(key);
+    this.forget(entry);
     entry.settled = true;
     entry.onSettle?.('delivered', entry);
     return entry;
   }
 
-  /** Advances timers: retransmits due entries and reports the lost ones in one batch. */
+  /** Retransmits the due entries and reports the lost ones in one batch. */
   tick(now: number): void {
-    this.wheel.advance(now);
+    for (let entry = this.queue.first; entry && entry.dueAt <= now; entry = this.queue.first) {
+      if (entry.retries >= this.options.maxRetransmits) {
+        this.forget(entry);
+        this.declareLost(entry);
+        continue;
+      }
+      entry.retries++;
+      entry.dueAt = now + this.options.retransmitIntervalMs;
+      this.queue.touch(entry);
+      this.callbacks.retransmit(entry);
+    }
     if (this.lostBatch.length > 0) {
       const lost = this.lostBatch;
       this.lostBatch = [];
@@ -112,27 +126,15 @@ export class SendQoSTable {
   /** Drops everything without reporting (shutdown). */
   clear(): void {
     this.entries.clear();
-    this.wheel.clear();
+    this.queue.clear();
   }
 
   /** Reports every pending entry lost now (graceful shutdown). */
   failAll(): void {
     for (const entry of this.entries.values()) this.declareLost(entry);
     this.entries.clear();
-    this.wheel.clear();
+    this.queue.clear();
     this.tick(0);
-  }
-
-  private due(entry: QoSEntry, now: number): void {
-    if (entry.settled) return;
-    if (entry.retries >= this.options.maxRetransmits) {
-      this.entries.delete(qosKey(entry.to, entry.fp));
-      this.declareLost(entry);
-      return;
-    }
-    entry.retries++;
-    this.callbacks.retransmit(entry);
-    this.wheel.schedule(entry, now + this.options.retransmitIntervalMs);
   }
 
   private declareLost(entry: QoSEntry): void {
@@ -142,8 +144,13 @@ export class SendQoSTable {
   }
 
   private evictOldest(): void {
-    const first = this.entries.entries().next().value as [string, QoSEntry];
-    this.entries.delete(first[0]);
-    this.declareLost(first[1]);
+    const oldest = this.queue.first as QoSEntry;
+    this.forget(oldest);
+    this.declareLost(oldest);
+  }
+
+  private forget(entry: QoSEntry): void {
+    this.entries.delete(qosKey(entry.to, entry.fp));
+    this.queue.remove(entry);
   }
 }

@@ -8,7 +8,7 @@ function dataPacket(to: string, fp: string, from = 'alice'): Packet {
   return { bridge: false, type: 2, dataContent: 'hi', from, to, fp, QoS: true, typeu: -1, sm: -1 };
 }
 
-function setup(opts: Partial<SendQoSOptions> = {}, start = 0, resolutionMs?: number) {
+function setup(opts: Partial<SendQoSOptions> = {}) {
   const retransmitted: Array<{ to: string; fp: string; retries: number }> = [];
   const lostBatches: Array<Array<{ to: string; fp: string }>> = [];
   const settled: Array<{ to: string; fp: string; outcome: QoSOutcome }> = [];
@@ -18,8 +18,6 @@ function setup(opts: Partial<SendQoSOptions> = {}, start = 0, resolutionMs?: num
       retransmit: (e) => retransmitted.push({ to: e.to, fp: e.fp, retries: e.retries }),
       lost: (es) => lostBatches.push(es.map((e) => ({ to: e.to, fp: e.fp }))),
     },
-    start,
-    resolutionMs,
   );
   const onSettle = (outcome: QoSOutcome, e: QoSEntry) => settled.push({ to: e.to, fp: e.fp, outcome });
   const track = (to: string, fp: string, now: number) => {
@@ -148,7 +146,6 @@ describe('SendQoSTable (PROTOCOL §10.4, QUIRK-7 fix)', () => {
       const table = new SendQoSTable(
         { retransmitIntervalMs: INTERVAL, maxRetransmits: 1, maxPending: 10 },
         { retransmit: (e) => seen.push(e), lost: () => undefined },
-        0,
       );
       const p = dataPacket('bob', 'f1');
       const body = encodePacket(p);
@@ -240,7 +237,6 @@ describe('SendQoSTable (PROTOCOL §10.4, QUIRK-7 fix)', () => {
       table = new SendQoSTable(
         { retransmitIntervalMs: INTERVAL, maxRetransmits: 1, maxPending: 10 },
         { retransmit: (e) => table.settle(e.to, e.fp), lost: (es) => lost.push(es) },
-        0,
       );
       const p = dataPacket('bob', 'f1');
       table.track('bob', 'f1', p, encodePacket(p), 0);
@@ -270,14 +266,19 @@ describe('SendQoSTable (PROTOCOL §10.4, QUIRK-7 fix)', () => {
       expect(lostBatches).toHaveLength(1);
     });
 
-    it('honours a custom resolution: fires at the first resolution boundary at or after the deadline', () => {
-      const { table, track, retransmitted } = setup({}, 0, 1000);
-      track('bob', 'f1', 500); // deadline 3500 → fires at 4000
-      table.tick(3500);
-      table.tick(3999);
-      expect(retransmitted).toEqual([]);
-      table.tick(4000);
-      expect(retransmitted).toHaveLength(1);
+    it('keeps entries tracked at different times in due order across retransmissions', () => {
+      const { table, track, retransmitted, lostBatches } = setup({ maxRetransmits: 1 });
+      track('bob', 'early', 0);
+      track('bob', 'late', 1500);
+      table.tick(INTERVAL);
+      expect(retransmitted.map((r) => r.fp)).toEqual(['early']);
+      table.tick(INTERVAL + 1500);
+      expect(retransmitted.map((r) => r.fp)).toEqual(['early', 'late']);
+      table.tick(2 * INTERVAL);
+      expect(lostBatches).toEqual([[{ to: 'bob', fp: 'early' }]]);
+      table.tick(2 * INTERVAL + 1500);
+      expect(lostBatches).toEqual([[{ to: 'bob', fp: 'early' }], [{ to: 'bob', fp: 'late' }]]);
+      expect(table.size).toBe(0);
     });
   });
 
@@ -376,7 +377,7 @@ describe('SendQoSTable (PROTOCOL §10.4, QUIRK-7 fix)', () => {
     });
 
     it('after failAll nothing fires any more', () => {
-      const { table, track, retransmitted, lostBatches } = setup({}, 5000);
+      const { table, track, retransmitted, lostBatches } = setup();
       track('bob', 'a', 5000);
       table.failAll();
       for (let t = 5000; t <= 30_000; t += 500) table.tick(t);
