@@ -79,5 +79,6 @@ export function kickoutPacket(userId: string, code: number, reason?: string): Pa
 
 /** Type 4 ACK of `fp`, from the acknowledging party to the original sender. */
 export function ackPacket(fp: string, from: string, to: string | undefined): Packet {
-  return serverPacket(PacketType.ACK, to as string, fp, { from });
+  // A literal of the same shape as every other packet: this runs for every QoS message.
+  return { bridge: false, type: PacketType.ACK, dataContent: fp, from, to, fp: undefined, QoS: false, typeu: -1, sm: -1 };
 }

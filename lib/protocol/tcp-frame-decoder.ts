@@ -20,6 +20,15 @@ export class TcpFrameDecoder {
    * Returns an error when the stream must be closed, after which the decoder is unusable.
    */
   push(chunk: Buffer, onFrame: (body: Buffer) => void): FrameError | undefined {
+    return this.scan(chunk, (buf, start, end) => onFrame(buf.subarray(start, end)));
+  }
+
+  /** Like {@link push}, but hands each body over as UTF-8 text without an intermediate Buffer. */
+  pushText(chunk: Buffer, onText: (text: string) => void): FrameError | undefined {
+    return this.scan(chunk, (buf, start, end) => onText(buf.toString('utf8', start, end)));
+  }
+
+  private scan(chunk: Buffer, emit: (buf: Buffer, start: number, end: number) => void): FrameError | undefined {
     let buf = chunk;
     if (this.pending) {
       buf = Buffer.concat([this.pending, chunk]);
@@ -32,7 +41,7 @@ export class TcpFrameDecoder {
       if (len === 0) return 'empty';
       const end = offset + TCP_HEADER_BYTES + len;
       if (end > buf.length) break;
-      onFrame(buf.subarray(offset + TCP_HEADER_BYTES, end));
+      emit(buf, offset + TCP_HEADER_BYTES, end);
       offset = end;
     }
     if (offset < buf.length) this.pending = Buffer.from(buf.subarray(offset));

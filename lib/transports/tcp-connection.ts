@@ -8,15 +8,16 @@ const MAX_BUFFERED_BYTES = 1 << 20;
 const CLOSE_GRACE_MS = 5000;
 
 /**
- * One TCP connection. Writes made in the same tick are corked together and
- * flushed in one syscall on the next tick.
+ * One TCP connection. Packets written in the same tick are framed into one
+ * buffer and handed to the socket once, on the next tick: a burst of frames
+ * from one read becomes one write instead of one per packet.
  */
 export class TcpConnection implements IMConnection {
   readonly transport = 'tcp' as const;
   readonly connectionless = false;
   readonly remoteAddress: string;
   readonly remotePort: number;
-  private corked = false;
+  private pending: string[] | null = null;
 
   constructor(
     private readonly socket: Socket,
@@ -30,32 +31,45 @@ export class TcpConnection implements IMConnection {
   write(body: string): boolean {
     const socket = this.socket;
     if (!socket.writable || socket.writableLength > MAX_BUFFERED_BYTES) return false;
-    const len = Buffer.byteLength(body);
-    const frame = Buffer.allocUnsafe(TCP_HEADER_BYTES + len);
-    frame.writeUInt32BE(len, 0);
-    frame.write(body, TCP_HEADER_BYTES);
-    if (!this.corked) {
-      this.corked = true;
-      socket.cork();
-      process.nextTick(uncork, this);
+    if (this.pending) {
+      this.pending.push(body);
+    } else {
+      this.pending = [body];
+      process.nextTick(flush, this);
     }
-    socket.write(frame);
     return true;
   }
 
   close(): void {
     if (this.socket.destroyed) return;
+    this.flush();
     this.socket.end();
     setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
   }
 
-  /** @internal */
-  uncork(): void {
-    this.corked = false;
-    this.socket.uncork();
+  /** @internal Frames and writes everything written since the last flush. */
+  flush(): void {
+    const bodies = this.pending;
+    if (!bodies) return;
+    this.pending = null;
+    if (!this.socket.writable) return;
+    const lengths = new Array<number>(bodies.length);
+    let total = 0;
+    for (let i = 0; i < bodies.length; i++) {
+      lengths[i] = Buffer.byteLength(bodies[i]);
+      total += TCP_HEADER_BYTES + lengths[i];
+    }
+    const out = Buffer.allocUnsafe(total);
+    let offset = 0;
+    for (let i = 0; i < bodies.length; i++) {
+      out.writeUInt32BE(lengths[i], offset);
+      offset += TCP_HEADER_BYTES;
+      offset += out.write(bodies[i], offset);
+    }
+    this.socket.write(out);
   }
 }
 
-function uncork(conn: TcpConnection): void {
-  conn.uncork();
+function flush(conn: TcpConnection): void {
+  conn.flush();
 }

@@ -77,10 +77,10 @@ export class TcpTransport extends IMTransportServer {
     const session = this.core.openSession(connection);
     const decoder = new TcpFrameDecoder(this.options.maxFrameBytes);
     const core = this.core;
-    const onFrame = (body: Buffer) => core.receive(session, body.toString('utf8'));
+    const onFrame = (text: string) => core.receive(session, text);
     socket.on('data', (chunk: Buffer) => {
       if (session.closed) return;
-      const error = decoder.push(chunk, onFrame);
+      const error = decoder.pushText(chunk, onFrame);
       if (error === 'too-large') core.rejectFrame(session, IMErrors.FRAME_TOO_LARGE);
       else if (error === 'empty') core.rejectFrame(session, IMErrors.BAD_JSON, 'empty frame');
     });
