@@ -42,6 +42,11 @@ export interface UdpTransportOptions {
   maxOutboundBytes?: number;
   /** Concurrent UDP sessions (peer addresses). Default 50,000. */
   maxSessions?: number;
+  /**
+   * Socket receive buffer asked of the OS (capped by net.core.rmem_max). Default
+   * 4 MiB: a burst that overflows the buffer is lost and retransmitted by the clients.
+   */
+  recvBufferBytes?: number;
 }
 
 /** WebSocket gateway options. */

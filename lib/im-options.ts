@@ -27,6 +27,7 @@ export function resolveOptions(o: IMModuleOptions = {}): ResolvedIMOptions {
       maxDatagramBytes: o.udp?.maxDatagramBytes ?? 2048,
       maxOutboundBytes: o.udp?.maxOutboundBytes ?? 1024,
       maxSessions: o.udp?.maxSessions ?? DEFAULT_MAX_CONNECTIONS,
+      recvBufferBytes: o.udp?.recvBufferBytes ?? 4 * 1024 * 1024,
     },
     ws: o.ws === false ? false : {
       port: o.ws?.port ?? DEFAULT_PORTS.ws,

@@ -70,7 +70,10 @@ export class UdpTransport extends IMTransportServer {
   }
 
   listen(callback: (err?: unknown) => void): void {
-    const socket = dgram.createSocket({ type: this.options.ipv6 ? 'udp6' : 'udp4' });
+    const socket = dgram.createSocket({
+      type: this.options.ipv6 ? 'udp6' : 'udp4',
+      recvBufferSize: this.options.recvBufferBytes,
+    });
     this.socket = socket;
     const onError = (err: Error) => callback(err);
     socket.once('error', onError);
