@@ -1,5 +1,4 @@
 import { LinkedQueue, QueueNode } from './linked-queue';
-import { qosKey } from './qos-key';
 import { Packet } from '../protocol/packet';
 
 /** Final outcome of a tracked packet. */
@@ -19,7 +18,7 @@ export interface QoSEntry extends QueueNode {
   retries: number;
   /** When the next retransmission (or the "lost" verdict) is due. */
   dueAt: number;
-  /** Settled entries are ignored when their timer fires. */
+  /** Set once the outcome is decided; the entry is no longer in the table. */
   settled: boolean;
   /** Called once with the outcome (PushService awaits it). */
   readonly onSettle?: (outcome: QoSOutcome, entry: QoSEntry) => void;
@@ -52,7 +51,9 @@ export interface SendQoSCallbacks {
  * per-packet timer, and settled packets are not retained.
  */
 export class SendQoSTable {
-  private readonly entries = new Map<string, QoSEntry>();
+  /** recipient → fp → entry: no key string to build per packet. */
+  private readonly byRecipient = new Map<string, Map<string, QoSEntry>>();
+  private count = 0;
   /** Pending entries in order of `dueAt`. */
   private readonly queue = new LinkedQueue<QoSEntry>();
   private lostBatch: QoSEntry[] = [];
@@ -71,13 +72,15 @@ export class SendQoSTable {
     now: number,
     onSettle?: QoSEntry['onSettle'],
   ): QoSEntry | undefined {
-    const key = qosKey(to, fp);
-    if (this.entries.has(key)) return undefined;
+    let pending = this.byRecipient.get(to);
+    if (!pending) this.byRecipient.set(to, (pending = new Map()));
+    else if (pending.has(fp)) return undefined;
     const dueAt = now + this.options.retransmitIntervalMs;
     const entry: QoSEntry = { to, fp, packet, body, sentAt: now, retries: 0, dueAt, settled: false, onSettle, prev: null, next: null };
-    this.entries.set(key, entry);
+    pending.set(fp, entry);
+    this.count++;
     this.queue.push(entry);
-    if (this.entries.size > this.options.maxPending) this.evictOldest();
+    if (this.count > this.options.maxPending) this.evictOldest();
     return entry;
   }
 
@@ -90,8 +93,7 @@ export class SendQoSTable {
 
   /** Settles (recipient, fp) on the recipient's ACK; returns the entry, or undefined if unknown. */
   settle(recipient: string, fp: string): QoSEntry | undefined {
-    const key = qosKey(recipient, fp);
-    const entry = this.entries.get(key);
+    const entry = this.byRecipient.get(recipient)?.get(fp);
     if (!entry) return undefined;
     this.forget(entry);
     entry.settled = true;
@@ -120,20 +122,22 @@ export class SendQoSTable {
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.count;
   }
 
   /** Drops everything without reporting (shutdown). */
   clear(): void {
-    this.entries.clear();
+    this.byRecipient.clear();
+    this.count = 0;
     this.queue.clear();
   }
 
   /** Reports every pending entry lost now (graceful shutdown). */
   failAll(): void {
-    for (const entry of this.entries.values()) this.declareLost(entry);
-    this.entries.clear();
-    this.queue.clear();
+    for (let entry = this.queue.first; entry; entry = this.queue.first) {
+      this.forget(entry);
+      this.declareLost(entry);
+    }
     this.tick(0);
   }
 
@@ -150,7 +154,11 @@ export class SendQoSTable {
   }
 
   private forget(entry: QoSEntry): void {
-    this.entries.delete(qosKey(entry.to, entry.fp));
+    const pending = this.byRecipient.get(entry.to);
+    if (pending?.delete(entry.fp)) {
+      this.count--;
+      if (pending.size === 0) this.byRecipient.delete(entry.to);
+    }
     this.queue.remove(entry);
   }
 }
