@@ -63,6 +63,13 @@ export class WsGateway {
       clientTracking: true,
     });
     this.wss.on('connection', (ws: WebSocket, req: http.IncomingMessage) => this.accept(ws, req));
+    // A failed handshake is answered here rather than by `ws`, to log it and to
+    // answer an unsupported version with 426 as the reference does.
+    this.wss.on('wsClientError', (err: Error, socket: Duplex, req: http.IncomingMessage) => {
+      this.logger.debug(`handshake from ${req.socket.remoteAddress} refused: ${err.message}`);
+      if (/Sec-WebSocket-Version/.test(err.message)) rejectUpgrade(socket, 426, 'Upgrade Required', 'Sec-WebSocket-Version: 13\r\n');
+      else rejectUpgrade(socket, 400, 'Bad Request');
+    });
     if (this.options.port === 'http') {
       if (!this.httpServer) throw new Error("ws.port 'http' needs a Nest application with an HTTP server");
       this.server = this.httpServer;
@@ -111,8 +118,9 @@ export class WsGateway {
     const path = (req.url ?? '').split('?', 1)[0];
     if (path !== this.options.path) {
       // On a shared server another gateway may own the path; on our own port answer 404 (QUIRK-15 fix).
-      if (this.ownsServer) rejectUpgrade(socket, 404, 'Not Found');
-      return;
+      if (!this.ownsServer) return;
+      this.logger.debug(`upgrade for ${path} from ${req.socket.remoteAddress} refused: not ${this.options.path}`);
+      return rejectUpgrade(socket, 404, 'Not Found');
     }
     if (!wss) return rejectUpgrade(socket, 503, 'Service Unavailable');
     if (wss.clients.size >= this.options.maxConnections) {
@@ -142,6 +150,7 @@ export class WsGateway {
   }
 }
 
-function rejectUpgrade(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+function rejectUpgrade(socket: Duplex, status: number, text: string, headers = ''): void {
+  if (socket.writable) socket.end(`HTTP/1.1 ${status} ${text}\r\n${headers}Connection: close\r\nContent-Length: 0\r\n\r\n`);
+  else socket.destroy();
 }

@@ -1,5 +1,6 @@
 import * as dgram from 'dgram';
 import * as net from 'net';
+import * as tls from 'tls';
 import { WebSocket } from 'ws';
 import { TransportKind } from '../core/connection';
 import { Packet } from '../protocol/packet';
@@ -16,6 +17,8 @@ export interface IMTestClientOptions {
   path?: string;
   /** Local address to bind (UDP) or connect from (TCP). */
   localAddress?: string;
+  /** Connect with TLS (TCP) or `wss:` (WebSocket), e.g. `{ ca }` for a self-signed server. */
+  tls?: tls.ConnectionOptions;
 }
 
 interface Waiter {
@@ -56,8 +59,11 @@ export class IMTestClient {
   static async connect(transport: TransportKind, port: number, options: IMTestClientOptions = {}): Promise<IMTestClient> {
     const host = options.host ?? '127.0.0.1';
     if (transport === 'tcp') {
-      const socket = net.connect({ port, host, localAddress: options.localAddress });
-      await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+      const socket = options.tls
+        ? tls.connect({ ...options.tls, port, host })
+        : net.connect({ port, host, localAddress: options.localAddress });
+      const connected = options.tls ? 'secureConnect' : 'connect';
+      await new Promise<void>((resolve, reject) => socket.once(connected, resolve).once('error', reject));
       const client = new IMTestClient('tcp', (b, raw) => socket.write(raw ? b : encodeTcpFrame(b as string)), () => socket.destroy());
       const decoder = new TcpFrameDecoder(16 * 1024 * 1024);
       socket.on('data', (chunk) => decoder.push(chunk, (body) => client.deliver(body.toString('utf8'))));
@@ -66,7 +72,8 @@ export class IMTestClient {
       return client;
     }
     if (transport === 'ws') {
-      const ws = new WebSocket(`ws://${host}:${port}${options.path ?? '/websocket'}`, { perMessageDeflate: false });
+      const scheme = options.tls ? 'wss' : 'ws';
+      const ws = new WebSocket(`${scheme}://${host}:${port}${options.path ?? '/websocket'}`, { perMessageDeflate: false, ...options.tls });
       await new Promise<void>((resolve, reject) => ws.once('open', resolve).once('error', reject));
       const client = new IMTestClient('ws', (b, raw) => ws.send(b, { binary: raw === true }), () => ws.terminate());
       ws.on('message', (data, isBinary) => !isBinary && client.deliver(data.toString()));

@@ -1,0 +1,92 @@
+import { readFileSync } from 'fs';
+import { request } from 'http';
+import { connect } from 'net';
+import { join } from 'path';
+import { Injectable } from '@nestjs/common';
+import { OnLogin } from '../../lib';
+import { IMTestingApp, startIMTestingApp } from '../../lib/testing';
+
+const dir = join(__dirname, '../fixtures/tls');
+const key = readFileSync(join(dir, 'key.pem'));
+const cert = readFileSync(join(dir, 'cert.pem'));
+
+@Injectable()
+class AcceptAll {
+  @OnLogin()
+  login(): number {
+    return 0;
+  }
+}
+
+describe('TLS and WebSocket handshakes', () => {
+  let im: IMTestingApp;
+  beforeAll(async () => {
+    im = await startIMTestingApp({ providers: [AcceptAll], im: { tcp: { tls: { key, cert } }, ws: { tls: { key, cert } } } });
+  });
+  afterAll(() => im.close());
+
+  it('runs the same framing inside TLS on TCP', async () => {
+    const a = await im.connect('tcp', { tls: { ca: cert } });
+    expect((await a.login('alice')).code).toBe(0);
+    a.keepalive();
+    await a.expect({ type: 51 });
+  });
+
+  it('serves wss and chats with a TLS TCP user', async () => {
+    const w = await im.connect('ws', { tls: { ca: cert } });
+    await w.login('bob');
+    const t = await im.connect('tcp', { tls: { ca: cert } });
+    await t.login('carol');
+    const fp = w.c2c('carol', 'over TLS');
+    await t.expect({ type: 2, fp });
+    await w.expect({ type: 4, dataContent: fp });
+  });
+
+  it('refuses a client that does not trust the certificate', async () => {
+    await expect(im.connect('tcp', { tls: {} })).rejects.toThrow(/self-signed|certificate/);
+  });
+});
+
+describe('WebSocket handshake failures', () => {
+  let im: IMTestingApp;
+  beforeAll(async () => {
+    im = await startIMTestingApp({ providers: [AcceptAll] });
+  });
+  afterAll(() => im.close());
+
+  /** Sends a raw HTTP upgrade request and returns the status line and headers. */
+  function rawUpgrade(path: string, headers: Record<string, string>): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(im.ports.ws!, '127.0.0.1');
+      let text = '';
+      socket.on('data', (d) => (text += d.toString()));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+      const lines = Object.entries({ Host: '127.0.0.1', Connection: 'Upgrade', Upgrade: 'websocket', ...headers }).map(([k, v]) => `${k}: ${v}`);
+      socket.write(`GET ${path} HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`);
+    });
+  }
+
+  it('answers an unsupported version with 426 and the supported version', async () => {
+    const res = await rawUpgrade('/websocket', { 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version': '5' });
+    expect(res).toMatch(/^HTTP\/1.1 426 /);
+    expect(res).toMatch(/Sec-WebSocket-Version: 13/);
+  });
+
+  it('answers a missing key with 400 and another path with 404', async () => {
+    expect(await rawUpgrade('/websocket', { 'Sec-WebSocket-Version': '13' })).toMatch(/^HTTP\/1.1 400 /);
+    expect(await rawUpgrade('/other', { 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version': '13' })).toMatch(/^HTTP\/1.1 404 /);
+  });
+
+  it('answers a plain GET with 400', async () => {
+    const status = await new Promise<number>((resolve, reject) =>
+      request({ host: '127.0.0.1', port: im.ports.ws, path: '/websocket' }, (res) => resolve(res.statusCode ?? 0)).on('error', reject).end(),
+    );
+    expect(status).toBe(400);
+  });
+
+  it('accepts /websocket with a query string (QUIRK-15 fix)', async () => {
+    const w = await im.connect('ws', { path: '/websocket?token=abc&v=2' });
+    expect((await w.login('q')).code).toBe(0);
+  });
+});
