@@ -1,0 +1,190 @@
+import { randomUUID } from 'crypto';
+
+/**
+ * Just enough of the MobileIMSDK wire format for a load generator
+ * (PROTOCOL.md §1-3): TCP framing, pre-encoded packets, and field extraction
+ * straight from the received bytes, without JSON.parse on the hot path.
+ */
+
+/** TCP frame header: 4-byte unsigned big-endian body length. */
+export const HEADER_BYTES = 4;
+
+/** Splits a TCP byte stream into frame bodies, reported as (buffer, start, end) without copying. */
+export class FrameReader {
+  private pending: Buffer | null = null;
+
+  constructor(private readonly onBody: (buf: Buffer, start: number, end: number) => void) {}
+
+  /** Returns false when the stream is corrupt (zero or absurd length). */
+  push(chunk: Buffer): boolean {
+    let buf = chunk;
+    if (this.pending) {
+      buf = Buffer.concat([this.pending, chunk]);
+      this.pending = null;
+    }
+    let off = 0;
+    while (buf.length - off >= HEADER_BYTES) {
+      const len = buf.readUInt32BE(off);
+      if (len === 0 || len > 1 << 24) return false;
+      const end = off + HEADER_BYTES + len;
+      if (end > buf.length) break;
+      this.onBody(buf, off + HEADER_BYTES, end);
+      off = end;
+    }
+    if (off < buf.length) this.pending = buf.subarray(off);
+    return true;
+  }
+}
+
+/** Encodes one packet body, with the TCP header when `framed`. */
+export function encode(body: string, framed: boolean): Buffer {
+  const len = Buffer.byteLength(body);
+  if (!framed) return Buffer.from(body);
+  const b = Buffer.allocUnsafe(HEADER_BYTES + len);
+  b.writeUInt32BE(len, 0);
+  b.write(body, HEADER_BYTES);
+  return b;
+}
+
+const q = JSON.stringify;
+
+/** Type 0 login, as the Java SDK writes it. */
+export function loginBody(userId: string, token: string): string {
+  const info = q({ loginUserId: userId, loginToken: token, firstLoginTime: 0 });
+  return `{"bridge":false,"type":0,"dataContent":${q(info)},"from":${q(userId)},"to":"0","QoS":false,"typeu":-1,"sm":-1}`;
+}
+
+/** Type 1 keepalive. */
+export function keepaliveBody(userId: string): string {
+  return `{"bridge":false,"type":1,"dataContent":"{}","from":${q(userId)},"to":"0","QoS":false,"typeu":-1,"sm":-1}`;
+}
+
+/** Length of our fingerprints: a UUID-like 24-char prefix + a 12-digit sequence number. */
+export const FP_BYTES = 36;
+const SEQ_DIGITS = 12;
+const SEQ_OFFSET = FP_BYTES - SEQ_DIGITS;
+
+/** A UUID-looking 24-character fingerprint prefix, unique per sender. */
+export function fpPrefix(): string {
+  return randomUUID().slice(0, SEQ_OFFSET);
+}
+
+function writeDigits(b: Buffer, at: number, width: number, n: number): void {
+  for (let i = at + width - 1; i >= at; i--) {
+    b[i] = 48 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+}
+
+/** Sequence number of one of our fingerprints whose first byte is at `at`. */
+export function fpSeq(b: Buffer, at: number): number {
+  let n = 0;
+  for (let i = at + SEQ_OFFSET; i < at + FP_BYTES; i++) n = n * 10 + (b[i] - 48);
+  return n;
+}
+
+/** True when the fingerprint at `at` starts with `prefix` (a sender's 24 bytes). */
+export function fpHasPrefix(b: Buffer, at: number, prefix: Buffer): boolean {
+  return at + FP_BYTES <= b.length && b.compare(prefix, 0, SEQ_OFFSET, at, at + SEQ_OFFSET) === 0;
+}
+
+/**
+ * A packet pre-encoded once; `make(seq)` copies it and writes the sequence
+ * number into the fingerprint's last 12 digits.
+ */
+export class SeqPacket {
+  private readonly template: Buffer;
+  private readonly seqAt: number;
+  readonly prefix: Buffer;
+
+  constructor(fields: { type: number; dataContent: string; from: string; to: string; qos: boolean }, framed: boolean) {
+    const prefix = fpPrefix();
+    this.prefix = Buffer.from(prefix);
+    const head =
+      `{"bridge":false,"type":${fields.type},"dataContent":${q(fields.dataContent)},` +
+      `"from":${q(fields.from)},"to":${q(fields.to)},"fp":"${prefix}`;
+    const body = head + '0'.repeat(SEQ_DIGITS) + `","QoS":${fields.qos},"typeu":-1,"sm":-1}`;
+    this.template = encode(body, framed);
+    this.seqAt = (framed ? HEADER_BYTES : 0) + Buffer.byteLength(head);
+  }
+
+  make(seq: number): Buffer {
+    const b = Buffer.allocUnsafe(this.template.length);
+    this.template.copy(b);
+    writeDigits(b, this.seqAt, SEQ_DIGITS, seq);
+    return b;
+  }
+}
+
+/** The SDK's ACK (type 4, dataContent = fp, from = packet.to, to = packet.from), with a variable fp. */
+export class AckPacket {
+  private readonly head: Buffer;
+  private readonly tail: Buffer;
+
+  constructor(
+    from: string,
+    to: string,
+    private readonly framed: boolean,
+  ) {
+    this.head = Buffer.from('{"bridge":false,"type":4,"dataContent":"');
+    this.tail = Buffer.from(`","from":${q(from)},"to":${q(to)},"QoS":false,"typeu":-1,"sm":-1}`);
+  }
+
+  /** ACK of the fingerprint held in `src[fpStart, fpEnd)`. */
+  make(src: Buffer, fpStart: number, fpEnd: number): Buffer {
+    const hdr = this.framed ? HEADER_BYTES : 0;
+    const len = this.head.length + (fpEnd - fpStart) + this.tail.length;
+    const b = Buffer.allocUnsafe(hdr + len);
+    if (this.framed) b.writeUInt32BE(len, 0);
+    let o = hdr + this.head.copy(b, hdr);
+    o += src.copy(b, o, fpStart, fpEnd);
+    this.tail.copy(b, o);
+    return b;
+  }
+}
+
+const TYPE_KEY = Buffer.from('"type":');
+const FP_KEY = Buffer.from('"fp":"');
+const DATA_KEY = Buffer.from('"dataContent":"');
+const QUOTE = 0x22;
+
+/** The `type` of the packet in `b[start, end)`, or -1. */
+export function packetType(b: Buffer, start: number, end: number): number {
+  let i = b.indexOf(TYPE_KEY, start);
+  if (i < 0 || i >= end) return -1;
+  i += TYPE_KEY.length;
+  while (b[i] === 0x20) i++;
+  let n = 0;
+  let digits = 0;
+  for (; i < end && b[i] >= 48 && b[i] <= 57; i++, digits++) n = n * 10 + (b[i] - 48);
+  return digits ? n : -1;
+}
+
+/** Offset of the `fp` string value (searched from the end: it follows dataContent), or -1. */
+export function fpValue(b: Buffer, start: number, end: number): number {
+  const i = b.lastIndexOf(FP_KEY, end - FP_KEY.length);
+  return i < start ? -1 : i + FP_KEY.length;
+}
+
+/** Offset of the `dataContent` string value, or -1. */
+export function dataContentValue(b: Buffer, start: number, end: number): number {
+  const i = b.indexOf(DATA_KEY, start);
+  return i < 0 || i >= end ? -1 : i + DATA_KEY.length;
+}
+
+/** End of a string value without escapes (the closing quote), or -1. */
+export function stringEnd(b: Buffer, at: number, end: number): number {
+  const i = b.indexOf(QUOTE, at);
+  return i < 0 || i >= end ? -1 : i;
+}
+
+/** True when the login response in `b[start, end)` carries code 0. */
+export function loginAccepted(b: Buffer, start: number, end: number): boolean {
+  const text = b.toString('utf8', start, end);
+  try {
+    const p = JSON.parse(text) as { dataContent?: string };
+    return (JSON.parse(p.dataContent ?? '{}') as { code?: number }).code === 0;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * nestjs-im benchmark suite.
+ *
+ *   npm run bench [-- --full]                 the standard set → bench/reports/latest.md
+ *   node dist/bench/run.js <scenario> [opts]  one scenario, e.g. against another MobileIMSDK-compatible server:
+ *   node dist/bench/run.js c2c --transport tcp --pairs 100 --window 10 --duration 15 --host 127.0.0.1 --port 8901 --pid <pid>
+ *
+ * Run with --help for the options.
+ */
+import { mkdirSync, writeFileSync } from 'fs';
+import * as path from 'path';
+import { Args } from './lib/args';
+import { profileTop } from './lib/cpu-profile';
+import { Transport } from './lib/links';
+import { BenchResults, renderReport } from './lib/report';
+import { externalTarget, startServer, Target } from './lib/targets';
+import { ConnectionsOptions, runConnections } from './scenarios/connections';
+import { MessagingOptions, runMessaging } from './scenarios/messaging';
+import { MessagingKind } from './scenarios/messaging-worker';
+import { PushMode, PushOptions, runPush } from './scenarios/push';
+
+const USAGE = `Usage:
+  node dist/bench/run.js [--full] [--duration S] [--warmup S] [--server-prof]
+      The standard set, written to bench/reports/latest.md. --full: 19,000 TCP and 19,000 WS
+      connections (instead of 5,000 each) and TCP c2c with 1,000 pairs.
+  node dist/bench/run.js <c2c|c2s|echo|relay|connections|push> [options]
+      One scenario; the report is printed (and written with --out FILE).
+  node dist/bench/run.js profile-top <file.cpuprofile> [--limit 25]
+
+Options:
+  --transport tcp|ws|udp   (default tcp)
+  --pairs N --window W     c2c pairs / c2s and echo clients; un-ACKed messages per sender (100, 10)
+  --body BYTES             dataContent size (100)
+  --warmup S --duration S --grace S    (3, 15, 5)
+  --resend-ms MS --resends N   resend unACKed messages like the SDKs (3000, 2)
+  --workers N              generator processes for message scenarios (1)
+  --count N --rate R --hold S --keepalive S --per-worker N   connections (5000, 2000/s, 15, 5, 5000)
+  --users N --modes sendMany,broadcast     push (10000, sendMany,sendMany,broadcast)
+  --no-relay               c2c: skip the bare relay run (TCP, same pairs and window) used for the ratio
+  --with-relay             c2s/echo: run the bare relay with the same parameters too
+  --host H --port P [--pid PID] [--ws-path P]   measure an external server (nothing is started);
+                           --pid enables server CPU and RSS figures
+  --server-prof            start the bench server with --cpu-prof (profiles in bench/reports/prof/)
+  --out FILE               also write the report to FILE`;
+
+const args = new Args(process.argv.slice(2));
+const projectRoot = path.resolve(__dirname, '..', '..');
+const reportsDir = path.join(projectRoot, 'bench', 'reports');
+const sec = (name: string, dflt: number) => args.num(name, dflt) * 1000;
+
+function messagingOptions(kind: MessagingKind, overrides: Partial<MessagingOptions> = {}): MessagingOptions {
+  return {
+    kind,
+    transport: args.str('transport', 'tcp') as Transport,
+    pairs: args.num('pairs', 100),
+    window: args.num('window', 10),
+    bodyBytes: args.num('body', 100),
+    warmupMs: sec('warmup', 3),
+    durationMs: sec('duration', 15),
+    graceMs: sec('grace', 5),
+    resendMs: args.num('resend-ms', 3000),
+    maxResends: args.num('resends', 2),
+    workers: args.num('workers', 1),
+    keepaliveMs: sec('keepalive', 5),
+    ...overrides,
+  };
+}
+
+function connectionsOptions(transport: Transport, count: number): ConnectionsOptions {
+  return {
+    transport,
+    count,
+    rate: args.num('rate', 2000),
+    holdMs: sec('hold', 15),
+    keepaliveMs: sec('keepalive', 5),
+    perWorker: args.num('per-worker', 5000),
+  };
+}
+
+function pushOptions(): PushOptions {
+  return {
+    transport: args.str('transport', 'tcp') as Transport,
+    users: args.num('users', 10_000),
+    modes: args.str('modes', 'sendMany,sendMany,broadcast').split(',') as PushMode[],
+    bodyBytes: args.num('body', 100),
+    rate: args.num('rate', 2000),
+    perWorker: args.num('per-worker', 2500),
+    keepaliveMs: sec('keepalive', 5),
+  };
+}
+
+const serverExecArgv = () => (args.flag('server-prof') ? ['--cpu-prof', `--cpu-prof-dir=${path.join(reportsDir, 'prof')}`] : []);
+
+/** Runs `body` against a fresh bench server (or the external one given by --port). */
+async function withServer<T>(kind: 'nestjs-im' | 'relay', lifetimeMs: number, body: (t: Target) => Promise<T>): Promise<T> {
+  const port = args.num('port');
+  const target =
+    kind === 'nestjs-im' && port !== undefined
+      ? externalTarget(args.str('host', '127.0.0.1'), { [args.str('transport', 'tcp')]: port, pid: args.num('pid'), push: args.num('push-port') }, args.str('ws-path', '/websocket'))
+      : await startServer(kind, { lifetimeMs, execArgv: kind === 'relay' ? [] : serverExecArgv() });
+  try {
+    return await body(target);
+  } finally {
+    await target.stop();
+  }
+}
+
+const messagingBudget = (o: MessagingOptions) => o.warmupMs + o.durationMs + o.graceMs + 120_000;
+
+async function runSingle(scenario: string, res: BenchResults): Promise<void> {
+  switch (scenario) {
+    case 'c2c':
+    case 'c2s':
+    case 'echo':
+    case 'relay': {
+      const o = messagingOptions(scenario === 'relay' ? 'c2c' : scenario);
+      // The relay speaks TCP only; other transports are compared with a TCP relay run of the same shape.
+      const relayRun = scenario === 'relay' || args.flag('with-relay') || (scenario === 'c2c' && !args.flag('no-relay'));
+      if (relayRun) res.messaging.push(await withServer('relay', messagingBudget(o), (t) => runMessaging(t, { ...o, transport: 'tcp' })));
+      if (scenario !== 'relay') res.messaging.push(await withServer('nestjs-im', messagingBudget(o), (t) => runMessaging(t, o)));
+      return;
+    }
+    case 'connections': {
+      const o = connectionsOptions(args.str('transport', 'tcp') as Transport, args.num('count', 5000));
+      res.connections.push(await withServer('nestjs-im', (o.count / o.rate) * 1000 + o.holdMs + 180_000, (t) => runConnections(t, o)));
+      return;
+    }
+    case 'push': {
+      const o = pushOptions();
+      res.push.push(await withServer('nestjs-im', 300_000, (t) => runPush(t, o)));
+      return;
+    }
+    default:
+      throw new Error(`unknown scenario "${scenario}"\n\n${USAGE}`);
+  }
+}
+
+/** The standard set: a few minutes in all. */
+async function runStandard(res: BenchResults): Promise<void> {
+  const full = args.flag('full');
+  const c2c = (transport: Transport, pairs: number, window: number) => messagingOptions('c2c', { transport, pairs, window });
+  const steps: [string, () => Promise<void>][] = [
+    ['TCP c2c 10/1', async () => void res.messaging.push(await im((t) => runMessaging(t, c2c('tcp', 10, 1))))],
+    ['TCP c2c 100/10', async () => void res.messaging.push(await im((t) => runMessaging(t, c2c('tcp', 100, 10))))],
+    ...(full ? [['TCP c2c 1000/10', async () => void res.messaging.push(await im((t) => runMessaging(t, c2c('tcp', 1000, 10))))] as [string, () => Promise<void>]] : []),
+    ['WS c2c 100/10', async () => void res.messaging.push(await im((t) => runMessaging(t, c2c('ws', 100, 10))))],
+    ['UDP c2c 100/1', async () => void res.messaging.push(await im((t) => runMessaging(t, c2c('udp', 100, 1))))],
+    ['relay TCP c2c 10/1', async () => void res.messaging.push(await withServer('relay', 300_000, (t) => runMessaging(t, c2c('tcp', 10, 1))))],
+    ['relay TCP c2c 100/10', async () => void res.messaging.push(await withServer('relay', 300_000, (t) => runMessaging(t, c2c('tcp', 100, 10))))],
+    ['TCP c2s 100/10', async () => void res.messaging.push(await im((t) => runMessaging(t, messagingOptions('c2s', { transport: 'tcp', pairs: 100, window: 10 }))))],
+    ['TCP echo 100/10', async () => void res.messaging.push(await im((t) => runMessaging(t, messagingOptions('echo', { transport: 'tcp', pairs: 100, window: 10 }))))],
+    ['TCP push 10,000', async () => void res.push.push(await im((t) => runPush(t, { ...pushOptions(), transport: 'tcp', users: 10_000 })))],
+    ['TCP connections', async () => void res.connections.push(await im((t) => runConnections(t, connectionsOptions('tcp', full ? 19_000 : 5000))))],
+    ['WS connections', async () => void res.connections.push(await im((t) => runConnections(t, connectionsOptions('ws', full ? 19_000 : 5000))))],
+  ];
+  for (const [name, step] of steps) {
+    const t0 = performance.now();
+    process.stderr.write(`bench: ${name}…`);
+    try {
+      await step();
+      process.stderr.write(` done in ${Math.round((performance.now() - t0) / 1000)} s\n`);
+    } catch (err) {
+      process.stderr.write(` FAILED: ${(err as Error).message}\n`);
+      res.failures.push({ scenario: name, error: (err as Error).message });
+    }
+  }
+}
+
+function im<T>(body: (t: Target) => Promise<T>): Promise<T> {
+  return startServer('nestjs-im', { lifetimeMs: 600_000, execArgv: serverExecArgv() }).then(async (t) => {
+    try {
+      return await body(t);
+    } finally {
+      await t.stop();
+    }
+  });
+}
+
+async function main(): Promise<void> {
+  if (args.flag('help')) return void console.log(USAGE);
+  const scenario = args.positional[0];
+  if (scenario === 'profile-top') {
+    return void console.log(profileTop(args.positional[1], args.num('limit', 25)).join('\n'));
+  }
+  // Every run is bounded: the whole process ends after this long whatever happens.
+  const limitMs = args.num('time-limit', scenario ? 900 : 1800) * 1000;
+  setTimeout(() => {
+    console.error(`bench: time limit of ${limitMs / 1000} s reached; exiting`);
+    process.exit(4);
+  }, limitMs).unref();
+
+  const res: BenchResults = { messaging: [], connections: [], push: [], failures: [], command: ['run.js', ...process.argv.slice(2)].join(' '), startedAt: new Date(), elapsedMs: 0 };
+  const t0 = performance.now();
+  if (scenario) await runSingle(scenario, res);
+  else await runStandard(res);
+  res.elapsedMs = performance.now() - t0;
+
+  const report = renderReport(res);
+  console.log(report);
+  mkdirSync(reportsDir, { recursive: true });
+  if (!scenario) writeFileSync(path.join(reportsDir, 'latest.md'), report + '\n');
+  const out = args.str('out');
+  if (out) writeFileSync(out, report + '\n');
+  process.exit(res.failures.length ? 1 : 0);
+}
+
+main().catch((err: Error) => {
+  console.error(err.stack ?? err);
+  process.exit(1);
+});

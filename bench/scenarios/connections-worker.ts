@@ -1,0 +1,51 @@
+import { ClientPool } from '../lib/client-pool';
+import { HistogramData } from '../lib/histogram';
+import { Endpoint, Transport } from '../lib/links';
+import { WorkerChannel } from '../lib/worker-io';
+
+export interface ConnectionsWorkerConfig {
+  transport: Transport;
+  endpoint: Endpoint;
+  localAddress: string;
+  /** Users `${userPrefix}${userOffset + i}` for i < count. */
+  count: number;
+  userPrefix: string;
+  userOffset: number;
+  /** Connections per second from this worker. */
+  rate: number;
+  keepaliveMs: number;
+}
+
+export interface ConnectionsOpened {
+  loggedIn: number;
+  loginFailures: number;
+  failureSamples: string[];
+  login: HistogramData;
+}
+
+export interface ConnectionsClosed {
+  keepaliveResponses: number;
+  unexpectedCloses: number;
+  errors: number;
+  kickouts: number;
+}
+
+/** Opens logged-in clients at a rate, keeps them alive until told to close. */
+export async function connectionsWorker(channel: WorkerChannel, cfg: ConnectionsWorkerConfig): Promise<void> {
+  const pool = new ClientPool({ transport: cfg.transport, endpoint: cfg.endpoint, localAddress: cfg.localAddress, rate: cfg.rate });
+  const users = Array.from({ length: cfg.count }, (_, i) => `${cfg.userPrefix}${cfg.userOffset + i}`);
+  await pool.open(users);
+  pool.startKeepalive(cfg.keepaliveMs);
+  const opened: ConnectionsOpened = {
+    loggedIn: pool.clients.length,
+    loginFailures: pool.counters.loginFailures,
+    failureSamples: pool.failureSamples,
+    login: pool.loginLatency.toJSON(),
+  };
+  await channel.send('opened', opened);
+  await channel.next('close');
+  const { keepaliveResponses, unexpectedCloses, errors, kickouts } = pool.counters;
+  pool.closeAll();
+  const closed: ConnectionsClosed = { keepaliveResponses, unexpectedCloses, errors, kickouts };
+  await channel.send('result', closed);
+}
