@@ -1,16 +1,22 @@
+import { Socket } from 'net';
 import { WebSocket } from 'ws';
 import { IMConnection } from '../core/connection';
 
 /** Bytes a peer may leave unread before writes to it count as failed (slow consumer). */
 const MAX_BUFFERED_BYTES = 1 << 20;
 
-/** One WebSocket connection: one packet per text frame. */
+/**
+ * One WebSocket connection: one packet per text frame. The frames written in
+ * one tick leave in one syscall: the underlying socket is corked until the next tick.
+ */
 export class WsConnection implements IMConnection {
   readonly transport = 'ws' as const;
   readonly connectionless = false;
+  private corked = false;
 
   constructor(
     private readonly ws: WebSocket,
+    private readonly socket: Socket,
     readonly remoteAddress: string,
     readonly remotePort: number,
     readonly idleTimeoutMs: number,
@@ -20,12 +26,27 @@ export class WsConnection implements IMConnection {
   write(body: string): boolean {
     const ws = this.ws;
     if (ws.readyState !== WebSocket.OPEN || ws.bufferedAmount > MAX_BUFFERED_BYTES) return false;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(uncork, this);
+    }
     ws.send(body);
     return true;
+  }
+
+  /** @internal */
+  uncork(): void {
+    this.corked = false;
+    this.socket.uncork();
   }
 
   /** Every server-initiated close uses 1000 "Bye", as the reference does (PROTOCOL.md §1.2). */
   close(): void {
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(1000, 'Bye');
   }
+}
+
+function uncork(conn: WsConnection): void {
+  conn.uncork();
 }

@@ -133,6 +133,7 @@ export class WsGateway {
   private accept(ws: WebSocket, req: http.IncomingMessage): void {
     const connection = new WsConnection(
       ws,
+      req.socket,
       req.socket.remoteAddress ?? '',
       req.socket.remotePort ?? 0,
       this.options.idleTimeoutMs,
