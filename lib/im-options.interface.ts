@@ -1,4 +1,5 @@
 import type { SecureContextOptions } from 'tls';
+import { ClusterOptions } from './cluster/cluster-options';
 import { Clock } from './core/clock';
 import { SenseMode } from './core/sense-mode';
 
@@ -108,6 +109,8 @@ export interface IMModuleOptions {
   ws?: WsGatewayOptions | false;
   qos?: QoSOptions;
   limits?: LimitsOptions;
+  /** Scale out on Redis (needs the `ioredis` package). Off by default: one node. */
+  cluster?: ClusterOptions;
   /** Stamp `sm` with the server time on every write (PROTOCOL.md §2.5). Default false. */
   serverTimestamp?: boolean;
   /** Echo (type 5) needs a logged-in session. Default false (the reference allows anonymous echo). */
@@ -132,6 +135,7 @@ export interface ResolvedIMOptions {
   ws: Required<Omit<WsGatewayOptions, 'tls' | 'host' | 'senseMode'>> & Pick<WsGatewayOptions, 'tls' | 'host'> | false;
   qos: Required<QoSOptions>;
   limits: Required<LimitsOptions>;
+  cluster?: ClusterOptions;
   serverTimestamp: boolean;
   echoRequiresLogin: boolean;
   lenientJson: boolean;

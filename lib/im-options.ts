@@ -51,6 +51,7 @@ export function resolveOptions(o: IMModuleOptions = {}): ResolvedIMOptions {
       burst: o.limits?.burst ?? 400,
       maxQueuedPackets: o.limits?.maxQueuedPackets ?? 1000,
     },
+    cluster: o.cluster,
     serverTimestamp: o.serverTimestamp ?? false,
     echoRequiresLogin: o.echoRequiresLogin ?? false,
     lenientJson: o.lenientJson ?? true,

@@ -3,6 +3,8 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Server as HttpServer } from 'http';
+import { IM_CLUSTER } from './cluster/cluster.constants';
+import { RedisCluster } from './cluster/redis-cluster';
 import { IMCore } from './core/im-core';
 import { WsGateway } from './gateways/ws-gateway';
 import { IM_RESOLVED_OPTIONS } from './im-module-definition';
@@ -40,6 +42,7 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
   constructor(
     readonly core: IMCore,
     @Inject(IM_RESOLVED_OPTIONS) private readonly options: ResolvedIMOptions,
+    @Inject(IM_CLUSTER) private readonly cluster: RedisCluster | null,
     @Optional() private readonly httpAdapterHost?: HttpAdapterHost,
   ) {
     if (options.tcp) this.tcp = new TcpTransport(core, options.tcp);
@@ -63,6 +66,8 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
 
   async onApplicationBootstrap(): Promise<void> {
     this.core.start();
+    // The cluster joins before any listener accepts, so no login escapes presence.
+    await this.cluster?.start();
     if (!this.options.manualStart) await this.start();
   }
 
@@ -102,6 +107,7 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
     const closing = [this.tcp?.close(), this.udp?.close(), this.wsGateway?.close()];
     this.core.closeAll('shutdown');
     await Promise.all(closing);
+    await this.cluster?.stop();
     this.core.stop();
   }
 

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { IM_CLUSTER } from './cluster/cluster.constants';
+import { RedisCluster } from './cluster/redis-cluster';
 import { IMCore } from './core/im-core';
 import { IMHandlerExplorer } from './handlers/im-handler-explorer';
 import { ConfigurableModuleClass, IM_MODULE_OPTIONS, IM_RESOLVED_OPTIONS } from './im-module-definition';
@@ -17,10 +19,16 @@ import { PushService } from './push/push.service';
   providers: [
     { provide: IM_RESOLVED_OPTIONS, useFactory: (o: IMModuleOptions) => resolveOptions(o), inject: [IM_MODULE_OPTIONS] },
     { provide: IMCore, useFactory: (o: ResolvedIMOptions) => new IMCore(o), inject: [IM_RESOLVED_OPTIONS] },
+    {
+      provide: IM_CLUSTER,
+      useFactory: (o: ResolvedIMOptions, core: IMCore) =>
+        o.cluster ? new RedisCluster(core, o.cluster, o.qos.retransmitIntervalMs * (o.qos.maxRetransmits + 2)) : null,
+      inject: [IM_RESOLVED_OPTIONS, IMCore],
+    },
     IMServer,
     IMHandlerExplorer,
     PushService,
   ],
-  exports: [PushService, IMServer, IMCore, IM_RESOLVED_OPTIONS],
+  exports: [PushService, IMServer, IMCore, IM_RESOLVED_OPTIONS, IM_CLUSTER],
 })
 export class IMModule extends ConfigurableModuleClass {}

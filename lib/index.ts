@@ -6,6 +6,7 @@ export { IM_MODULE_OPTIONS, IM_RESOLVED_OPTIONS } from './im-module-definition';
 export * from './decorators';
 export * from './errors';
 export * from './push/push.service';
+export * from './cluster';
 export * from './handlers/im-event';
 export { IMCore, type DeliveryResult, type DeliveryStatus } from './core/im-core';
 export { Session } from './core/session';

@@ -19,6 +19,8 @@ export interface AppConfig {
   users?: SeedUser[];
   /** Bounds of the in-memory offline store. */
   offline?: { perUser: number; total: number };
+  /** Redis URL: run several nodes of the sample as one cluster (`IM_REDIS_URL`). */
+  redisUrl?: string;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -37,6 +39,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     httpPort: port(env, 'PORT', DEFAULT_HTTP_PORT),
     host: env.HOST?.trim() || undefined,
     demo: demo ? 'reference' : undefined,
+    redisUrl: env.IM_REDIS_URL?.trim() || undefined,
   };
 }
 

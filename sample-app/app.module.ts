@@ -19,6 +19,7 @@ export function imOptions(config: AppConfig): IMModuleOptions {
     tcp: { port: config.tcpPort, host, senseMode: '5S' },
     ws: { port: config.wsPort, host, senseMode: '5S' },
     udp: { port: config.udpPort, host, ...(host?.includes(':') ? { ipv6: true } : {}) },
+    ...(config.redisUrl ? { cluster: { redis: config.redisUrl } } : {}),
   };
 }
 

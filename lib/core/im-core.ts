@@ -16,6 +16,7 @@ import { IMConnection } from './connection';
 import { HookVerdict, IMCoreHooks, IMRefusal, isRefusal } from './core-hooks';
 import { emptyStats, IMEvent, IMStats } from './im-events';
 import { OnlineTable } from './online-table';
+import { RemoteRouter } from './remote-router';
 import { Session } from './session';
 import { TimerWheel } from './timer-wheel';
 
@@ -60,6 +61,7 @@ export class IMCore {
   readonly clock: Clock;
 
   private hooks: IMCoreHooks = {};
+  private remote?: RemoteRouter;
   private readonly logger = new Logger('IMCore');
   private readonly sendQoS: SendQoSTable;
   private readonly dedup: ReceiveDedupTable;
@@ -81,6 +83,11 @@ export class IMCore {
   /** Installs the application's hooks (built by the handler explorer). */
   setHooks(hooks: IMCoreHooks): void {
     this.hooks = hooks;
+  }
+
+  /** Routes what is addressed to users who are not on this node (the Redis cluster). */
+  setRemoteRouter(remote: RemoteRouter | undefined): void {
+    this.remote = remote;
   }
 
   /** Starts the shared timer tick (idle timeouts, QoS). */
@@ -185,10 +192,15 @@ export class IMCore {
   /**
    * Sends a server-originated packet (S2C) to `userId`. With `packet.QoS` the
    * promise settles when the client ACKs or the packet is declared lost.
+   * A user on another node is reached through the cluster unless `localOnly`.
    */
-  push(userId: string, packet: Packet): Promise<DeliveryResult> {
+  push(userId: string, packet: Packet, localOnly = false): Promise<DeliveryResult> {
     const target = this.online.get(userId);
-    if (!target) return Promise.resolve({ userId, status: 'offline', fp: packet.fp });
+    if (!target) {
+      const offline: DeliveryResult = { userId, status: 'offline', fp: packet.fp };
+      if (!this.remote || localOnly) return Promise.resolve(offline);
+      return this.remote.push(userId, packet).then((r) => r ?? offline);
+    }
     const body = this.encode(packet);
     if (!this.fits(body, target)) return Promise.resolve({ userId, status: 'too-large', fp: packet.fp });
     if (!packet.QoS || packet.fp === undefined) {
@@ -211,12 +223,49 @@ export class IMCore {
     });
   }
 
-  /** Kicks `userId` with code 2 (application/admin) and an optional reason. Returns false if offline. */
+  /** Kicks `userId` on this node with code 2 (application/admin) and an optional reason. False if not here. */
   kick(userId: string, reason?: string): boolean {
     const session = this.online.get(userId);
     if (!session) return false;
     this.kickSession(session, KickoutCode.KICKED_BY_ADMIN, reason);
     return true;
+  }
+
+  /** Kicks `userId` wherever it is online (this node or, in a cluster, another). */
+  kickAnywhere(userId: string, reason?: string): Promise<boolean> {
+    if (this.kick(userId, reason)) return Promise.resolve(true);
+    return this.remote ? this.remote.kick(userId, reason) : Promise.resolve(false);
+  }
+
+  /**
+   * Another node's login of `userId` supersedes this node's session (the
+   * duplicate-login rules across nodes, PROTOCOL.md §7.3). Returns 'stale' when
+   * the new login is the older device and must be refused instead.
+   */
+  supersede(userId: string, clientTime: number): 'kicked' | 'retired' | 'stale' | 'absent' {
+    const old = this.online.get(userId);
+    if (!old) return 'absent';
+    if (clientTime <= 0 || clientTime > old.firstLoginTime) {
+      this.kickSession(old, KickoutCode.DUPLICATE_LOGIN);
+      return 'kicked';
+    }
+    if (clientTime === old.firstLoginTime) {
+      this.retire(old);
+      return 'retired';
+    }
+    return 'stale';
+  }
+
+  /** Refuses a login that another node found stale (its device logged in earlier than the online one). */
+  rejectStaleLogin(userId: string, session: Session): void {
+    if (session.userId !== userId || session.closed) return;
+    this.stats.kicks++;
+    this.write(session, kickoutPacket(userId, KickoutCode.DUPLICATE_LOGIN));
+    session.kickCode = KickoutCode.DUPLICATE_LOGIN;
+    // Not detach(): the logout hook should not see a login that never really happened.
+    session.userId = null;
+    this.online.removeIf(userId, session);
+    if (!session.connection.connectionless) this.closeSession(session, 'stale login');
   }
 
   // ---------------------------------------------------------------- dispatch
@@ -365,9 +414,7 @@ export class IMCore {
       if (clientTime <= 0 || clientTime > old.firstLoginTime) {
         this.kickSession(old, KickoutCode.DUPLICATE_LOGIN);
       } else if (clientTime === old.firstLoginTime) {
-        // QUIRK-2 fix: the same device reconnecting; retire its stale connection without a kick-out.
-        old.userId = null;
-        if (!old.connection.connectionless) this.closeSession(old, 'superseded');
+        this.retire(old);
       } else {
         // A stale device (QUIRK-13, replicated): it got code 0, now it is kicked and never logs in.
         this.stats.kicks++;
@@ -387,6 +434,12 @@ export class IMCore {
     // Not awaited: a handler that pushes to this user and awaits the ACK would
     // otherwise hold back that very ACK in the session's queue.
     this.fireAndForget(this.hooks.loginSuccess?.(userId, info.extra, session));
+  }
+
+  /** QUIRK-2 fix: the same device reconnected; its stale connection is closed without a kick-out. */
+  private retire(old: Session): void {
+    old.userId = null;
+    if (!old.connection.connectionless) this.closeSession(old, 'superseded');
   }
 
   /** Sends a kick-out, reports the user offline with the kick code, and closes TCP/WS. */
@@ -455,11 +508,21 @@ export class IMCore {
   private c2c(session: Session, p: Packet, verdict: HookVerdict): Promise<unknown> | void {
     if (!this.allowed(session, verdict)) return;
     const target = p.to === undefined ? undefined : this.online.get(p.to);
-    if (target && this.forward(target, p)) {
-      this.fireAndForget(this.hooks.c2cDelivered?.(p, session));
-      if (p.QoS) this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
-      return;
+    if (target && this.forward(target, p)) return this.delivered(session, p);
+    if (!target && this.remote && p.to !== undefined) {
+      return this.remote.forwardC2C(p).then((ok) => (ok ? this.delivered(session, p) : this.offline(session, p)));
     }
+    return this.offline(session, p);
+  }
+
+  /** C2C written to the recipient: the delivered hook, then the ACK to the sender on its behalf. */
+  private delivered(session: Session, p: Packet): void {
+    this.fireAndForget(this.hooks.c2cDelivered?.(p, session));
+    if (p.QoS) this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
+  }
+
+  /** The offline path (§10.2): the offline hook decides whether the sender gets its ACK. */
+  private offline(session: Session, p: Packet): Promise<unknown> | void {
     this.stats.c2cOffline++;
     const stored = this.hooks.c2cOffline ? this.hooks.c2cOffline(p, session) : false;
     if (isThenable(stored)) return stored.then((ok) => this.offlineAck(session, p, ok));
@@ -468,6 +531,12 @@ export class IMCore {
 
   private offlineAck(session: Session, p: Packet, stored: boolean): void {
     if (stored === true && p.QoS) this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
+  }
+
+  /** Delivers a C2C packet that another node routed here; false if the user has no session here. */
+  deliverRemoteC2C(p: Packet): boolean {
+    const target = p.to === undefined ? undefined : this.online.get(p.to);
+    return target !== undefined && this.forward(target, p);
   }
 
   /** Writes a relayed packet, tracking it first when it needs QoS. False on a failed send. */

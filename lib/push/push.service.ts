@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { IM_CLUSTER } from '../cluster/cluster.constants';
+import type { RedisCluster } from '../cluster/redis-cluster';
 import { randomUUID } from 'crypto';
 import { Observable } from 'rxjs';
 import { IMEvent, IMStats } from '../core/im-events';
@@ -29,7 +31,10 @@ export interface PushOptions {
  */
 @Injectable()
 export class PushService {
-  constructor(private readonly core: IMCore) {}
+  constructor(
+    private readonly core: IMCore,
+    @Inject(IM_CLUSTER) private readonly cluster: RedisCluster | null,
+  ) {}
 
   /** Sends `data` (a string, or an object sent as JSON text) to one user. */
   send(userId: string, data: string | object, options: PushOptions = {}): Promise<DeliveryResult> {
@@ -46,24 +51,37 @@ export class PushService {
     return Promise.all(sends);
   }
 
-  /** Sends to every user online on this node. */
+  /** Sends to every user online on this node (each node of a cluster broadcasts to its own users). */
   broadcast(data: string | object, options: PushOptions = {}): Promise<DeliveryResult[]> {
     return this.sendMany([...this.core.online.userIds()], data, options);
   }
 
-  /** Kicks a user out (kick-out code 2, with an optional reason). False if the user is not online. */
-  kick(userId: string, reason?: string): boolean {
-    return this.core.kick(userId, reason);
+  /** Kicks a user out (kick-out code 2, with an optional reason) on whichever node it is. False if not online. */
+  kick(userId: string, reason?: string): Promise<boolean> {
+    return this.core.kickAnywhere(userId, reason);
   }
 
+  /** Whether the user has a session on this node. */
   isOnline(userId: string): boolean {
     return this.core.online.get(userId) !== undefined;
   }
 
+  /** Whether the user is online on any node (this node alone without a cluster). */
+  async isOnlineAnywhere(userId: string): Promise<boolean> {
+    return this.cluster ? this.cluster.isOnline(userId) : this.isOnline(userId);
+  }
+
+  /** Users online on this node. */
   get onlineCount(): number {
     return this.core.online.size;
   }
 
+  /** Users online in the whole cluster (this node alone without a cluster). */
+  async onlineCountAnywhere(): Promise<number> {
+    return this.cluster ? this.cluster.onlineCount() : this.onlineCount;
+  }
+
+  /** User ids online on this node. */
   onlineUsers(): string[] {
     return [...this.core.online.userIds()];
   }

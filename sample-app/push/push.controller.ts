@@ -37,7 +37,7 @@ export class PushController {
   /** `kicked: false` when the user was not online. */
   @Post('kick/:userId')
   @HttpCode(200)
-  kick(@Param('userId') userId: string, @Body(body) dto: KickBodyDto): { userId: string; kicked: boolean } {
-    return { userId, kicked: this.push.kick(userId, dto.reason) };
+  async kick(@Param('userId') userId: string, @Body(body) dto: KickBodyDto): Promise<{ userId: string; kicked: boolean }> {
+    return { userId, kicked: await this.push.kick(userId, dto.reason) };
   }
 }

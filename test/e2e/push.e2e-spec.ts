@@ -72,12 +72,12 @@ describe('PushService (S2C, PROTOCOL §10.3)', () => {
 
   it('kicks a user with code 2 and a reason, and the logout hook sees code 2', async () => {
     const a = await im.login('tcp', 'alice');
-    expect(im.push.kick('alice', 'banned')).toBe(true);
+    expect(await im.push.kick('alice', 'banned')).toBe(true);
     const kick = await a.expect({ type: 54 });
     expect(JSON.parse(kick.dataContent as string)).toEqual({ code: 2, reason: 'banned' });
     await a.expectClosed();
     expect(handlers.logouts).toEqual([{ userId: 'alice', kickCode: 2 }]);
-    expect(im.push.kick('alice')).toBe(false);
+    expect(await im.push.kick('alice')).toBe(false);
   });
 
   it('reports presence and publishes session and delivery events', async () => {
