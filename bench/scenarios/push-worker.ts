@@ -1,19 +1,10 @@
 import { ClientPool } from '../lib/client-pool';
-import { Endpoint, Transport } from '../lib/links';
+import type { ConnectionsWorkerConfig } from './connections-worker';
 import { WorkerChannel } from '../lib/worker-io';
 import { AckPacket, fpValue, stringEnd } from '../lib/wire';
 
-export interface PushWorkerConfig {
-  transport: Transport;
-  endpoint: Endpoint;
-  localAddress: string;
-  count: number;
-  /** Users `${userPrefix}${userOffset + i}`: the server pushes to prefix0…prefix{N-1}. */
-  userPrefix: string;
-  userOffset: number;
-  rate: number;
-  keepaliveMs: number;
-}
+/** A push worker logs in users like a connections worker; the server then pushes to prefix0…prefix{N-1}. */
+export type PushWorkerConfig = ConnectionsWorkerConfig;
 
 /** What this worker's clients got of one push (one fingerprint). */
 export interface PushReceipts {

@@ -1,6 +1,6 @@
 /**
  * The one registry of nestjs-im's own error conditions. Each has a stable
- * string id (for logs, metrics and `IMError.code`) and, where a client is told,
+ * string id (for logs and metrics) and, where a client is told,
  * the numeric code sent in a type-52 error or a failed login response.
  *
  * Numbers are in the 400-499 band of the range MobileIMSDK reserves for the
