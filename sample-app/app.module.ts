@@ -1,6 +1,7 @@
 import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { IMModule, IMModuleOptions } from '../lib';
 import { APP_CONFIG, AppConfig } from './app.config';
+import { BlockListService } from './contacts/block-list.service';
 import { ChatHandlers } from './im/chat.handlers';
 import { ReferenceHandlers } from './im/reference.handlers';
 import { OfflineStore } from './offline/offline.store';
@@ -31,7 +32,7 @@ export class AppModule {
     if (config.demo === 'reference') {
       providers.push(ReferenceHandlers);
     } else {
-      providers.push(UsersService, OfflineStore, ChatHandlers);
+      providers.push(UsersService, OfflineStore, BlockListService, ChatHandlers);
     }
     return {
       module: AppModule,

@@ -1,8 +1,12 @@
-import { Injectable, Logger, ValidationPipe } from '@nestjs/common';
+import { Injectable, Logger, UseFilters, UseGuards, ValidationPipe } from '@nestjs/common';
 import {
   IMContext, IMData, IMEventContext, IMException, IMJson, IMLoginInfo, KickoutCode, IMPacket, IMSession, IMUserId, LoginInfo, OnC2COffline, OnC2S, OnLogin,
-  OnLoginSuccess, OnLogout, Packet, PushService, Session,
+  OnC2C, OnLoginSuccess, OnLogout, Packet, PushService, Session,
 } from '../../lib';
+import { BlockGuard } from '../contacts/block.guard';
+import { BlockListService } from '../contacts/block-list.service';
+import { UnknownUserFilter } from '../contacts/unknown-user.filter';
+import { BlockCommandDto } from '../dto/block-command.dto';
 import { StatusCommandDto } from '../dto/status-command.dto';
 import { OfflineStore, StoredMessage } from '../offline/offline.store';
 import { UsersService } from '../users/users.service';
@@ -20,7 +24,23 @@ export class ChatHandlers {
     private readonly users: UsersService,
     private readonly offline: OfflineStore,
     private readonly push: PushService,
+    private readonly blocks: BlockListService,
   ) {}
+
+  /** Every C2C message passes here first; the guard refuses it when the recipient blocked the sender. */
+  @OnC2C()
+  @UseGuards(BlockGuard)
+  onChat(): boolean {
+    return true;
+  }
+
+  /** Blocking an unknown user throws a domain error, which the filter turns into IM error 1104. */
+  @OnC2S({ typeu: MessageType.BLOCK })
+  @UseFilters(UnknownUserFilter)
+  onBlock(@IMUserId() userId: string, @IMJson(new ValidationPipe({ whitelist: true })) cmd: BlockCommandDto): void {
+    if (cmd.unblock) this.blocks.unblock(userId, cmd.user);
+    else this.blocks.block(userId, cmd.user);
+  }
 
   /** Unknown user and wrong token get the same code, so the reply does not reveal which user ids exist. */
   @OnLogin()

@@ -7,6 +7,8 @@ export const MessageType = {
   READ_RECEIPT: 100,
   /** C2S: presence status, JSON validated by {@link StatusCommandDto}. */
   STATUS: 101,
+  /** C2S: block or unblock a user, JSON validated by {@link BlockCommandDto}. */
+  BLOCK: 102,
   /** S2C: a C2C message stored while the recipient was offline, wrapped in an {@link OfflineEnvelope}. */
   OFFLINE_MESSAGE: 200,
 } as const;

@@ -12,6 +12,7 @@ import { AppModule } from '../../sample-app/app.module';
 import { BAD_CREDENTIALS } from '../../sample-app/im/chat.handlers';
 import { MessageType } from '../../sample-app/im/message-types';
 import { OfflineStore } from '../../sample-app/offline/offline.store';
+import { NO_SUCH_USER } from '../../sample-app/contacts/unknown-user.filter';
 
 const HOST = '127.0.0.1';
 
@@ -166,6 +167,29 @@ describe('sample app (normal mode)', () => {
     const good = alice.c2s('{"status":"away","message":"lunch"}', { typeu: MessageType.STATUS });
     await alice.expect({ type: PacketType.ACK, dataContent: good });
     await alice.expectNothing(200);
+  });
+
+  it('a blocked sender is refused by the guard on @OnC2C: no delivery, no ACK, error 403', async () => {
+    const alice = await loginAs('alice');
+    const bob = await loginAs('bob', 'ws');
+    const block = alice.c2s('{"user":"bob"}', { typeu: MessageType.BLOCK });
+    await alice.expect({ type: PacketType.ACK, dataContent: block });
+    bob.c2c('alice', 'hello?');
+    expect(JSON.parse((await bob.expect({ type: PacketType.ERROR })).dataContent as string).errorCode).toBe(403);
+    await alice.expectNothing(150);
+    alice.c2s('{"user":"bob","unblock":true}', { typeu: MessageType.BLOCK });
+    await alice.expect({ type: PacketType.ACK });
+    const fp = bob.c2c('alice', 'now?');
+    alice.ack(await alice.expect({ type: PacketType.DATA, fp }));
+    await bob.expect({ type: PacketType.ACK, dataContent: fp });
+  });
+
+  it('a filter maps the block list\'s UnknownUserError to IM error 1104', async () => {
+    const alice = await loginAs('alice');
+    alice.c2s('{"user":"nobody"}', { typeu: MessageType.BLOCK });
+    await alice.expect({ type: PacketType.ACK });
+    const err = JSON.parse((await alice.expect({ type: PacketType.ERROR })).dataContent as string);
+    expect(err).toEqual({ errorCode: NO_SUCH_USER, errorMsg: 'no such user: nobody' });
   });
 
   it('serves the chat page and its config', async () => {
