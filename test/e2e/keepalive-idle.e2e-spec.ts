@@ -1,3 +1,4 @@
+import { WebSocket } from 'ws';
 import { IMTestingApp, startIMTestingApp } from '../../lib/testing';
 import { RecordingHandlers, sleep } from './fixtures/recording-handlers';
 
@@ -42,6 +43,21 @@ describe('keepalive and idle timeout (PROTOCOL §5, §9)', () => {
       await sleep(20);
     }
     expect(tcp.isOpen).toBe(true);
+  });
+
+  it('answers WebSocket pings with pongs, but pings are not protocol activity', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${im.ports.ws}/websocket`);
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const closed = new Promise<number>((resolve) => ws.once('close', resolve));
+    const pong = new Promise((resolve) => ws.once('pong', resolve));
+    ws.ping();
+    await pong;
+    for (let i = 0; i < 4; i++) {
+      im.clock!.advance(3_000);
+      ws.ping();
+      await sleep(10);
+    }
+    expect(await closed).toBe(1000);
   });
 
   it('a partial TCP frame does not count as activity', async () => {
