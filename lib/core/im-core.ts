@@ -539,7 +539,12 @@ export class IMCore {
     return target !== undefined && this.forward(target, p);
   }
 
-  /** Writes a relayed packet, tracking it first when it needs QoS. False on a failed send. */
+  /**
+   * Writes a relayed packet, tracking it first when it needs QoS. False on a
+   * failed send. Always re-encoded, never relayed as received: with duplicate
+   * keys JSON.parse keeps the last value, so the checked `from` could differ
+   * from what a first-wins client parser reads in the original text.
+   */
   private forward(target: Session, p: Packet): boolean {
     const body = this.encode(p);
     if (!this.fits(body, target)) return false;
