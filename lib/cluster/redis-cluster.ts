@@ -42,6 +42,8 @@ export class RedisCluster implements RemoteRouter {
   private readonly longQueue = new LinkedQueue<PendingRequest>();
   private events?: Subscription;
   private timers: ClockTimer[] = [];
+  private lastErrorAt = 0;
+  private suppressedErrors = 0;
 
   constructor(
     private readonly core: IMCore,
@@ -62,7 +64,7 @@ export class RedisCluster implements RemoteRouter {
 
   /** Whether the user is online on any node. */
   async isOnline(userId: string): Promise<boolean> {
-    return this.core.online.get(userId) !== undefined || (await this.presence.lookup(userId)) !== undefined;
+    return this.core.online.get(userId) !== undefined || (await this.remoteNodeOf(userId)) !== undefined;
   }
 
   async start(): Promise<void> {
@@ -105,26 +107,37 @@ export class RedisCluster implements RemoteRouter {
 
   // ------------------------------------------------------------- RemoteRouter
 
+  // With Redis unreachable these answer "online nowhere else" (and log), so the
+  // core takes its offline path instead of failing the sender's packet.
+
   async forwardC2C(packet: Packet): Promise<boolean> {
-    const where = await this.presence.lookup(packet.to as string);
-    if (!where || where.nodeId === this.nodeId) return false;
-    return this.request(where.nodeId, { kind: 'c2c', packet }, false);
+    const nodeId = await this.remoteNodeOf(packet.to as string);
+    return nodeId ? this.request(nodeId, { kind: 'c2c', packet }, false) : false;
   }
 
   async push(userId: string, packet: Packet): Promise<DeliveryResult | undefined> {
-    const where = await this.presence.lookup(userId);
-    if (!where || where.nodeId === this.nodeId) return undefined;
-    const lost: DeliveryResult = { userId, status: 'lost', fp: packet.fp };
-    return this.request(where.nodeId, { kind: 's2c', userId, packet }, lost);
+    const nodeId = await this.remoteNodeOf(userId);
+    if (!nodeId) return undefined;
+    return this.request(nodeId, { kind: 's2c', userId, packet }, { userId, status: 'lost', fp: packet.fp });
   }
 
   async kick(userId: string, reason?: string): Promise<boolean> {
-    const where = await this.presence.lookup(userId);
-    if (!where || where.nodeId === this.nodeId) return false;
-    return this.request(where.nodeId, { kind: 'kick', userId, reason }, false);
+    const nodeId = await this.remoteNodeOf(userId);
+    return nodeId ? this.request(nodeId, { kind: 'kick', userId, reason }, false) : false;
   }
 
   // ------------------------------------------------------------- internals
+
+  /** The live node, other than this one, where the user is online. */
+  private async remoteNodeOf(userId: string): Promise<string | undefined> {
+    try {
+      const where = await this.presence.lookup(userId);
+      return where && where.nodeId !== this.nodeId ? where.nodeId : undefined;
+    } catch (err) {
+      this.fail(err);
+      return undefined;
+    }
+  }
 
   /** A local login: record it, and apply the duplicate-login rules to a session on another node. */
   private async claim(userId: string, firstLoginTime: number, session: Parameters<IMCore['rejectStaleLogin']>[1]): Promise<void> {
@@ -211,7 +224,16 @@ export class RedisCluster implements RemoteRouter {
     return `${this.prefix}node:${nodeId}`;
   }
 
+  /** Logs a Redis failure; during an outage, at most once per 10 s with a count of the rest. */
   private fail(err: unknown): void {
-    this.logger.error(`Redis: ${(err as Error)?.message ?? err}`);
+    const now = Date.now();
+    if (now - this.lastErrorAt < 10_000) {
+      this.suppressedErrors++;
+      return;
+    }
+    const more = this.suppressedErrors ? ` (and ${this.suppressedErrors} more Redis errors since the last report)` : '';
+    this.lastErrorAt = now;
+    this.suppressedErrors = 0;
+    this.logger.error(`Redis: ${(err as Error)?.message ?? err}${more}`);
   }
 }

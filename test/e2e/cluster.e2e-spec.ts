@@ -1,6 +1,6 @@
 import { randomBytes } from 'crypto';
 import Redis from 'ioredis';
-import { IMModuleOptions } from '../../lib';
+import { IM_CLUSTER, IMModuleOptions, RedisCluster } from '../../lib';
 import { IMTestingApp, startIMTestingApp } from '../../lib/testing';
 import { RecordingHandlers, sleep } from './fixtures/recording-handlers';
 
@@ -131,6 +131,18 @@ describe('cluster on Redis: two nodes', () => {
     await b.close();
     expect(await a.push.isOnlineAnywhere('bob')).toBe(false);
     b = await node('b');
+  });
+
+  it('with its Redis connection gone, a node still serves its sessions; remote users take the offline path', async () => {
+    await b.login('tcp', 'bob');
+    await until(online(a, 'bob'));
+    const alice = await a.login('tcp', 'alice');
+    (a.app.get<RedisCluster>(IM_CLUSTER) as unknown as { redis: Redis }).redis.disconnect();
+    alice.c2c('bob', 'anyone?');
+    await alice.expectNothing(200);
+    expect(a.app.get(RecordingHandlers).calls).toContain('offline:bob');
+    alice.keepalive();
+    await alice.expect({ type: 51 });
   });
 
   it('drops the presence of a node that died without cleaning up', async () => {
