@@ -1,4 +1,5 @@
 import type * as net from 'net';
+import type * as tls from 'tls';
 import { encodeTcpFrame, TcpFrameDecoder } from '../protocol/tcp-frame-decoder';
 import { IMLink, LinkCloseInfo } from './link';
 import { loadNodeModule } from './node-module';
@@ -18,6 +19,8 @@ export interface TcpLinkOptions {
   maxFrameBytes?: number;
   /** After `close()`, force the socket shut if the FIN handshake has not finished. Default 2000 ms. */
   closeLingerMs?: number;
+  /** Connect with TLS (the same framing inside the TLS stream); e.g. `{ ca }` for a private CA. */
+  tls?: tls.ConnectionOptions;
 }
 
 /**
@@ -41,9 +44,11 @@ export class TcpLink implements IMLink {
     if (this.socket) return Promise.reject(new Error('TcpLink is already open'));
     const { host, port, localAddress } = this.options;
     const timeoutMs = this.options.connectTimeoutMs ?? 5000;
-    const { connect } = loadNodeModule<typeof net>('net');
+    const secure = this.options.tls;
     return new Promise<void>((resolve, reject) => {
-      const socket = connect({ host, port, localAddress });
+      const socket = secure
+        ? loadNodeModule<typeof tls>('tls').connect({ servername: host, ...secure, host, port })
+        : loadNodeModule<typeof net>('net').connect({ host, port, localAddress });
       const timer = setTimeout(
         () => socket.destroy(new Error(`TCP connect to ${host}:${port} timed out after ${timeoutMs} ms`)),
         timeoutMs,
@@ -54,7 +59,7 @@ export class TcpLink implements IMLink {
         reject(err);
       };
       socket.once('error', fail);
-      socket.once('connect', () => {
+      socket.once(secure ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         socket.off('error', fail);
         this.attach(socket);

@@ -4,6 +4,8 @@ import { connect } from 'net';
 import { join } from 'path';
 import { Injectable } from '@nestjs/common';
 import { OnLogin } from '../../lib';
+import { WebSocket } from 'ws';
+import { IMClient, TcpLink, WebSocketConstructor, WsLink } from '../../lib/client';
 import { IMTestingApp, startIMTestingApp } from '../../lib/testing';
 
 const dir = join(__dirname, '../fixtures/tls');
@@ -40,6 +42,32 @@ describe('TLS and WebSocket handshakes', () => {
     const fp = w.c2c('carol', 'over TLS');
     await t.expect({ type: 2, fp });
     await w.expect({ type: 4, dataContent: fp });
+  });
+
+  it('the shipped client chats over TLS TCP and wss', async () => {
+    /** `ws` with the test CA trusted, given to the link as its WebSocket class. */
+    class TrustingWebSocket extends WebSocket {
+      constructor(url: string, protocols?: string | string[], options?: object) {
+        super(url, protocols, { ...options, ca: cert });
+      }
+    }
+    const tcp = new IMClient(new TcpLink({ host: '127.0.0.1', port: im.ports.tcp!, tls: { ca: cert } }), { keepalive: false });
+    const wss = new IMClient(
+      new WsLink({ url: `wss://127.0.0.1:${im.ports.ws}/websocket`, WebSocket: TrustingWebSocket as unknown as WebSocketConstructor }),
+      { keepalive: false },
+    );
+    try {
+      await tcp.connect();
+      await wss.connect();
+      expect((await tcp.login({ userId: 'dora', token: 't' })).code).toBe(0);
+      expect((await wss.login({ userId: 'eve', token: 't' })).code).toBe(0);
+      const received = new Promise((resolve) => wss.once('message', resolve));
+      expect(await tcp.sendC2C('eve', 'over TLS')).toBe('delivered');
+      expect(await received).toMatchObject({ type: 2, from: 'dora', dataContent: 'over TLS' });
+    } finally {
+      await tcp.close();
+      await wss.close();
+    }
   });
 
   it('refuses a client that does not trust the certificate', async () => {
