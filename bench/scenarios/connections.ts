@@ -38,25 +38,41 @@ export interface ConnectionsResult {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Splits `users` logged-in clients over generator workers, `perWorker` each,
+ * each worker on its own source address, at a share of the total login rate.
+ * Users are named `${userPrefix}0` … `${userPrefix}${users - 1}`.
+ */
+export function loginWorkerConfigs(
+  target: Target,
+  port: number,
+  transport: Transport,
+  o: { users: number; perWorker: number; rate: number; keepaliveMs: number; userPrefix: string },
+): ConnectionsWorkerConfig[] {
+  const workers = Math.max(1, Math.ceil(o.users / o.perWorker));
+  let offset = 0;
+  return split(o.users, workers).map((count, i) => {
+    const config: ConnectionsWorkerConfig = {
+      transport,
+      endpoint: { host: target.host, port, wsPath: target.wsPath },
+      localAddress: sourceAddress(i),
+      count,
+      userPrefix: o.userPrefix,
+      userOffset: offset,
+      rate: (o.rate * count) / o.users,
+      keepaliveMs: o.keepaliveMs,
+    };
+    offset += count;
+    return config;
+  });
+}
+
 /** Opens `count` logged-in clients at `rate`, holds them with keepalives, and reads the server's RSS. */
 export async function runConnections(target: Target, o: ConnectionsOptions): Promise<ConnectionsResult> {
   const port = target[o.transport];
   if (!port) throw new Error(`${target.name} has no ${o.transport} port`);
-  const workers = Math.max(1, Math.ceil(o.count / o.perWorker));
-  let offset = 0;
-  const configs: ConnectionsWorkerConfig[] = split(o.count, workers).map((count, i) => {
-    const c = {
-      transport: o.transport,
-      endpoint: { host: target.host, port, wsPath: target.wsPath },
-      localAddress: sourceAddress(i),
-      count,
-      userPrefix: `conn${o.transport}${process.pid % 1000}-`,
-      userOffset: offset,
-      rate: (o.rate * count) / o.count,
-      keepaliveMs: o.keepaliveMs,
-    };
-    offset += count;
-    return c;
+  const configs = loginWorkerConfigs(target, port, o.transport, {
+    users: o.count, perWorker: o.perWorker, rate: o.rate, keepaliveMs: o.keepaliveMs, userPrefix: `conn${o.transport}${process.pid % 1000}-`,
   });
   const pid = target.pid;
   // The bench server can run a full GC first, so the readings do not depend on when V8 last collected.

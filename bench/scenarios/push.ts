@@ -1,8 +1,9 @@
 import { getJson } from '../lib/http';
 import { Transport } from '../lib/links';
 import { Target } from '../lib/targets';
-import { sourceAddress, split, WorkerGroup } from '../lib/worker-io';
-import { PushWorkerConfig, PushWorkerResult } from './push-worker';
+import { WorkerGroup } from '../lib/worker-io';
+import { loginWorkerConfigs } from './connections';
+import { PushWorkerResult } from './push-worker';
 
 export type PushMode = 'sendMany' | 'broadcast';
 
@@ -56,21 +57,8 @@ export async function runPush(target: Target, o: PushOptions): Promise<PushResul
   const port = target[o.transport];
   if (!port || !target.push) throw new Error('push needs the bench server (bench/server.js) with its push trigger');
   const prefix = `push${process.pid % 1000}-`;
-  const workers = Math.max(1, Math.ceil(o.users / o.perWorker));
-  let offset = 0;
-  const configs: PushWorkerConfig[] = split(o.users, workers).map((count, i) => {
-    const c = {
-      transport: o.transport,
-      endpoint: { host: target.host, port, wsPath: target.wsPath },
-      localAddress: sourceAddress(i),
-      count,
-      userPrefix: prefix,
-      userOffset: offset,
-      rate: (o.rate * count) / o.users,
-      keepaliveMs: o.keepaliveMs,
-    };
-    offset += count;
-    return c;
+  const configs = loginWorkerConfigs(target, port, o.transport, {
+    users: o.users, perWorker: o.perWorker, rate: o.rate, keepaliveMs: o.keepaliveMs, userPrefix: prefix,
   });
   const loginBudgetMs = (o.users / o.rate) * 1000 + 60_000;
   const group = WorkerGroup.start('push', configs, loginBudgetMs + o.modes.length * 30_000 + 60_000);
