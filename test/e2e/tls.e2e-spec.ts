@@ -113,6 +113,16 @@ describe('WebSocket handshake failures', () => {
     expect(status).toBe(400);
   });
 
+  it('reassembles a fragmented text message (QUIRK-16 fix)', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${im.ports.ws}/websocket`);
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const reply = new Promise<string>((resolve) => ws.once('message', (data) => resolve(data.toString())));
+    ws.send('{"type":5,"dataContent":', { fin: false });
+    ws.send('"in two frames"}', { fin: true });
+    expect(JSON.parse(await reply)).toMatchObject({ type: 53, dataContent: 'in two frames' });
+    ws.close();
+  });
+
   it('accepts /websocket with a query string (QUIRK-15 fix)', async () => {
     const w = await im.connect('ws', { path: '/websocket?token=abc&v=2' });
     expect((await w.login('q')).code).toBe(0);
