@@ -1,7 +1,7 @@
 import * as dgram from 'dgram';
 import * as net from 'net';
 import { WebSocket } from 'ws';
-import { FrameReader } from './wire';
+import { TcpFrameDecoder } from '../../lib/protocol/tcp-frame-decoder';
 
 /** Transport of a bench client. */
 export type Transport = 'tcp' | 'ws' | 'udp';
@@ -54,9 +54,11 @@ class TcpLink implements Link {
   onClose: () => void = noop;
 
   constructor(private readonly socket: net.Socket) {
-    const reader = new FrameReader((b, s, e) => this.onBody(b, s, e));
+    // Any server's frames, so no protocol size limit: only a corrupt header (a huge length) drops the link.
+    const decoder = new TcpFrameDecoder(1 << 24);
+    const onRange = (b: Buffer, s: number, e: number) => this.onBody(b, s, e);
     socket.on('data', (chunk: Buffer) => {
-      if (!reader.push(chunk)) socket.destroy();
+      if (decoder.pushRanges(chunk, onRange)) socket.destroy();
     });
     socket.on('close', () => this.onClose());
   }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'crypto';
+import { encodeTcpFrame, TCP_HEADER_BYTES as HEADER_BYTES } from '../../lib/protocol/tcp-frame-decoder';
 
 /**
  * Just enough of the MobileIMSDK wire format for a load generator
@@ -6,44 +7,9 @@ import { randomUUID } from 'crypto';
  * straight from the received bytes, without JSON.parse on the hot path.
  */
 
-/** TCP frame header: 4-byte unsigned big-endian body length. */
-export const HEADER_BYTES = 4;
-
-/** Splits a TCP byte stream into frame bodies, reported as (buffer, start, end) without copying. */
-export class FrameReader {
-  private pending: Buffer | null = null;
-
-  constructor(private readonly onBody: (buf: Buffer, start: number, end: number) => void) {}
-
-  /** Returns false when the stream is corrupt (zero or absurd length). */
-  push(chunk: Buffer): boolean {
-    let buf = chunk;
-    if (this.pending) {
-      buf = Buffer.concat([this.pending, chunk]);
-      this.pending = null;
-    }
-    let off = 0;
-    while (buf.length - off >= HEADER_BYTES) {
-      const len = buf.readUInt32BE(off);
-      if (len === 0 || len > 1 << 24) return false;
-      const end = off + HEADER_BYTES + len;
-      if (end > buf.length) break;
-      this.onBody(buf, off + HEADER_BYTES, end);
-      off = end;
-    }
-    if (off < buf.length) this.pending = buf.subarray(off);
-    return true;
-  }
-}
-
 /** Encodes one packet body, with the TCP header when `framed`. */
 export function encode(body: string, framed: boolean): Buffer {
-  const len = Buffer.byteLength(body);
-  if (!framed) return Buffer.from(body);
-  const b = Buffer.allocUnsafe(HEADER_BYTES + len);
-  b.writeUInt32BE(len, 0);
-  b.write(body, HEADER_BYTES);
-  return b;
+  return framed ? encodeTcpFrame(body) : Buffer.from(body);
 }
 
 const q = JSON.stringify;

@@ -20,15 +20,16 @@ export class TcpFrameDecoder {
    * Returns an error when the stream must be closed, after which the decoder is unusable.
    */
   push(chunk: Buffer, onFrame: (body: Buffer) => void): FrameError | undefined {
-    return this.scan(chunk, (buf, start, end) => onFrame(buf.subarray(start, end)));
+    return this.pushRanges(chunk, (buf, start, end) => onFrame(buf.subarray(start, end)));
   }
 
   /** Like {@link push}, but hands each body over as UTF-8 text without an intermediate Buffer. */
   pushText(chunk: Buffer, onText: (text: string) => void): FrameError | undefined {
-    return this.scan(chunk, (buf, start, end) => onText(buf.toString('utf8', start, end)));
+    return this.pushRanges(chunk, (buf, start, end) => onText(buf.toString('utf8', start, end)));
   }
 
-  private scan(chunk: Buffer, emit: (buf: Buffer, start: number, end: number) => void): FrameError | undefined {
+  /** Like {@link push}, but reports each body as a range of a buffer, without copying or decoding it. */
+  pushRanges(chunk: Buffer, emit: (buf: Buffer, start: number, end: number) => void): FrameError | undefined {
     let buf = chunk;
     if (this.pending) {
       buf = Buffer.concat([this.pending, chunk]);
