@@ -244,28 +244,16 @@ export class IMCore {
    */
   supersede(userId: string, clientTime: number): 'kicked' | 'retired' | 'stale' | 'absent' {
     const old = this.online.get(userId);
-    if (!old) return 'absent';
-    if (clientTime <= 0 || clientTime > old.firstLoginTime) {
-      this.kickSession(old, KickoutCode.DUPLICATE_LOGIN);
-      return 'kicked';
-    }
-    if (clientTime === old.firstLoginTime) {
-      this.retire(old);
-      return 'retired';
-    }
-    return 'stale';
+    return old ? this.resolveDuplicate(old, clientTime) : 'absent';
   }
 
   /** Refuses a login that another node found stale (its device logged in earlier than the online one). */
   rejectStaleLogin(userId: string, session: Session): void {
     if (session.userId !== userId || session.closed) return;
-    this.stats.kicks++;
-    this.write(session, kickoutPacket(userId, KickoutCode.DUPLICATE_LOGIN));
-    session.kickCode = KickoutCode.DUPLICATE_LOGIN;
     // Not detach(): the logout hook should not see a login that never really happened.
     session.userId = null;
     this.online.removeIf(userId, session);
-    if (!session.connection.connectionless) this.closeSession(session, 'stale login');
+    this.kickStale(session, userId);
   }
 
   // ---------------------------------------------------------------- dispatch
@@ -410,19 +398,9 @@ export class IMCore {
     const firstLoginTime = clientTime <= 0 ? this.clock.now() : clientTime;
     this.write(session, loginResponse(0, userId, firstLoginTime));
     const old = this.online.get(userId);
-    if (old && old !== session) {
-      if (clientTime <= 0 || clientTime > old.firstLoginTime) {
-        this.kickSession(old, KickoutCode.DUPLICATE_LOGIN);
-      } else if (clientTime === old.firstLoginTime) {
-        this.retire(old);
-      } else {
-        // A stale device (QUIRK-13, replicated): it got code 0, now it is kicked and never logs in.
-        this.stats.kicks++;
-        this.write(session, kickoutPacket(userId, KickoutCode.DUPLICATE_LOGIN));
-        session.kickCode = KickoutCode.DUPLICATE_LOGIN;
-        if (!session.connection.connectionless) this.closeSession(session, 'stale login');
-        return;
-      }
+    if (old && old !== session && this.resolveDuplicate(old, clientTime) === 'stale') {
+      // A stale device (QUIRK-13, replicated): it got code 0, now it is kicked and never logs in.
+      return this.kickStale(session, userId);
     }
     const relogin = session.userId === userId;
     session.userId = userId;
@@ -434,6 +412,31 @@ export class IMCore {
     // Not awaited: a handler that pushes to this user and awaits the ACK would
     // otherwise hold back that very ACK in the session's queue.
     this.fireAndForget(this.hooks.loginSuccess?.(userId, info.extra, session));
+  }
+
+  /**
+   * The duplicate-login rules (§7.3) for a new login with `clientTime` against
+   * the user's current session `old`: kick it, retire it, or find the new
+   * login stale (the caller refuses it). Shared by local and cross-node logins.
+   */
+  private resolveDuplicate(old: Session, clientTime: number): 'kicked' | 'retired' | 'stale' {
+    if (clientTime <= 0 || clientTime > old.firstLoginTime) {
+      this.kickSession(old, KickoutCode.DUPLICATE_LOGIN);
+      return 'kicked';
+    }
+    if (clientTime === old.firstLoginTime) {
+      this.retire(old);
+      return 'retired';
+    }
+    return 'stale';
+  }
+
+  /** Kicks a stale device's new session (code 1) and closes it (TCP/WS); it never becomes logged in. */
+  private kickStale(session: Session, userId: string): void {
+    this.stats.kicks++;
+    this.write(session, kickoutPacket(userId, KickoutCode.DUPLICATE_LOGIN));
+    session.kickCode = KickoutCode.DUPLICATE_LOGIN;
+    if (!session.connection.connectionless) this.closeSession(session, 'stale login');
   }
 
   /** QUIRK-2 fix: the same device reconnected; its stale connection is closed without a kick-out. */
