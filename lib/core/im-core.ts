@@ -17,7 +17,7 @@ import { Clock, ClockTimer, SystemClock } from './clock';
 import { IMConnection, TransportKind } from './connection';
 import { HookVerdict, IMCoreHooks, IMRefusal, isRefusal } from './core-hooks';
 import { countOpenFds, readOpenFileLimit } from './fd-limit';
-import { emptyStats, IMEvent, IMStats } from './im-events';
+import { emptyStats, IMCoreEvent, IMStats } from './im-events';
 import { logText } from './log-text';
 import { LoginThrottle } from './login-throttle';
 import { OnlineTable } from './online-table';
@@ -61,8 +61,8 @@ export class IMCore {
   readonly online = new OnlineTable();
   /** Operational counters. */
   readonly stats: IMStats = emptyStats();
-  /** Session and delivery events (emitted only while observed). */
-  readonly events = new Subject<IMEvent>();
+  /** Session and delivery events (emitted only while observed); `PushService.events$` publishes them as plain data. */
+  readonly events = new Subject<IMCoreEvent>();
   readonly clock: Clock;
 
   private hooks: IMCoreHooks = {};
@@ -231,7 +231,7 @@ export class IMCore {
     this.admission.closed(session);
     session.closed = true;
     session.queue = null;
-    this.detach(session, session.kickCode);
+    this.detach(session, session.kickCode, 'connection closed');
   }
 
   /** Ends a session: detaches its user and closes (TCP/WS) or forgets (UDP) the connection. */
@@ -239,7 +239,7 @@ export class IMCore {
     if (session.closed) return;
     session.closed = true;
     session.queue = null;
-    this.detach(session, session.kickCode);
+    this.detach(session, session.kickCode, reason);
     if (this.sessions.delete(session)) this.admission.closed(session);
     session.connection.close(reason);
   }
@@ -440,7 +440,7 @@ export class IMCore {
       // §7.4: re-login as the same user needs no verification.
       if (session.userId === info.loginUserId) return this.completeLogin(session, info);
       // QUIRK-4 fix: a different user id is a logout of the old one plus a full, verified login.
-      this.detach(session, NO_KICK);
+      this.detach(session, NO_KICK, 'relogin');
     }
     if (!this.hooks.verifyLogin) {
       this.logger.warn(`${session}: login refused: no @OnLogin handler is registered`);
@@ -539,17 +539,17 @@ export class IMCore {
     this.write(session, kickoutPacket(session.userId as string, code, reason));
     session.kickCode = code;
     // QUIRK-3/QUIRK-20 fix: detach the user (UDP too) and tell the logout hook why.
-    this.detach(session, code);
+    this.detach(session, code, code === KickoutCode.DUPLICATE_LOGIN ? 'duplicate login' : 'kicked');
     if (!session.connection.connectionless) this.closeSession(session, 'kicked');
   }
 
   /** Takes the user off the session; if the session was the table entry, the user goes offline. */
-  private detach(session: Session, kickCode: number): void {
+  private detach(session: Session, kickCode: number, reason: string): void {
     const userId = session.userId;
     if (userId === null) return;
     session.userId = null;
     if (!this.online.removeIf(userId, session)) return;
-    if (this.events.observed) this.events.next({ type: 'offline', userId, session, kickCode });
+    if (this.events.observed) this.events.next({ type: 'offline', userId, session, kickCode, reason });
     this.fireAndForget(this.hooks.logout?.(userId, session, kickCode));
   }
 

@@ -1,17 +1,61 @@
 import { Packet } from '../protocol/packet';
+import { TransportKind } from './connection';
 import { Session } from './session';
 
+/** @internal Core events, with the live session, for the library's own subscribers (the cluster). */
+export type IMCoreEvent =
+  | { readonly type: 'online'; readonly userId: string; readonly session: Session }
+  | { readonly type: 'offline'; readonly userId: string; readonly session: Session; readonly kickCode: number; readonly reason: string }
+  | { readonly type: 'delivered'; readonly userId: string; readonly fp: string; readonly packet: Packet }
+  | { readonly type: 'lost'; readonly userId: string; readonly fp: string; readonly packet: Packet };
+
+/** A session as events describe it: plain data, safe to log or serialise. */
+export interface IMSessionInfo {
+  /** Process-unique session id (the number in log lines such as `tcp#12`). */
+  readonly id: number;
+  readonly transport: TransportKind;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+}
+
 /** A user came online (login succeeded on a session). */
-export interface IMOnlineEvent { readonly type: 'online'; readonly userId: string; readonly session: Session }
-/** A user went offline; `kickCode` is -1 unless a kick ended the session. */
-export interface IMOfflineEvent { readonly type: 'offline'; readonly userId: string; readonly session: Session; readonly kickCode: number }
-/** A tracked packet was ACKed by its recipient. */
+export interface IMOnlineEvent { readonly type: 'online'; readonly userId: string; readonly session: IMSessionInfo; readonly firstLoginTime: number }
+/**
+ * A user went offline. `kickCode` is -1 unless a kick ended the session (1 duplicate
+ * login, 2 kicked); `reason` says what ended it (`logout`, `kicked`, `superseded`,
+ * `idle timeout`, `connection closed`, `relogin`, `shutdown`, or an error id such as `IM_QUEUE_OVERFLOW`).
+ */
+export interface IMOfflineEvent {
+  readonly type: 'offline';
+  readonly userId: string;
+  readonly session: IMSessionInfo;
+  readonly kickCode: number;
+  readonly reason: string;
+}
+/** A tracked packet was ACKed by its recipient (`packet` is a copy). */
 export interface IMDeliveredEvent { readonly type: 'delivered'; readonly userId: string; readonly fp: string; readonly packet: Packet }
-/** A tracked packet ran out of retransmissions. */
+/** A tracked packet ran out of retransmissions (`packet` is a copy). */
 export interface IMLostEvent { readonly type: 'lost'; readonly userId: string; readonly fp: string; readonly packet: Packet }
 
-/** Session and delivery events, as published by `PushService.events$`. */
+/** Session and delivery events, as published by `PushService.events$`: plain data only. */
 export type IMEvent = IMOnlineEvent | IMOfflineEvent | IMDeliveredEvent | IMLostEvent;
+
+/** Plain data describing `session`. */
+export function sessionInfo(session: Session): IMSessionInfo {
+  return { id: session.id, transport: session.transport, remoteAddress: session.remoteAddress, remotePort: session.connection.remotePort };
+}
+
+/** The public, plain form of a core event: no live session, socket or shared packet. */
+export function toPublicEvent(e: IMCoreEvent): IMEvent {
+  switch (e.type) {
+    case 'online':
+      return { type: 'online', userId: e.userId, session: sessionInfo(e.session), firstLoginTime: e.session.firstLoginTime };
+    case 'offline':
+      return { type: 'offline', userId: e.userId, session: sessionInfo(e.session), kickCode: e.kickCode, reason: e.reason };
+    default:
+      return { type: e.type, userId: e.userId, fp: e.fp, packet: { ...e.packet } };
+  }
+}
 
 /** Counters for operations and abuse signals; read them for metrics. */
 export interface IMStats {
