@@ -1,2 +1,3 @@
 export * from './im-error-codes';
 export * from './im.exception';
+export * from './im-listen.error';
