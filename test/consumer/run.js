@@ -78,6 +78,16 @@ function checkVariant(variant, work, tarball) {
   if (installed('ioredis')) throw new Error(`${variant.name}: ioredis got installed; the type check would not prove it is optional`);
   console.log(`      @nestjs/core ${version('@nestjs/core')}, typescript ${version('typescript')}, no ioredis`);
   const tsc = path.join(dir, 'node_modules', 'typescript', 'bin', 'tsc');
+  // nestjs-im and nestjs-im/client must reach no optional peer's types (nestjs-im/testing needs @nestjs/testing).
+  const entryFiles = run('tsc --listFilesOnly, nestjs-im and nestjs-im/client', process.execPath,
+    [tsc, '--listFilesOnly', '--module', 'nodenext', '--types', 'node', '--experimentalDecorators', 'src/app.module.ts', 'src/chat-client.ts'], dir, 120_000);
+  for (const entry of ['index.d.ts', 'client/index.d.ts']) {
+    if (!entryFiles.includes(path.join('node_modules', 'nestjs-im', 'dist', 'lib', entry).split(path.sep).join('/'))) {
+      throw new Error(`${variant.name}: nestjs-im's ${entry} is not among the files the entry points reach:\n${entryFiles}`);
+    }
+  }
+  const reached = entryFiles.split('\n').filter((file) => /node_modules[\\/](ioredis|@nestjs[\\/]testing)[\\/]/.test(file));
+  if (reached.length > 0) throw new Error(`${variant.name}: the main or client types reach an optional peer: ${reached.join(', ')}`);
   const commonjs = variant.node10Flags ? 'tsc, module commonjs (default resolution: bundler)' : 'tsc, module commonjs (default resolution: node10)';
   run(commonjs, process.execPath, [tsc, '-p', 'tsconfig.commonjs.json'], dir, 120_000);
   if (variant.node10Flags) {

@@ -4,9 +4,10 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { NestFactory } from '@nestjs/core';
 import { IMServer, PushService } from 'nestjs-im';
-import { IMClient, Packet, PacketType, TcpLink, WsLink } from 'nestjs-im/client';
+import { IMClient, Packet, PacketType, TcpLink } from 'nestjs-im/client';
 import { startIMTestingApp } from 'nestjs-im/testing';
 import { AppModule, BAD_TOKEN, ChatHandlers, UsersService } from './app.module';
+import { chatClient } from './chat-client';
 
 const HOST = '127.0.0.1';
 
@@ -19,7 +20,7 @@ test('IMModule.forRoot in a Nest app: the app checks logins, TCP and WebSocket c
   assert.ok(ports.tcp && ports.ws, `both listeners bound: ${JSON.stringify(ports)}`);
 
   const alice = new IMClient(new TcpLink({ host: HOST, port: ports.tcp }));
-  const bob = new IMClient(new WsLink({ host: HOST, port: ports.ws }));
+  const bob = chatClient(`ws://${HOST}:${ports.ws}/websocket`);
   const intruder = new IMClient(new TcpLink({ host: HOST, port: ports.tcp }));
   t.after(() => Promise.all([alice.close(), bob.close(), intruder.close()]));
   await Promise.all([alice.connect(), bob.connect(), intruder.connect()]);
