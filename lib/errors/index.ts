@@ -1,3 +1,3 @@
 export * from './im-error-codes';
 export * from './im.exception';
-export * from './im-listen.error';
+export { IMListenError, type IMListenerName } from './im-listen.error';
