@@ -6,6 +6,7 @@ import type { Server as HttpServer } from 'http';
 import { IM_CLUSTER } from './cluster/cluster.constants';
 import { RedisCluster } from './cluster/redis-cluster';
 import { IMCore } from './core/im-core';
+import { explainListenFailure, httpPortClashMessage, IMListenError } from './errors/im-listen.error';
 import { WsGateway } from './gateways/ws-gateway';
 import { IM_RESOLVED_OPTIONS } from './im-module-definition';
 import { ResolvedIMOptions } from './im-options.interface';
@@ -36,6 +37,7 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
   private started?: Promise<IMPorts>;
   private resolveReady!: (ports: IMPorts) => void;
   private rejectReady!: (err: unknown) => void;
+  private unwatchHttpServer?: () => void;
   /** Resolves with the bound ports once every enabled listener is listening. */
   readonly ready: Promise<IMPorts>;
 
@@ -87,6 +89,7 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
         return ports;
       },
       (err) => {
+        if (err instanceof IMListenError) this.logger.error(err.message);
         this.rejectReady(err);
         throw err;
       },
@@ -104,6 +107,7 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
   }
 
   async stop(): Promise<void> {
+    this.unwatchHttpServer?.();
     const closing = [this.tcp?.close(), this.udp?.close(), this.wsGateway?.close()];
     this.core.closeAll('shutdown');
     await Promise.all(closing);
@@ -117,7 +121,34 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
       const httpServer = this.httpAdapterHost?.httpAdapter?.getHttpServer() as HttpServer | undefined;
       this.wsGateway = new WsGateway(this.core, this.options.ws, httpServer);
     }
-    await Promise.all([this.tcp?.start(), this.udp?.start(), this.wsGateway?.start()]);
+    const { tcp, udp, ws } = this.options;
+    const results = await Promise.allSettled([
+      tcp && this.tcp?.start().catch(explainListenFailure('TCP', tcp.port, tcp.host)),
+      udp && this.udp?.start().catch(explainListenFailure('UDP', udp.port, udp.host)),
+      ws && typeof ws.port === 'number' ? this.wsGateway?.start().catch(explainListenFailure('WebSocket', ws.port, ws.host)) : this.wsGateway?.start(),
+    ]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      // Nest runs no shutdown hook after a failed bootstrap (its close() rethrows the error):
+      // release what did start here, so that nothing keeps the process alive.
+      await this.stop();
+      throw failed.reason;
+    }
+    this.watchHttpServer();
     return this.ports;
+  }
+
+  /** Explains the day-one clash: the Nest HTTP server asked to listen on a port an IM listener holds. */
+  private watchHttpServer(): void {
+    const httpServer = this.httpAdapterHost?.httpAdapter?.getHttpServer() as HttpServer | undefined;
+    if (!httpServer || typeof httpServer.on !== 'function') return;
+    const onError = (err: Error & { code?: string; port?: number }) => {
+      if (err.code !== 'EADDRINUSE' || err.port === undefined) return;
+      const ownWsPort = this.options.ws && this.options.ws.port !== 'http' ? this.wsGateway?.port : undefined;
+      if (err.port === ownWsPort) this.logger.error(httpPortClashMessage('WebSocket', err.port));
+      else if (err.port === this.tcp?.port) this.logger.error(httpPortClashMessage('TCP', err.port));
+    };
+    httpServer.on('error', onError);
+    this.unwatchHttpServer = () => httpServer.off('error', onError);
   }
 }
