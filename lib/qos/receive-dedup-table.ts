@@ -41,6 +41,15 @@ export class ReceiveDedupTable {
     return duplicate;
   }
 
+  /** Forgets (sender, fp), e.g. when what it recorded did not happen after all. */
+  forget(sender: string, fp: string): void {
+    const key = qosKey(sender, fp);
+    const node = this.seen.get(key);
+    if (!node) return;
+    this.seen.delete(key);
+    this.order.remove(node);
+  }
+
   /** Removes expired entries and enforces the size cap. */
   purge(now: number): void {
     for (let node = this.order.first; node; node = this.order.first) {

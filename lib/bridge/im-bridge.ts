@@ -1,0 +1,285 @@
+import { Logger } from '@nestjs/common';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Message } from 'amqplib';
+import { BridgePort } from '../core/bridge-port';
+import type { IMCore } from '../core/im-core';
+import { Packet } from '../protocol/packet';
+import { ReceiveDedupTable } from '../qos/receive-dedup-table';
+import { decodeBridgeMessage, encodeBridgeMessage } from './bridge-codec';
+import { ResolvedBridgeOptions } from './bridge-options';
+
+/** What the bridge needs of the server's own options. */
+export interface IMBridgeContext {
+  /** Accept the reference's lenient JSON on inbound messages too. */
+  readonly lenientJson: boolean;
+  /** Window and bound of the dedup of retransmitted bridged C2C packets (the `qos.dedup*` options). */
+  readonly dedupTtlMs: number;
+  readonly dedupMaxEntries: number;
+}
+
+/** One live broker connection with its two channels. */
+interface Link {
+  readonly connection: ChannelModel;
+  readonly publisher: ConfirmChannel;
+  readonly consumer: Channel;
+}
+
+/** Gap between two poison-message log lines; the ones in between are counted and reported with the next. */
+const POISON_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * The MobileIMSDK-Web bridge (PROTOCOL.md §2.7) over RabbitMQ, wire-compatible
+ * with the reference's `MQProvider`/`BridgeProcessor`: two durable queues on
+ * the default exchange, one packet per message as UTF-8 JSON in the
+ * reference's key order, published persistent, consumed with manual ACKs.
+ *
+ * Unlike the reference, a publish counts only once the broker confirmed it
+ * (confirm channel, mandatory routing), so the sender's ACK never promises a
+ * message the broker lost; whatever is not confirmed takes the offline path.
+ * The connection is re-established every `reconnectDelayMs` while it is down.
+ */
+export class IMBridge implements BridgePort {
+  private readonly logger = new Logger('IMBridge');
+  private link?: Link;
+  private connecting?: Promise<void>;
+  private retryTimer?: NodeJS.Timeout;
+  private stopped = true;
+  /** Last state reported in the log, so each change is logged once. */
+  private reportedUp?: boolean;
+  private nextMessageId = 1;
+  /** Message ids the broker returned as unroutable; their confirm then counts as a failure. */
+  private readonly returned = new Set<string>();
+  /** (sender, fp) of bridged QoS C2C packets, so a retransmission is only ACKed again. */
+  private readonly sent: ReceiveDedupTable;
+  private poisonLoggedAt = -Infinity;
+  private poisonUnlogged = 0;
+
+  constructor(
+    private readonly core: IMCore,
+    readonly options: ResolvedBridgeOptions,
+    private readonly context: IMBridgeContext,
+  ) {
+    this.sent = new ReceiveDedupTable(context.dedupTtlMs, context.dedupMaxEntries);
+  }
+
+  /** The broker connection and both channels are up. */
+  get connected(): boolean {
+    return this.link !== undefined;
+  }
+
+  /**
+   * Installs the bridge in the core and makes a first connection attempt.
+   * Resolves either way: while the broker is unreachable, bridged sends take
+   * the offline path and the bridge keeps reconnecting.
+   */
+  async start(): Promise<void> {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.core.setBridge(this);
+    await this.connect();
+  }
+
+  /** Stops consuming and publishing; unacknowledged inbound messages go back to the queue. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.core.setBridge(undefined);
+    clearTimeout(this.retryTimer);
+    await this.connecting;
+    const link = this.link;
+    this.link = undefined;
+    await link?.connection.close().catch(() => undefined);
+  }
+
+  // ------------------------------------------------------------- BridgePort
+
+  async forwardC2C(packet: Packet, senderUserId: string): Promise<boolean> {
+    // The core checked `from` already; the bridge re-checks what it vouches for to the far side.
+    if (packet.from !== senderUserId) {
+      this.core.stats.forgedSender++;
+      this.logger.warn(`not bridged: from=${packet.from} was sent by ${senderUserId}'s session`);
+      return false;
+    }
+    const fp = packet.QoS ? packet.fp : undefined;
+    if (fp !== undefined && this.sent.checkAndRecord(senderUserId, fp, this.core.clock.now())) {
+      // As the reference: a retransmission of a bridged packet is only ACKed again.
+      this.core.stats.bridgeDuplicates++;
+      return true;
+    }
+    const ok = await this.publish(packet);
+    if (!ok && fp !== undefined) this.sent.forget(senderUserId, fp);
+    return ok;
+  }
+
+  push(packet: Packet): Promise<boolean> {
+    return this.publish(packet);
+  }
+
+  // ------------------------------------------------------------- outbound
+
+  /** Publishes one packet; true once the broker confirmed it into the queue. */
+  private publish(packet: Packet): Promise<boolean> {
+    const link = this.link;
+    if (!link) return Promise.resolve(this.publishFailed());
+    const messageId = String(this.nextMessageId++);
+    return new Promise<boolean>((resolve) => {
+      let settled = false;
+      const settle = (ok: boolean) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.returned.delete(messageId);
+        resolve(ok ? this.published(packet) : this.publishFailed());
+      };
+      const timer = setTimeout(() => settle(false), this.options.confirmTimeoutMs);
+      try {
+        // As the reference's MessageProperties.PERSISTENT_TEXT_PLAIN, plus mandatory: an unroutable message is returned, not silently dropped.
+        link.publisher.publish('', this.options.publishQueue, encodeBridgeMessage(packet),
+          { persistent: true, contentType: 'text/plain', mandatory: true, messageId },
+          (err) => settle(!err && !this.returned.has(messageId)));
+      } catch {
+        settle(false);
+      }
+    });
+  }
+
+  private published(packet: Packet): boolean {
+    this.core.stats.bridgedOut++;
+    if (this.core.events.observed) {
+      this.core.events.next({ type: 'bridged', direction: 'out', userId: packet.to as string, fp: packet.fp, packet });
+    }
+    return true;
+  }
+
+  private publishFailed(): boolean {
+    this.core.stats.bridgePublishFailed++;
+    return false;
+  }
+
+  // ------------------------------------------------------------- inbound
+
+  private async receive(consumer: Channel, msg: ConsumeMessage | null): Promise<void> {
+    if (!msg) {
+      // The broker cancelled the consumer (its queue was deleted): start over.
+      this.lost(new Error(`consumer of ${this.options.consumeQueue} cancelled by the broker`));
+      return;
+    }
+    const decoded = decodeBridgeMessage(msg.content, this.options.maxMessageBytes, this.context.lenientJson);
+    if (!decoded.ok) {
+      // Acknowledged, never requeued: a message that cannot be read now never will be.
+      this.ack(consumer, msg);
+      this.poison(`${decoded.error.id} ${decoded.detail}`, msg);
+      return;
+    }
+    const p = decoded.packet;
+    try {
+      await this.core.deliverBridged(p);
+    } catch (err) {
+      this.core.stats.handlerErrors++;
+      this.logger.error(`bridged packet ${p.fp} to ${p.to}: ${(err as Error)?.message ?? err}`, (err as Error)?.stack);
+    }
+    this.ack(consumer, msg);
+    this.core.stats.bridgedIn++;
+    if (this.core.events.observed) this.core.events.next({ type: 'bridged', direction: 'in', userId: p.to as string, fp: p.fp, packet: p });
+  }
+
+  private ack(consumer: Channel, msg: Message): void {
+    try {
+      consumer.ack(msg);
+    } catch {
+      // The channel is gone; the broker redelivers the message to the next consumer.
+    }
+  }
+
+  private poison(reason: string, msg: Message): void {
+    this.core.stats.bridgePoison++;
+    const now = Date.now();
+    if (now - this.poisonLoggedAt < POISON_LOG_INTERVAL_MS) {
+      this.poisonUnlogged++;
+      return;
+    }
+    const more = this.poisonUnlogged ? ` (and ${this.poisonUnlogged} more since the last report)` : '';
+    this.poisonLoggedAt = now;
+    this.poisonUnlogged = 0;
+    this.logger.warn(`dropped an invalid message of ${this.options.consumeQueue} (${reason}, ${msg.content.length} bytes)${more}`);
+  }
+
+  // ------------------------------------------------------------- connection
+
+  private connect(): Promise<void> {
+    this.connecting ??= this.open().then(
+      (link) => {
+        this.connecting = undefined;
+        if (this.stopped) return void link.connection.close().catch(() => undefined);
+        this.link = link;
+        this.report(true);
+      },
+      (err) => {
+        this.connecting = undefined;
+        this.lost(err);
+      },
+    );
+    return this.connecting;
+  }
+
+  private async open(): Promise<Link> {
+    // Loaded here so that applications without a bridge need not install amqplib.
+    const amqp = require('amqplib') as typeof import('amqplib');
+    const { url, publishQueue, consumeQueue, prefetch, confirmTimeoutMs } = this.options;
+    const connection = await amqp.connect(url, { timeout: confirmTimeoutMs });
+    try {
+      connection.on('error', () => undefined); // 'close' follows and is handled there
+      const publisher = await connection.createConfirmChannel();
+      const consumer = await connection.createChannel();
+      // Both durable, not exclusive, not auto-deleted, as the reference's publisher declares them, so either side may start first.
+      await publisher.assertQueue(publishQueue, { durable: true, exclusive: false, autoDelete: false });
+      await consumer.assertQueue(consumeQueue, { durable: true, exclusive: false, autoDelete: false });
+      await consumer.prefetch(prefetch);
+      const link: Link = { connection, publisher, consumer };
+      publisher.on('return', (msg: Message) => this.returned.add(String(msg.properties.messageId)));
+      for (const emitter of [connection, publisher, consumer]) {
+        emitter.on('close', () => this.linkClosed(link));
+        emitter.on('error', () => undefined);
+      }
+      await consumer.consume(consumeQueue, (msg) => void this.receive(consumer, msg), { noAck: false });
+      return link;
+    } catch (err) {
+      await connection.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private linkClosed(link: Link): void {
+    if (this.link !== link) return;
+    this.link = undefined;
+    void link.connection.close().catch(() => undefined);
+    this.lost(new Error('connection to the broker closed'));
+  }
+
+  /** The link is down or could not be made: report the change once, retry later. */
+  private lost(err: unknown): void {
+    if (this.link) {
+      const link = this.link;
+      this.link = undefined;
+      void link.connection.close().catch(() => undefined);
+    }
+    this.report(false, err);
+    if (this.stopped) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.connect(), this.options.reconnectDelayMs);
+    this.retryTimer.unref();
+  }
+
+  private report(up: boolean, err?: unknown): void {
+    if (this.reportedUp === up) return;
+    this.reportedUp = up;
+    const queues = `publish ${this.options.publishQueue}, consume ${this.options.consumeQueue}`;
+    if (up) {
+      this.logger.log(`bridge up as the ${this.options.side} side (${queues})`);
+      return;
+    }
+    this.core.stats.bridgeOutages++;
+    this.logger.error(
+      `bridge down (${(err as Error)?.message ?? err}): bridged sends take the offline path; retrying every ${this.options.reconnectDelayMs} ms`,
+    );
+  }
+}
