@@ -21,6 +21,7 @@ export function imOptions(config: AppConfig): IMModuleOptions {
     ws: { port: config.wsPort, host, senseMode: '5S' },
     udp: { port: config.udpPort, host, ...(host?.includes(':') ? { ipv6: true } : {}) },
     ...(config.redisUrl ? { cluster: { redis: config.redisUrl } } : {}),
+    ...(config.bridge ? { bridge: config.bridge } : {}),
   };
 }
 

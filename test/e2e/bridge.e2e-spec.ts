@@ -1,7 +1,12 @@
+import { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
 import { randomBytes } from 'crypto';
-import { IM_BRIDGE, IMBridge, IMEvent, IMModuleOptions, Packet } from '../../lib';
+import { IM_BRIDGE, IMBridge, IMEvent, IMModuleOptions, IMPorts, IMServer, Packet, PushService } from '../../lib';
 import { IMTestClient } from '../../lib/testing';
 import { IMTestingApp, startIMTestingApp } from '../../lib/testing';
+import { AppModule } from '../../sample-app/app.module';
+import { OfflineStore } from '../../sample-app/offline/offline.store';
+import { PrivateRedis, startPrivateRedis } from './fixtures/private-redis';
 import { AMQP_URL, BrokerProxy, openTestChannel, rabbitAvailable } from './fixtures/rabbit';
 import { RecordingHandlers, sleep } from './fixtures/recording-handlers';
 
@@ -241,5 +246,149 @@ describeRabbit('MobileIMSDK-Web bridge: what nestjs-im publishes', () => {
       await channel.deleteQueue(queues.web2appQueue);
       await connection.close();
     }
+  });
+});
+
+/** Unique queue names for one test, never the defaults. */
+function testQueues(): { app2webQueue: string; web2appQueue: string } {
+  const suffix = randomBytes(4).toString('hex');
+  return { app2webQueue: `q_app2web-test-${suffix}`, web2appQueue: `q_web2app-test-${suffix}` };
+}
+
+async function deleteQueues(queues: { app2webQueue: string; web2appQueue: string }): Promise<void> {
+  const { connection, channel } = await openTestChannel();
+  try {
+    await channel.deleteQueue(queues.app2webQueue);
+    await channel.deleteQueue(queues.web2appQueue);
+  } finally {
+    await connection.close();
+  }
+}
+
+describeRabbit('MobileIMSDK-Web bridge with a Redis cluster on the app side', () => {
+  let redis: PrivateRedis;
+  let queues: ReturnType<typeof testQueues>;
+  let nodes: IMTestingApp[] = [];
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  beforeEach(() => {
+    queues = testQueues();
+  });
+  afterEach(async () => {
+    for (const n of nodes.splice(0)) await n.close();
+    await deleteQueues(queues);
+  });
+
+  const start = async (side: 'app' | 'web', nodeId?: string) => {
+    const im = await startIMTestingApp({
+      providers: [RecordingHandlers],
+      im: {
+        ...(nodeId ? { cluster: { redis: redis.url, nodeId, keyPrefix: `im-bridge-${queues.app2webQueue}:` } } : {}),
+        bridge: { url: AMQP_URL, side, ...queues, reconnectDelayMs: 100 },
+      },
+    });
+    nodes.push(im);
+    return im;
+  };
+
+  it('routes a user on another node through the cluster, not the bridge; both nodes consume and route through the cluster', async () => {
+    const a1 = await start('app', 'a1');
+    const a2 = await start('app', 'a2');
+    const web = await start('web');
+    const alice = await a1.login('tcp', 'alice');
+    const bob = await a2.login('ws', 'bob');
+    const walt = await web.login('udp', 'walt');
+    await until(() => a1.push.isOnlineAnywhere('bob'), 'bob in the cluster presence');
+
+    // Online on another node: the cluster, never the bridge.
+    const local = alice.c2c('bob', 'same cluster');
+    bob.ack(await bob.expect({ type: 2, fp: local, bridge: false }, WAIT));
+    await alice.expect({ type: 4, dataContent: local, from: 'bob' }, WAIT);
+    expect(a1.push.stats.bridgedOut).toBe(0);
+
+    // Online on no node: the bridge.
+    const across = alice.c2c('walt', 'other server');
+    walt.ack(await walt.expect({ type: 2, fp: across, bridge: true }, WAIT));
+    await alice.expect({ type: 4, dataContent: across, from: 'walt' }, WAIT);
+    expect(a1.push.stats.bridgedOut).toBe(1);
+
+    // Competing consumers: both app nodes take messages for bob; a1's reach him through the cluster.
+    const { connection, channel } = await openTestChannel();
+    try {
+      await until(async () => (await channel.checkQueue(queues.web2appQueue)).consumerCount === 2, 'both app nodes consume');
+    } finally {
+      await connection.close();
+    }
+    const sent: string[] = [];
+    for (let i = 0; i < 10; i++) sent.push(walt.c2c('bob', `to bob ${i}`));
+    const received: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const m = await bob.expect((p) => p.type === 2, WAIT);
+      bob.ack(m);
+      received.push(m.fp as string);
+    }
+    expect(received.sort()).toEqual([...sent].sort());
+    expect(a1.push.stats.bridgedIn + a2.push.stats.bridgedIn).toBe(10);
+    expect(a1.push.stats.bridgedIn).toBeGreaterThan(0);
+    expect(a2.push.stats.bridgedIn).toBeGreaterThan(0);
+    await until(() => a2.app.get(RecordingHandlers).delivered.length === 11, 'every ACK settles on bob\'s node');
+  });
+});
+
+describeRabbit('MobileIMSDK-Web bridge between two sample apps', () => {
+  const HOST = '127.0.0.1';
+  let queues: ReturnType<typeof testQueues>;
+  const apps: INestApplication[] = [];
+
+  const start = async (side: 'app' | 'web'): Promise<{ app: INestApplication; ports: IMPorts }> => {
+    const config = { tcpPort: 0, udpPort: 0, wsPort: 0, httpPort: 0, host: HOST, bridge: { url: AMQP_URL, side, ...queues } };
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(config)] }).compile();
+    const app = moduleRef.createNestApplication({ logger: process.env.IM_TEST_LOGS ? undefined : false });
+    apps.push(app);
+    await app.listen(0, HOST);
+    return { app, ports: await app.get(IMServer).ready };
+  };
+  const clients: IMTestClient[] = [];
+  const loginAs = async (ports: IMPorts, userId: string) => {
+    const c = await IMTestClient.connect('tcp', ports.tcp as number, { host: HOST });
+    clients.push(c);
+    expect((await c.login(userId, { token: `${userId}-secret` })).code).toBe(0);
+    return c;
+  };
+
+  beforeEach(() => {
+    queues = testQueues();
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    for (const a of apps.splice(0)) await a.close();
+    await deleteQueues(queues);
+  });
+
+  it('chats across, stores for an offline user on the far side as from the real sender, and pushes "bridged"', async () => {
+    const appSide = await start('app');
+    const webSide = await start('web');
+    const alice = await loginAs(appSide.ports, 'alice');
+    const bob = await loginAs(webSide.ports, 'bob');
+    const fp = alice.c2c('bob', 'hi bob');
+    bob.ack(await bob.expect({ type: 2, fp, from: 'alice', bridge: true }, WAIT));
+    await alice.expect({ type: 4, dataContent: fp, from: 'bob' }, WAIT);
+
+    const later = alice.c2c('carol', 'for carol');
+    await alice.expect({ type: 4, dataContent: later, from: 'carol' }, WAIT);
+    const store = webSide.app.get(OfflineStore);
+    await until(() => store.count('carol') === 1, 'stored on the web side');
+    const carol = await loginAs(webSide.ports, 'carol');
+    const replay = await carol.expect({ type: 2, from: '0' }, WAIT);
+    expect(JSON.parse(replay.dataContent as string)).toMatchObject({ from: 'alice', data: 'for carol' });
+
+    const pushed = await webSide.app.get(PushService).send('alice', 'server to alice');
+    expect(pushed.status).toBe('bridged');
+    alice.ack(await alice.expect({ type: 2, from: '0', dataContent: 'server to alice', bridge: true }, WAIT));
   });
 });
