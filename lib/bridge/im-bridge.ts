@@ -26,6 +26,22 @@ interface Link {
 /** Gap between two poison-message log lines; the ones in between are counted and reported with the next. */
 const POISON_LOG_INTERVAL_MS = 10_000;
 
+/** The reference's heartbeat (`setRequestedHeartbeat(30)`): a broker that goes silent is noticed within a minute. */
+const HEARTBEAT_S = 30;
+
+/** `url` with the reference's heartbeat unless the URL asks for its own. */
+export function withHeartbeat(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return url; // amqplib reports the malformed URL itself
+  }
+  if (u.searchParams.has('heartbeat')) return url;
+  u.searchParams.set('heartbeat', String(HEARTBEAT_S));
+  return u.toString();
+}
+
 /**
  * The MobileIMSDK-Web bridge (PROTOCOL.md §2.7) over RabbitMQ, wire-compatible
  * with the reference's `MQProvider`/`BridgeProcessor`: two durable queues on
@@ -225,7 +241,7 @@ export class IMBridge implements BridgePort {
     // Loaded here so that applications without a bridge need not install amqplib.
     const amqp = require('amqplib') as typeof import('amqplib');
     const { url, publishQueue, consumeQueue, prefetch, confirmTimeoutMs } = this.options;
-    const connection = await amqp.connect(url, { timeout: confirmTimeoutMs });
+    const connection = await amqp.connect(withHeartbeat(url), { timeout: confirmTimeoutMs });
     try {
       connection.on('error', () => undefined); // 'close' follows and is handled there
       const publisher = await connection.createConfirmChannel();

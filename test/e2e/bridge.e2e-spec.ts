@@ -1,7 +1,7 @@
-import { INestApplication } from '@nestjs/common';
+import { INestApplication, Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { randomBytes } from 'crypto';
-import { IM_BRIDGE, IMBridge, IMEvent, IMModuleOptions, IMPorts, IMServer, Packet, PushService } from '../../lib';
+import { IM_BRIDGE, IMBridge, IMEvent, IMModule, IMModuleOptions, IMPorts, IMServer, Packet, PushService } from '../../lib';
 import { IMTestClient } from '../../lib/testing';
 import { IMTestingApp, startIMTestingApp } from '../../lib/testing';
 import { AppModule } from '../../sample-app/app.module';
@@ -58,6 +58,7 @@ describeRabbit('MobileIMSDK-Web bridge on RabbitMQ: two servers, one per side', 
   });
 
   afterEach(async () => {
+    jest.restoreAllMocks();
     for (const im of started.splice(0)) await im.close();
     await proxy.close();
     const { connection, channel } = await openTestChannel();
@@ -144,7 +145,23 @@ describeRabbit('MobileIMSDK-Web bridge on RabbitMQ: two servers, one per side', 
     expect(events).toContainEqual(expect.objectContaining({ type: 'bridged', direction: 'out', userId: 'bob', fp: result.fp }));
   });
 
+  it('never bridges a packet whose from is not the sending session user', async () => {
+    const alice = await app.login('tcp', 'alice');
+    const walt = await web.login('tcp', 'walt');
+    alice.send({ type: 2, from: 'mallory', to: 'walt', dataContent: 'forged', fp: 'forged-1', QoS: true, typeu: -1, sm: -1 });
+    const refused = await alice.expect({ type: 52 }, WAIT);
+    expect(JSON.parse(refused.dataContent as string).errorCode).toBe(403);
+    const real = alice.c2c('walt', 'real');
+    walt.ack(await walt.expect({ type: 2, fp: real, from: 'alice' }, WAIT)); // the first and only packet walt gets
+    await alice.expect({ type: 4, dataContent: real }, WAIT);
+    expect(app.push.stats.bridgedOut).toBe(1);
+    expect(app.push.stats.forgedSender).toBe(1);
+  });
+
   it('takes the offline path during a broker outage and bridges again once it is back', async () => {
+    const errors = jest.spyOn(Logger.prototype, 'error');
+    const logs = jest.spyOn(Logger.prototype, 'log');
+    const lines = (spy: jest.SpyInstance, text: string) => spy.mock.calls.filter((c) => String(c[0]).includes(text)).length;
     const alice = await app.login('tcp', 'alice');
     const bob = await web.login('tcp', 'bob');
     handlers(app).storeOffline = true;
@@ -158,15 +175,19 @@ describeRabbit('MobileIMSDK-Web bridge on RabbitMQ: two servers, one per side', 
     // Reconnection attempts fail every 100 ms meanwhile: still one outage.
     await until(() => app.push.stats.bridgePublishFailed === 2, 'push counted as failed');
     expect(app.push.stats.bridgeOutages).toBe(1);
+    expect(lines(errors, 'bridge down')).toBe(1);
     proxy.restore();
     await until(() => bridgeOf(app).connected, 'the app side reconnects');
     const after = alice.c2c('bob', 'after the outage');
     await bob.expect({ type: 2, fp: after, dataContent: 'after the outage' }, WAIT);
     await alice.expect({ type: 4, dataContent: after }, WAIT);
     expect(app.push.stats.bridgeOutages).toBe(1);
+    expect(lines(errors, 'bridge down')).toBe(1);
+    expect(lines(logs, 'bridge up')).toBe(1);
   });
 
   it('acknowledges, counts and drops poison messages, and keeps consuming', async () => {
+    const warnings = jest.spyOn(Logger.prototype, 'warn');
     const bob = await web.login('ws', 'bob');
     const { connection, channel } = await openTestChannel();
     try {
@@ -190,6 +211,8 @@ describeRabbit('MobileIMSDK-Web bridge on RabbitMQ: two servers, one per side', 
       await until(async () => (await channel.checkQueue(queues.app2webQueue)).messageCount === 0, 'queue drained');
       expect(web.push.stats.bridgedIn).toBe(1);
       expect(web.push.stats.bridgePoison).toBe(poison.length + 1);
+      // Logged, but not once per message: a flood of bad messages must not flood the log.
+      expect(warnings.mock.calls.filter((c) => String(c[0]).includes('dropped an invalid message')).length).toBe(1);
     } finally {
       await connection.close();
     }
@@ -219,8 +242,13 @@ describeRabbit('MobileIMSDK-Web bridge: what nestjs-im publishes', () => {
   it('publishes in the reference key order, persistent, as UTF-8 text', async () => {
     const suffix = randomBytes(4).toString('hex');
     const queues = { app2webQueue: `q_app2web-test-${suffix}`, web2appQueue: `q_web2app-test-${suffix}` };
-    // One side only, so the test reads its outbound queue itself.
-    const im = await startIMTestingApp({ providers: [RecordingHandlers], im: { bridge: { url: AMQP_URL, side: 'web', ...queues } } });
+    // One side only, so the test reads its outbound queue itself; configured through forRootAsync.
+    const im = await startIMTestingApp({
+      providers: [RecordingHandlers],
+      imModule: [IMModule.forRootAsync({
+        useFactory: async () => ({ tcp: false, udp: false, ws: { port: 0, host: '127.0.0.1' }, bridge: { url: AMQP_URL, side: 'web', ...queues } }),
+      })],
+    });
     const { connection, channel } = await openTestChannel();
     try {
       const alice = await im.login('ws', 'alice');

@@ -1,7 +1,10 @@
 import { IMCore } from '../../lib/core/im-core';
-import { decodeBridgeMessage, DEFAULT_BRIDGE_QUEUES, encodeBridgeMessage, IMBridge, resolveBridgeOptions } from '../../lib/bridge';
+import {
+  decodeBridgeMessage, DEFAULT_BRIDGE_QUEUES, encodeBridgeMessage, IMBridge, resolveBridgeOptions, withHeartbeat,
+} from '../../lib/bridge';
 import { resolveOptions } from '../../lib/im-options';
 import { Packet } from '../../lib/protocol/packet';
+import { configFromEnv } from '../../sample-app/app.config';
 
 const URL = 'amqp://127.0.0.1:1';
 
@@ -27,9 +30,27 @@ describe('bridge options', () => {
     expect(() => resolveBridgeOptions({ url: URL, side: 'app', confirmTimeoutMs: Number.NaN })).toThrow(/confirmTimeoutMs/);
   });
 
+  it('asks for the reference heartbeat of 30 s unless the URL sets one', () => {
+    expect(withHeartbeat('amqp://u:p@rabbit:5672/%2Fim')).toBe('amqp://u:p@rabbit:5672/%2Fim?heartbeat=30');
+    expect(withHeartbeat('amqps://rabbit?heartbeat=5&frameMax=0')).toBe('amqps://rabbit?heartbeat=5&frameMax=0');
+  });
+
   it('is off unless configured', () => {
     expect(resolveOptions({}).bridge).toBeUndefined();
     expect(resolveOptions({ bridge: { url: URL, side: 'web' } }).bridge?.consumeQueue).toBe('q_app2web');
+  });
+});
+
+describe('sample app bridge settings', () => {
+  it('joins a bridge with IM_BRIDGE_URL and IM_BRIDGE_SIDE, and none without them', () => {
+    expect(configFromEnv({ IM_BRIDGE_URL: ' amqp://rabbit ', IM_BRIDGE_SIDE: 'web' }).bridge).toEqual({ url: 'amqp://rabbit', side: 'web' });
+    expect(configFromEnv({}).bridge).toBeUndefined();
+  });
+
+  it('refuses half a setting or an unknown side', () => {
+    expect(() => configFromEnv({ IM_BRIDGE_SIDE: 'app' })).toThrow(/IM_BRIDGE_URL/);
+    expect(() => configFromEnv({ IM_BRIDGE_URL: 'amqp://rabbit' })).toThrow(/IM_BRIDGE_SIDE/);
+    expect(() => configFromEnv({ IM_BRIDGE_URL: 'amqp://rabbit', IM_BRIDGE_SIDE: 'java' })).toThrow(/IM_BRIDGE_SIDE/);
   });
 });
 
