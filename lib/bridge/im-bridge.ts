@@ -6,6 +6,7 @@ import { Packet } from '../protocol/packet';
 import { ReceiveDedupTable } from '../qos/receive-dedup-table';
 import { decodeBridgeMessage, encodeBridgeMessage } from './bridge-codec';
 import { ResolvedBridgeOptions } from './bridge-options';
+import { LogThrottle } from './log-throttle';
 
 /** What the bridge needs of the server's own options. */
 export interface IMBridgeContext {
@@ -23,8 +24,8 @@ interface Link {
   readonly consumer: Channel;
 }
 
-/** Gap between two poison-message log lines; the ones in between are counted and reported with the next. */
-const POISON_LOG_INTERVAL_MS = 10_000;
+/** Gap between two log lines about bad messages or failed publishes; the ones in between are counted and reported with the next. */
+const LOG_INTERVAL_MS = 10_000;
 
 /** The reference's heartbeat (`setRequestedHeartbeat(30)`): a broker that goes silent is noticed within a minute. */
 const HEARTBEAT_S = 30;
@@ -66,8 +67,9 @@ export class IMBridge implements BridgePort {
   private readonly returned = new Set<string>();
   /** (sender, fp) of bridged QoS C2C packets, so a retransmission is only ACKed again. */
   private readonly sent: ReceiveDedupTable;
-  private poisonLoggedAt = -Infinity;
-  private poisonUnlogged = 0;
+  private redeclaring = false;
+  private readonly poisonLog = new LogThrottle(LOG_INTERVAL_MS);
+  private readonly publishLog = new LogThrottle(LOG_INTERVAL_MS);
 
   constructor(
     private readonly core: IMCore,
@@ -135,25 +137,27 @@ export class IMBridge implements BridgePort {
   /** Publishes one packet; true once the broker confirmed it into the queue. */
   private publish(packet: Packet): Promise<boolean> {
     const link = this.link;
+    // Down: the outage itself is what gets logged (once).
     if (!link) return Promise.resolve(this.publishFailed());
     const messageId = String(this.nextMessageId++);
     return new Promise<boolean>((resolve) => {
       let settled = false;
-      const settle = (ok: boolean) => {
+      const settle = (failure?: string) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         this.returned.delete(messageId);
-        resolve(ok ? this.published(packet) : this.publishFailed());
+        resolve(failure === undefined ? this.published(packet) : this.publishFailed(failure));
       };
-      const timer = setTimeout(() => settle(false), this.options.confirmTimeoutMs);
+      const timer = setTimeout(() => settle(`no confirm within ${this.options.confirmTimeoutMs} ms`), this.options.confirmTimeoutMs);
       try {
         // As the reference's MessageProperties.PERSISTENT_TEXT_PLAIN, plus mandatory: an unroutable message is returned, not silently dropped.
         link.publisher.publish('', this.options.publishQueue, encodeBridgeMessage(packet),
           { persistent: true, contentType: 'text/plain', mandatory: true, messageId },
-          (err) => settle(!err && !this.returned.has(messageId)));
-      } catch {
-        settle(false);
+          (err) => settle(err ? `not confirmed (${(err as Error).message ?? err})`
+            : this.returned.has(messageId) ? `unroutable: queue ${this.options.publishQueue} is missing` : undefined));
+      } catch (err) {
+        settle(`publish failed (${(err as Error)?.message ?? err})`);
       }
     });
   }
@@ -166,8 +170,10 @@ export class IMBridge implements BridgePort {
     return true;
   }
 
-  private publishFailed(): boolean {
+  private publishFailed(reason?: string): boolean {
     this.core.stats.bridgePublishFailed++;
+    const line = reason && this.publishLog.next(`publish to ${this.options.publishQueue} failed, offline path taken: ${reason}`, Date.now());
+    if (line) this.logger.warn(line);
     return false;
   }
 
@@ -208,15 +214,8 @@ export class IMBridge implements BridgePort {
 
   private poison(reason: string, msg: Message): void {
     this.core.stats.bridgePoison++;
-    const now = Date.now();
-    if (now - this.poisonLoggedAt < POISON_LOG_INTERVAL_MS) {
-      this.poisonUnlogged++;
-      return;
-    }
-    const more = this.poisonUnlogged ? ` (and ${this.poisonUnlogged} more since the last report)` : '';
-    this.poisonLoggedAt = now;
-    this.poisonUnlogged = 0;
-    this.logger.warn(`dropped an invalid message of ${this.options.consumeQueue} (${reason}, ${msg.content.length} bytes)${more}`);
+    const line = this.poisonLog.next(`dropped an invalid message of ${this.options.consumeQueue} (${reason}, ${msg.content.length} bytes)`, Date.now());
+    if (line) this.logger.warn(line);
   }
 
   // ------------------------------------------------------------- connection
@@ -251,7 +250,10 @@ export class IMBridge implements BridgePort {
       await consumer.assertQueue(consumeQueue, { durable: true, exclusive: false, autoDelete: false });
       await consumer.prefetch(prefetch);
       const link: Link = { connection, publisher, consumer };
-      publisher.on('return', (msg: Message) => this.returned.add(String(msg.properties.messageId)));
+      publisher.on('return', (msg: Message) => {
+        this.returned.add(String(msg.properties.messageId));
+        this.redeclare(link);
+      });
       for (const emitter of [connection, publisher, consumer]) {
         emitter.on('close', () => this.linkClosed(link));
         emitter.on('error', () => undefined);
@@ -262,6 +264,16 @@ export class IMBridge implements BridgePort {
       await connection.close().catch(() => undefined);
       throw err;
     }
+  }
+
+  /** The publish queue was deleted under us (messages come back unroutable): declare it again, once at a time. */
+  private redeclare(link: Link): void {
+    if (this.redeclaring) return;
+    this.redeclaring = true;
+    link.publisher.assertQueue(this.options.publishQueue, { durable: true, exclusive: false, autoDelete: false }).then(
+      () => (this.redeclaring = false),
+      () => (this.redeclaring = false), // the channel closes with the error; the reconnection declares it
+    );
   }
 
   private linkClosed(link: Link): void {

@@ -268,6 +268,13 @@ describeRabbit('MobileIMSDK-Web bridge: what nestjs-im publishes', () => {
       expect((got as unknown as { content: Buffer }).content.toString('utf8')).toBe(
         '{"bridge":false,"type":2,"dataContent":"from the server","from":"0","to":"appuser","fp":"srv-1","QoS":true,"typeu":-1,"sm":-1}',
       );
+
+      // The queue deleted under a running server: the broker returns the message, the push fails, the queue is declared again.
+      await channel.deleteQueue(queues.web2appQueue);
+      expect((await im.push.send('appuser', 'into the void')).status).toBe('offline');
+      expect(im.push.stats.bridgePublishFailed).toBe(1);
+      await until(() => queueExists(queues.web2appQueue), 'publish queue declared again');
+      expect((await im.push.send('appuser', 'back')).status).toBe('bridged');
     } finally {
       await im.close();
       await channel.deleteQueue(queues.app2webQueue);
@@ -276,6 +283,19 @@ describeRabbit('MobileIMSDK-Web bridge: what nestjs-im publishes', () => {
     }
   });
 });
+
+/** Whether a queue exists (a failed check closes its channel, so each check has its own). */
+async function queueExists(name: string): Promise<boolean> {
+  const { connection, channel } = await openTestChannel();
+  try {
+    await channel.checkQueue(name);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
 
 /** Unique queue names for one test, never the defaults. */
 function testQueues(): { app2webQueue: string; web2appQueue: string } {

@@ -1,4 +1,5 @@
 import { IMCore } from '../../lib/core/im-core';
+import { LogThrottle } from '../../lib/bridge/log-throttle';
 import {
   decodeBridgeMessage, DEFAULT_BRIDGE_QUEUES, encodeBridgeMessage, IMBridge, resolveBridgeOptions, withHeartbeat,
 } from '../../lib/bridge';
@@ -97,6 +98,17 @@ describe('bridge messages', () => {
   it('writes the packet in the reference key order as UTF-8', () => {
     const p: Packet = { bridge: false, type: 2, dataContent: 'é', from: 'a', to: 'w', fp: 'f', QoS: true, typeu: -1, sm: -1 };
     expect(encodeBridgeMessage(p).toString('utf8')).toBe('{"bridge":false,"type":2,"dataContent":"é","from":"a","to":"w","fp":"f","QoS":true,"typeu":-1,"sm":-1}');
+  });
+});
+
+describe('LogThrottle', () => {
+  it('lets one line through per interval and reports how many it held back', () => {
+    const t = new LogThrottle(1000);
+    expect(t.next('a', 0)).toBe('a');
+    expect(t.next('b', 500)).toBeUndefined();
+    expect(t.next('c', 999)).toBeUndefined();
+    expect(t.next('d', 1000)).toBe('d (and 2 more since the last report)');
+    expect(t.next('e', 2500)).toBe('e');
   });
 });
 
