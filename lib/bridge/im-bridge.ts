@@ -102,10 +102,11 @@ export class IMBridge implements BridgePort {
     this.stopped = true;
     this.core.setBridge(undefined);
     clearTimeout(this.retryTimer);
-    await this.connecting;
+    // An attempt under way closes its own link once it sees `stopped`; a silent broker is not waited for.
+    await Promise.race([this.connecting, delay(this.options.confirmTimeoutMs)]);
     const link = this.link;
     this.link = undefined;
-    await link?.connection.close().catch(() => undefined);
+    if (link) await this.close(link.connection);
   }
 
   // ------------------------------------------------------------- BridgePort
@@ -224,7 +225,7 @@ export class IMBridge implements BridgePort {
     this.connecting ??= this.open().then(
       (link) => {
         this.connecting = undefined;
-        if (this.stopped) return void link.connection.close().catch(() => undefined);
+        if (this.stopped) return void this.close(link.connection);
         this.link = link;
         this.report(true);
       },
@@ -261,7 +262,7 @@ export class IMBridge implements BridgePort {
       await consumer.consume(consumeQueue, (msg) => void this.receive(consumer, msg), { noAck: false });
       return link;
     } catch (err) {
-      await connection.close().catch(() => undefined);
+      await this.close(connection);
       throw err;
     }
   }
@@ -279,7 +280,7 @@ export class IMBridge implements BridgePort {
   private linkClosed(link: Link): void {
     if (this.link !== link) return;
     this.link = undefined;
-    void link.connection.close().catch(() => undefined);
+    void this.close(link.connection);
     this.lost(new Error('connection to the broker closed'));
   }
 
@@ -288,13 +289,22 @@ export class IMBridge implements BridgePort {
     if (this.link) {
       const link = this.link;
       this.link = undefined;
-      void link.connection.close().catch(() => undefined);
+      void this.close(link.connection);
     }
     this.report(false, err);
     if (this.stopped) return;
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => void this.connect(), this.options.reconnectDelayMs);
     this.retryTimer.unref();
+  }
+
+  /** Closes a broker connection; one whose broker does not answer within `confirmTimeoutMs` is cut. */
+  private close(connection: ChannelModel): Promise<void> {
+    const closed = connection.close().catch(() => undefined);
+    return Promise.race([closed, delay(this.options.confirmTimeoutMs)]).then(() => {
+      // amqplib has no public way to drop a connection that does not answer its close.
+      (connection as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    });
   }
 
   private report(up: boolean, err?: unknown): void {
@@ -310,4 +320,9 @@ export class IMBridge implements BridgePort {
       `bridge down (${(err as Error)?.message ?? err}): bridged sends take the offline path; retrying every ${this.options.reconnectDelayMs} ms`,
     );
   }
+}
+
+/** Resolves after `ms`, without keeping the process alive. */
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

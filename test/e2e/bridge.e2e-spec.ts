@@ -108,6 +108,15 @@ describeRabbit('MobileIMSDK-Web bridge on RabbitMQ: two servers, one per side', 
     expect(app.push.stats.bridgedOut).toBe(1);
   });
 
+  it('shuts down even when the broker stops answering', async () => {
+    await app.login('tcp', 'alice');
+    proxy.hold(); // the close handshake never completes
+    const closing = app.close();
+    started.splice(started.indexOf(app), 1);
+    await closing; // within confirmTimeoutMs (5 s), well inside the test's timeout
+    expect(bridgeOf(web).connected).toBe(true);
+  });
+
   it('only ACKs again a retransmitted packet that was already bridged', async () => {
     const alice = await app.login('tcp', 'alice');
     const bob = await web.login('tcp', 'bob');
