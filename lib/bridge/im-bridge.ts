@@ -27,6 +27,17 @@ interface Link {
 /** Gap between two log lines about bad messages or failed publishes; the ones in between are counted and reported with the next. */
 const LOG_INTERVAL_MS = 10_000;
 
+type Amqplib = typeof import('amqplib');
+
+/** Loaded on start so that applications without a bridge need not install amqplib; without it, start fails at once. */
+function loadAmqplib(): Amqplib {
+  try {
+    return require('amqplib') as Amqplib;
+  } catch (err) {
+    throw new Error(`the bridge option needs the amqplib package (npm install amqplib@0.10): ${(err as Error).message}`);
+  }
+}
+
 /** The reference's heartbeat (`setRequestedHeartbeat(30)`): a broker that goes silent is noticed within a minute. */
 const HEARTBEAT_S = 30;
 
@@ -67,6 +78,7 @@ export class IMBridge implements BridgePort {
   private readonly returned = new Set<string>();
   /** (sender, fp) of bridged QoS C2C packets, so a retransmission is only ACKed again. */
   private readonly sent: ReceiveDedupTable;
+  private amqp?: Amqplib;
   private redeclaring = false;
   private readonly poisonLog = new LogThrottle(LOG_INTERVAL_MS);
   private readonly publishLog = new LogThrottle(LOG_INTERVAL_MS);
@@ -91,6 +103,7 @@ export class IMBridge implements BridgePort {
    */
   async start(): Promise<void> {
     if (!this.stopped) return;
+    this.amqp ??= loadAmqplib();
     this.stopped = false;
     this.core.setBridge(this);
     await this.connect();
@@ -238,10 +251,8 @@ export class IMBridge implements BridgePort {
   }
 
   private async open(): Promise<Link> {
-    // Loaded here so that applications without a bridge need not install amqplib.
-    const amqp = require('amqplib') as typeof import('amqplib');
     const { url, publishQueue, consumeQueue, prefetch, confirmTimeoutMs } = this.options;
-    const connection = await amqp.connect(withHeartbeat(url), { timeout: confirmTimeoutMs });
+    const connection = await (this.amqp as Amqplib).connect(withHeartbeat(url), { timeout: confirmTimeoutMs });
     try {
       connection.on('error', () => undefined); // 'close' follows and is handled there
       const publisher = await connection.createConfirmChannel();
