@@ -140,6 +140,7 @@ describeRabbit('MobileIMSDK-Web bridge on RabbitMQ: two servers, one per side', 
     expect(handlers(app).calls).not.toContain('offline:carol');
     await until(() => web.push.stats.bridgedIn === 1, 'counted in');
     expect(web.push.stats.c2cOffline).toBe(1);
+    expect(web.push.stats.bridgedOut).toBe(0); // never sent back across: no loop between the sides
   });
 
   it('answers PushService.send to a user across the bridge with "bridged"', async () => {
