@@ -3,6 +3,8 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Server as HttpServer } from 'http';
+import { IM_BRIDGE } from './bridge/bridge.constants';
+import type { IMBridge } from './bridge/im-bridge';
 import { IM_CLUSTER } from './cluster/cluster.constants';
 import { RedisCluster } from './cluster/redis-cluster';
 import { IMCore } from './core/im-core';
@@ -46,6 +48,7 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
     @Inject(IM_RESOLVED_OPTIONS) private readonly options: ResolvedIMOptions,
     @Inject(IM_CLUSTER) private readonly cluster: RedisCluster | null,
     @Optional() private readonly httpAdapterHost?: HttpAdapterHost,
+    @Optional() @Inject(IM_BRIDGE) private readonly bridge?: IMBridge | null,
   ) {
     if (options.tcp) this.tcp = new TcpTransport(core, options.tcp);
     if (options.udp) this.udp = new UdpTransport(core, options.udp);
@@ -70,6 +73,8 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
     this.core.start();
     // The cluster joins before any listener accepts, so no login escapes presence.
     await this.cluster?.start();
+    // After the cluster, so bridged packets are routed to users on every node.
+    await this.bridge?.start();
     if (!this.options.manualStart) await this.start();
   }
 
@@ -109,6 +114,8 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
   async stop(): Promise<void> {
     this.unwatchHttpServer?.();
     const closing = [this.tcp?.close(), this.udp?.close(), this.wsGateway?.close()];
+    // Before the sessions close: unhandled inbound messages go back to the queue instead of the offline path.
+    await this.bridge?.stop();
     this.core.closeAll('shutdown');
     await Promise.all(closing);
     await this.cluster?.stop();

@@ -29,7 +29,8 @@ export interface PushOptions {
  * Server-to-client sends (S2C) with QoS-tracked delivery, kicks and presence.
  * Each send settles with `delivered` (ACKed), `lost` (no ACK after the
  * retransmissions), `offline` (no session, or the write failed), `too-large`
- * (over what the user's transport and SDK accept) or `sent` (no QoS).
+ * (over what the user's transport and SDK accept) or `sent` (no QoS); with the
+ * MobileIMSDK-Web bridge, `bridged` (online nowhere here, handed to the far side).
  */
 @Injectable()
 export class PushService {
