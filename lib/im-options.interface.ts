@@ -2,6 +2,7 @@ import type { SecureContextOptions } from 'tls';
 import { ClusterOptions } from './cluster/cluster-options';
 import { Clock } from './core/clock';
 import { SenseMode } from './core/sense-mode';
+import { IMMetricsOptions } from './metrics/metrics-options';
 
 /** TCP transport options. */
 export interface TcpTransportOptions {
@@ -126,6 +127,8 @@ export interface IMModuleOptions {
   clock?: Clock;
   /** Timer tick in ms (QoS and idle checks). Default 100. */
   tickMs?: number;
+  /** Prometheus metrics (needs the `prom-client` package); `true` for the defaults. Off by default. */
+  metrics?: IMMetricsOptions | boolean;
 }
 
 /** Options after defaults are applied. */
@@ -142,4 +145,5 @@ export interface ResolvedIMOptions {
   manualStart: boolean;
   clock?: Clock;
   tickMs: number;
+  metrics?: IMMetricsOptions;
 }

@@ -8,6 +8,7 @@ import { ConfigurableModuleClass, IM_MODULE_OPTIONS, IM_RESOLVED_OPTIONS } from 
 import { IMModuleOptions, ResolvedIMOptions } from './im-options.interface';
 import { resolveOptions } from './im-options';
 import { IMServer } from './im-server';
+import { IM_METRICS, imMetricsProvider } from './metrics/metrics.provider';
 import { PushService } from './push/push.service';
 
 /**
@@ -25,10 +26,11 @@ import { PushService } from './push/push.service';
         o.cluster ? new RedisCluster(core, o.cluster, o.qos.retransmitIntervalMs * (o.qos.maxRetransmits + 2)) : null,
       inject: [IM_RESOLVED_OPTIONS, IMCore],
     },
+    imMetricsProvider,
     IMServer,
     IMHandlerExplorer,
     PushService,
   ],
-  exports: [PushService, IMServer, IMCore, IM_RESOLVED_OPTIONS, IM_CLUSTER],
+  exports: [PushService, IMServer, IMCore, IM_RESOLVED_OPTIONS, IM_CLUSTER, IM_METRICS],
 })
 export class IMModule extends ConfigurableModuleClass {}

@@ -20,3 +20,4 @@ export { UdpTransport } from './transports/udp-transport';
 export { IMTransportServer } from './transports/im-listener';
 export { WsGateway } from './gateways/ws-gateway';
 export * from './protocol';
+export * from './metrics';

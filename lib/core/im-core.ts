@@ -11,6 +11,8 @@ import {
 import { KickoutCode, NO_KICK, ProtocolErrorCode } from '../protocol/protocol-codes';
 import { QoSEntry, QoSOutcome, SendQoSTable } from '../qos/send-qos-table';
 import { ReceiveDedupTable } from '../qos/receive-dedup-table';
+import { closeReasonOf } from '../metrics/close-reason';
+import { IMMetrics, NOOP_METRICS } from '../metrics/im-metrics';
 import { Clock, ClockTimer, SystemClock } from './clock';
 import { IMConnection } from './connection';
 import { HookVerdict, IMCoreHooks, IMRefusal, isRefusal } from './core-hooks';
@@ -59,6 +61,8 @@ export class IMCore {
   /** Session and delivery events (emitted only while observed). */
   readonly events = new Subject<IMEvent>();
   readonly clock: Clock;
+  /** Where counters with transport and reason labels go (no-op unless metrics are on). */
+  metrics: IMMetrics = NOOP_METRICS;
 
   private hooks: IMCoreHooks = {};
   private remote?: RemoteRouter;
@@ -122,6 +126,11 @@ export class IMCore {
     return this.sendQoS.size;
   }
 
+  /** Entries in the C2S dedup table. */
+  get dedupEntries(): number {
+    return this.dedup.size;
+  }
+
   // ---------------------------------------------------------------- transport side
 
   /** A transport opened a session (TCP accept, WebSocket upgrade, first UDP datagram). */
@@ -129,6 +138,7 @@ export class IMCore {
     const now = this.clock.now();
     const session = new Session(connection, now, this.options.limits.burst);
     this.sessions.add(session);
+    this.metrics.connectionOpened(connection.transport);
     this.idleWheel.schedule(session, now + connection.idleTimeoutMs);
     return session;
   }
@@ -144,6 +154,7 @@ export class IMCore {
       const queue = (session.queue ??= []);
       if (queue.length >= this.options.limits.maxQueuedPackets) {
         this.stats.queueOverflow++;
+        this.metrics.rateLimited(session.transport, IMErrors.QUEUE_OVERFLOW.id);
         this.logger.warn(`${session}: ${IMErrors.QUEUE_OVERFLOW.message()}; closing`);
         this.closeSession(session, IMErrors.QUEUE_OVERFLOW.id);
         return;
@@ -167,6 +178,7 @@ export class IMCore {
   /** The transport's connection is gone (peer close, error, or our own close completing). */
   connectionClosed(session: Session): void {
     if (!this.sessions.delete(session)) return;
+    this.metrics.connectionClosed(session.transport, 'peer-closed');
     session.closed = true;
     session.queue = null;
     this.detach(session, session.kickCode);
@@ -179,6 +191,7 @@ export class IMCore {
     session.queue = null;
     this.detach(session, session.kickCode);
     this.sessions.delete(session);
+    this.metrics.connectionClosed(session.transport, closeReasonOf(reason));
     session.connection.close(reason);
   }
 
@@ -203,6 +216,8 @@ export class IMCore {
     }
     const body = this.encode(packet);
     if (!this.fits(body, target)) return Promise.resolve({ userId, status: 'too-large', fp: packet.fp });
+    this.metrics.message(target.transport, 's2c');
+    this.metrics.packetOut(target.transport, PacketType.DATA);
     if (!packet.QoS || packet.fp === undefined) {
       const ok = target.connection.write(body);
       return Promise.resolve({ userId, status: ok ? 'sent' : 'offline', fp: packet.fp });
@@ -289,6 +304,7 @@ export class IMCore {
     const decoded = decodePacket(text, { lenient: this.options.lenientJson });
     if (!decoded.ok) return this.badInput(session, decoded.error, decoded.detail);
     const p = decoded.packet;
+    this.metrics.packetIn(session.transport, p.type);
     switch (p.type) {
       case PacketType.LOGIN:
         return this.login(session, p);
@@ -318,6 +334,7 @@ export class IMCore {
 
   private badInput(session: Session, error: IMErrorDefinition, detail: string): void {
     this.stats.badInput++;
+    this.metrics.badInput(session.transport, error.id);
     this.logger.debug(`${session}: ${error.id} ${detail}`);
     // The reference answers bad input by closing (TCP/WS); on UDP we keep the session.
     if (!session.connection.connectionless) this.closeSession(session, error.id);
@@ -326,6 +343,7 @@ export class IMCore {
   /** Type 1, 2 or 4 before login: error 301 quoting the packet, then close (TCP/WS). */
   private notLoggedIn(session: Session, p: Packet): void {
     this.stats.notLoggedIn++;
+    this.metrics.refused(session.transport, IMErrors.NOT_LOGGED_IN.id);
     this.write(session, errorResponse(ProtocolErrorCode.NOT_LOGGED_IN, encodePacket(p)));
     if (!session.connection.connectionless) this.closeSession(session, IMErrors.NOT_LOGGED_IN.id);
   }
@@ -339,6 +357,7 @@ export class IMCore {
       return true;
     }
     this.stats.rateLimited++;
+    this.metrics.rateLimited(session.transport, IMErrors.RATE_LIMITED.id);
     // Tell the client at most once a second, so a flood is not answered by a flood.
     if (now - session.limitedNoticeAt >= 1000) {
       session.limitedNoticeAt = now;
@@ -387,6 +406,7 @@ export class IMCore {
 
   private loginFailed(session: Session, code: number): void {
     this.stats.loginsRefused++;
+    this.metrics.login(session.transport, 'refused');
     this.write(session, loginResponse(code, '', -1));
     if (!session.connection.connectionless) this.closeSession(session, IMErrors.LOGIN_REFUSED.id);
   }
@@ -408,6 +428,7 @@ export class IMCore {
     session.kickCode = NO_KICK;
     this.online.set(userId, session);
     this.stats.loginsAccepted++;
+    this.metrics.login(session.transport, 'accepted');
     if (!relogin && this.events.observed) this.events.next({ type: 'online', userId, session });
     // Not awaited: a handler that pushes to this user and awaits the ACK would
     // otherwise hold back that very ACK in the session's queue.
@@ -471,20 +492,24 @@ export class IMCore {
     // QUIRK-5 fix: a session speaks only as its own user.
     if (p.from !== session.userId) {
       this.stats.forgedSender++;
+      this.metrics.refused(session.transport, IMErrors.FORGED_SENDER.id);
       this.logger.debug(`${session}: ${IMErrors.FORGED_SENDER.id} from=${p.from}`);
       return this.sendError(session, IMErrors.FORGED_SENDER.wireCode, IMErrors.FORGED_SENDER.message());
     }
     // QUIRK-8 fix: a QoS packet without fp cannot be ACKed; SDKs drop such packets, so refuse it.
     if (p.QoS && p.fp === undefined) {
+      this.metrics.badInput(session.transport, IMErrors.MISSING_FINGERPRINT.id);
       return this.sendError(session, IMErrors.MISSING_FINGERPRINT.wireCode, IMErrors.MISSING_FINGERPRINT.message());
     }
     if (p.to === SERVER_USER_ID) {
       this.stats.c2s++;
+      this.metrics.message(session.transport, 'c2s');
       const verdict = this.hooks.beforeC2S?.(p, session);
       if (isThenable(verdict)) return verdict.then((v) => this.c2s(session, p, v));
       return this.c2s(session, p, verdict);
     }
     this.stats.c2c++;
+    this.metrics.message(session.transport, 'c2c');
     const verdict = this.hooks.c2c?.(p, session);
     if (isThenable(verdict)) return verdict.then((v) => this.c2c(session, p, v));
     return this.c2c(session, p, verdict);
@@ -552,6 +577,7 @@ export class IMCore {
     const body = this.encode(p);
     if (!this.fits(body, target)) return false;
     const entry = p.QoS ? this.sendQoS.track(p.to as string, p.fp as string, p, body, this.clock.now()) : undefined;
+    this.metrics.packetOut(target.transport, PacketType.DATA);
     if (target.connection.write(body)) return true;
     if (entry) this.sendQoS.untrack(entry);
     return false;
@@ -565,20 +591,25 @@ export class IMCore {
     const entry = this.sendQoS.settle(userId, fp);
     if (!entry) return;
     this.stats.delivered++;
+    const now = this.clock.now();
+    this.metrics.qosDelivered(now - (entry.dueAt - this.options.qos.retransmitIntervalMs), now - entry.sentAt);
     if (this.events.observed) this.events.next({ type: 'delivered', userId, fp, packet: entry.packet });
     this.fireAndForget(this.hooks.messageDelivered?.(fp, userId, entry.packet, session));
   }
 
   private retransmit(entry: QoSEntry): void {
     this.stats.retransmits++;
+    this.metrics.qosRetransmitted();
     const target = this.online.get(entry.to);
     if (!target) return;
+    this.metrics.packetOut(target.transport, PacketType.DATA);
     if (this.options.serverTimestamp) entry.body = this.encode(entry.packet);
     target.connection.write(entry.body);
   }
 
   private reportLost(entries: QoSEntry[]): void {
     this.stats.lost += entries.length;
+    this.metrics.qosLost(entries.length);
     if (this.events.observed) {
       for (const e of entries) this.events.next({ type: 'lost', userId: e.to, fp: e.fp, packet: e.packet });
     }
@@ -613,6 +644,7 @@ export class IMCore {
   }
 
   private write(session: Session, p: Packet): boolean {
+    this.metrics.packetOut(session.transport, p.type);
     return session.connection.write(this.encode(p));
   }
 
@@ -625,6 +657,7 @@ export class IMCore {
     const max = target.connection.maxOutboundBytes;
     if (body.length * 3 <= max || Buffer.byteLength(body) <= max) return true;
     this.stats.outboundTooLarge++;
+    this.metrics.refused(target.transport, IMErrors.OUTBOUND_TOO_LARGE.id);
     return false;
   }
 

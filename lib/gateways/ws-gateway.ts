@@ -124,6 +124,7 @@ export class WsGateway {
     }
     if (!wss) return rejectUpgrade(socket, 503, 'Service Unavailable');
     if (wss.clients.size >= this.options.maxConnections) {
+      this.core.metrics.refused('ws', IMErrors.TOO_MANY_CONNECTIONS.id);
       this.logger.warn(`${IMErrors.TOO_MANY_CONNECTIONS.id}: ${this.options.maxConnections} WebSocket connections`);
       return rejectUpgrade(socket, 503, 'Service Unavailable');
     }
