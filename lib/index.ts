@@ -21,3 +21,5 @@ export { IMTransportServer } from './transports/im-listener';
 export { WsGateway } from './gateways/ws-gateway';
 export * from './protocol';
 export * from './metrics';
+export * from './admin';
+export * from './health';

@@ -425,6 +425,7 @@ export class IMCore {
     const relogin = session.userId === userId;
     session.userId = userId;
     session.firstLoginTime = firstLoginTime;
+    session.loginAt = this.clock.now();
     session.kickCode = NO_KICK;
     this.online.set(userId, session);
     this.stats.loginsAccepted++;

@@ -1,4 +1,13 @@
-import type { Registry } from 'prom-client';
+/**
+ * The part of prom-client's `Registry` the sink uses; declared here so the
+ * library's types compile without prom-client installed. A prom-client
+ * `Registry` (or its global `register`) fits.
+ */
+export interface IMMetricsRegistry {
+  registerMetric(metric: never): void;
+  getSingleMetric(name: string): unknown;
+  removeSingleMetric(name: string): void;
+}
 
 /** `IMModule.forRoot({ metrics })`: Prometheus metrics through prom-client (an optional peer). Off by default. */
 export interface IMMetricsOptions {
@@ -6,7 +15,7 @@ export interface IMMetricsOptions {
    * Registry the metrics are registered on. Default: prom-client's global
    * `register`, which `@willsoto/nestjs-prometheus` serves at `/metrics`.
    */
-  registry?: Registry;
+  registry?: IMMetricsRegistry;
   /** Prefix of every metric name. Default `im_`. */
   prefix?: string;
   /** Buckets of the ACK round-trip and delivery-latency histograms, in seconds. */

@@ -1,11 +1,11 @@
-import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { TransportKind } from '../core/connection';
 import type { Session } from '../core/session';
 import { PacketType } from '../protocol/packet-type';
 import { BucketHistogram } from './bucket-histogram';
 import { IMCloseReason } from './close-reason';
 import { IMClusterOutcome, IMLoginOutcome, IMMessageKind, IMMetrics } from './im-metrics';
-import { DEFAULT_LATENCY_BUCKETS, IMMetricsOptions } from './metrics-options';
+import { DEFAULT_LATENCY_BUCKETS, IMMetricsOptions, IMMetricsRegistry } from './metrics-options';
 
 /** What the sink reads at scrape time (the core implements it). */
 export interface IMMetricsSource {
@@ -35,7 +35,7 @@ type PromClient = typeof import('prom-client');
  */
 export class PrometheusIMMetrics implements IMMetrics {
   /** The registry the metrics are registered on. */
-  readonly registry: Registry;
+  readonly registry: IMMetricsRegistry;
   private readonly packetsIn = new Float64Array(TRANSPORTS.length * TYPE_SLOTS);
   private readonly packetsOut = new Float64Array(TRANSPORTS.length * TYPE_SLOTS);
   private readonly messages = new Float64Array(TRANSPORTS.length * KINDS.length);
@@ -140,7 +140,7 @@ export class PrometheusIMMetrics implements IMMetrics {
       );
     }
     // BucketHistogram has what the registry reads (name, help, type, get) but is not one of prom-client's classes.
-    for (const m of this.metrics) this.registry.registerMetric(m.metric as Parameters<Registry['registerMetric']>[0]);
+    for (const m of this.metrics) this.registry.registerMetric(m.metric as never);
   }
 
   /** Removes the metrics from the registry (module shutdown), so the application can be created again. */

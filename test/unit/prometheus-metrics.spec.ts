@@ -2,6 +2,7 @@ import { Histogram, Registry } from 'prom-client';
 import type { Session } from '../../lib/core/session';
 import { BucketHistogram, closeReasonOf, IMMetricsSource, NOOP_METRICS, PrometheusIMMetrics } from '../../lib/metrics';
 import { PacketType } from '../../lib/protocol';
+import { sample } from '../support/prom-text';
 
 function source(over: Partial<IMMetricsSource> = {}): IMMetricsSource & { users: Session[] } {
   const users: Session[] = [];
@@ -15,11 +16,6 @@ function source(over: Partial<IMMetricsSource> = {}): IMMetricsSource & { users:
   };
 }
 
-/** The value of one sample line of the exposition text, or undefined. */
-function sample(text: string, line: string): number | undefined {
-  const found = text.split('\n').find((l) => l.startsWith(line + ' '));
-  return found === undefined ? undefined : Number(found.slice(line.length + 1));
-}
 
 describe('BucketHistogram', () => {
   it('prints what prom-client\'s Histogram prints for the same observations', async () => {
