@@ -20,6 +20,7 @@ import { emptyStats, IMEvent, IMStats } from './im-events';
 import { OnlineTable } from './online-table';
 import { RemoteRouter } from './remote-router';
 import { Session } from './session';
+import { sessionLog } from './session-log';
 import { TimerWheel } from './timer-wheel';
 
 /** Outcome of a server-to-client send (PushService). */
@@ -155,7 +156,7 @@ export class IMCore {
       if (queue.length >= this.options.limits.maxQueuedPackets) {
         this.stats.queueOverflow++;
         this.metrics.rateLimited(session.transport, IMErrors.QUEUE_OVERFLOW.id);
-        this.logger.warn(`${session}: ${IMErrors.QUEUE_OVERFLOW.message()}; closing`);
+        this.logger.warn(sessionLog(session, `${IMErrors.QUEUE_OVERFLOW.message()}; closing`, IMErrors.QUEUE_OVERFLOW.id));
         this.closeSession(session, IMErrors.QUEUE_OVERFLOW.id);
         return;
       }
@@ -187,6 +188,7 @@ export class IMCore {
   /** Ends a session: detaches its user and closes (TCP/WS) or forgets (UDP) the connection. */
   closeSession(session: Session, reason: string): void {
     if (session.closed) return;
+    this.logger.debug(sessionLog(session, 'closing', reason));
     session.closed = true;
     session.queue = null;
     this.detach(session, session.kickCode);
@@ -335,7 +337,7 @@ export class IMCore {
   private badInput(session: Session, error: IMErrorDefinition, detail: string): void {
     this.stats.badInput++;
     this.metrics.badInput(session.transport, error.id);
-    this.logger.debug(`${session}: ${error.id} ${detail}`);
+    this.logger.debug(sessionLog(session, detail, error.id));
     // The reference answers bad input by closing (TCP/WS); on UDP we keep the session.
     if (!session.connection.connectionless) this.closeSession(session, error.id);
   }
@@ -373,7 +375,7 @@ export class IMCore {
     if (!parsed.ok) {
       if (parsed.reason === 'malformed') return this.badInput(session, IMErrors.BAD_LOGIN_INFO, 'not a JSON object');
       // QUIRK-19: refused silently; TCP/WS close, a UDP session may log in later.
-      this.logger.debug(`${session}: ${IMErrors.BAD_LOGIN_INFO.id} no loginUserId`);
+      this.logger.debug(sessionLog(session, 'no loginUserId', IMErrors.BAD_LOGIN_INFO.id));
       if (!session.connection.connectionless) this.closeSession(session, IMErrors.BAD_LOGIN_INFO.id);
       return;
     }
@@ -389,7 +391,7 @@ export class IMCore {
       this.detach(session, NO_KICK);
     }
     if (!this.hooks.verifyLogin) {
-      this.logger.warn(`${session}: login refused: no @OnLogin handler is registered`);
+      this.logger.warn(sessionLog(session, 'login refused: no @OnLogin handler is registered', IMErrors.LOGIN_REFUSED.id));
       return this.loginFailed(session, IMErrors.LOGIN_REFUSED.wireCode);
     }
     const verdict = this.hooks.verifyLogin(info, session, p);
@@ -494,7 +496,7 @@ export class IMCore {
     if (p.from !== session.userId) {
       this.stats.forgedSender++;
       this.metrics.refused(session.transport, IMErrors.FORGED_SENDER.id);
-      this.logger.debug(`${session}: ${IMErrors.FORGED_SENDER.id} from=${p.from}`);
+      this.logger.debug(sessionLog(session, `from=${p.from}`, IMErrors.FORGED_SENDER.id));
       return this.sendError(session, IMErrors.FORGED_SENDER.wireCode, IMErrors.FORGED_SENDER.message());
     }
     // QUIRK-8 fix: a QoS packet without fp cannot be ACKed; SDKs drop such packets, so refuse it.
@@ -668,6 +670,6 @@ export class IMCore {
 
   private handlerFailed(session: Session | undefined, err: unknown): void {
     this.stats.handlerErrors++;
-    this.logger.error(`${session ?? 'hook'}: ${IMErrors.HANDLER_FAILED.message((err as Error)?.message)}`, (err as Error)?.stack);
+    this.logger.error(sessionLog(session, IMErrors.HANDLER_FAILED.message((err as Error)?.message), IMErrors.HANDLER_FAILED.id), (err as Error)?.stack);
   }
 }
