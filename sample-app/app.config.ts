@@ -21,6 +21,13 @@ export interface AppConfig {
   offline?: { perUser: number; total: number };
   /** Redis URL: run several nodes of the sample as one cluster (`IM_REDIS_URL`). */
   redisUrl?: string;
+  /**
+   * Bearer token of the admin API, the /admin console, /metrics and the push,
+   * broadcast and kick endpoints (`IM_ADMIN_TOKEN`); without it they are off.
+   */
+  adminToken?: string;
+  /** `json`: one JSON object per log line (`IM_LOG_FORMAT`). Default text. */
+  logFormat?: 'text' | 'json';
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -31,6 +38,8 @@ export const DEFAULT_OFFLINE_LIMITS = { perUser: 100, total: 10_000 } as const;
 /** Reads the documented environment variables; throws on a malformed value rather than guessing. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const demo = env.IM_DEMO?.trim();
+  const logFormat = env.IM_LOG_FORMAT?.trim() || 'text';
+  if (logFormat !== 'text' && logFormat !== 'json') throw new Error(`IM_LOG_FORMAT must be "json" or "text", got "${logFormat}"`);
   if (demo && demo !== 'reference') throw new Error(`IM_DEMO must be "reference" or unset, got "${demo}"`);
   return {
     tcpPort: port(env, 'IM_TCP_PORT', DEFAULT_PORTS.tcp),
@@ -40,6 +49,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     host: env.HOST?.trim() || undefined,
     demo: demo ? 'reference' : undefined,
     redisUrl: env.IM_REDIS_URL?.trim() || undefined,
+    adminToken: env.IM_ADMIN_TOKEN?.trim() || undefined,
+    logFormat,
   };
 }
 

@@ -1,5 +1,11 @@
 import { DynamicModule, Module, Provider } from '@nestjs/common';
-import { IMModule, IMModuleOptions } from '../lib';
+import { TerminusModule } from '@nestjs/terminus';
+import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { IMAdminService, IMHealthIndicator, IMModule, IMModuleOptions } from '../lib';
+import { AdminAuthModule } from './admin/admin-auth.module';
+import { AdminController } from './admin/admin.controller';
+import { HealthController } from './admin/health.controller';
+import { MetricsController } from './admin/metrics.controller';
 import { APP_CONFIG, AppConfig } from './app.config';
 import { BlockListService } from './contacts/block-list.service';
 import { ChatHandlers } from './im/chat.handlers';
@@ -21,6 +27,8 @@ export function imOptions(config: AppConfig): IMModuleOptions {
     ws: { port: config.wsPort, host, senseMode: '5S' },
     udp: { port: config.udpPort, host, ...(host?.includes(':') ? { ipv6: true } : {}) },
     ...(config.redisUrl ? { cluster: { redis: config.redisUrl } } : {}),
+    // On prom-client's global registry, which PrometheusModule's /metrics serves.
+    metrics: true,
   };
 }
 
@@ -28,7 +36,7 @@ export function imOptions(config: AppConfig): IMModuleOptions {
 @Module({})
 export class AppModule {
   static register(config: AppConfig): DynamicModule {
-    const providers: Provider[] = [{ provide: APP_CONFIG, useValue: config }];
+    const providers: Provider[] = [{ provide: APP_CONFIG, useValue: config }, IMAdminService, IMHealthIndicator];
     if (config.demo === 'reference') {
       providers.push(ReferenceHandlers);
     } else {
@@ -36,8 +44,14 @@ export class AppModule {
     }
     return {
       module: AppModule,
-      imports: [IMModule.forRoot(imOptions(config))],
-      controllers: [PushController, WebController],
+      imports: [
+        IMModule.forRoot(imOptions(config)),
+        AdminAuthModule.forRoot(config.adminToken),
+        // Process metrics stay off: collectDefaultMetrics registers globally once per process.
+        PrometheusModule.register({ controller: MetricsController, defaultMetrics: { enabled: false } }),
+        TerminusModule.forRoot({ logger: false }),
+      ],
+      controllers: [PushController, WebController, AdminController, HealthController],
       providers,
     };
   }
