@@ -6,7 +6,7 @@
   const SERIES = [
     { key: 'c2c', label: 'C2C / s', color: '#2563eb' },
     { key: 'c2s', label: 'C2S / s', color: '#16a34a' },
-    { key: 'delivered', label: 'QoS delivered / s', color: '#9333ea' },
+    { key: 'delivered', label: 'QoS delivered / s', color: '#9333ea', dash: [6, 4] },
     { key: 'lost', label: 'QoS lost / s', color: '#c2410c' },
   ];
   const HISTORY = 60;
@@ -84,6 +84,7 @@
 
   function draw() {
     const canvas = $('chart');
+    canvas.dataset.points = String(history.length);
     const ctx = canvas.getContext('2d');
     const w = canvas.width;
     const h = canvas.height;
@@ -101,13 +102,15 @@
       ctx.moveTo(pad + 20, y);
       ctx.lineTo(w, y);
       ctx.stroke();
-      ctx.fillText(String(Math.round((top * i) / 4)), 0, y + 4);
+      const label = (top * i) / 4;
+      ctx.fillText(Number.isInteger(label) ? String(label) : label.toFixed(1), 0, y + 4);
     }
     const x = (i) => pad + 20 + ((w - pad - 20) * (i + HISTORY - history.length)) / (HISTORY - 1);
     const y = (v) => h - pad - ((h - pad * 2) * v) / top;
     for (const s of SERIES) {
       ctx.strokeStyle = s.color;
       ctx.lineWidth = 2;
+      ctx.setLineDash(s.dash || []);
       ctx.beginPath();
       history.forEach((p, i) => (i === 0 ? ctx.moveTo(x(i), y(p[s.key])) : ctx.lineTo(x(i), y(p[s.key]))));
       ctx.stroke();
@@ -116,7 +119,7 @@
 
   function niceCeiling(v) {
     const step = Math.pow(10, Math.floor(Math.log10(v)));
-    for (const m of [1, 2, 5, 10]) if (m * step >= v) return m * step;
+    for (const m of [1, 2, 4, 5, 10]) if (m * step >= v) return m * step;
     return 10 * step;
   }
 
