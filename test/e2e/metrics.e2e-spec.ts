@@ -138,3 +138,19 @@ describe('Prometheus metrics', () => {
     im = undefined as unknown as IMTestingApp;
   });
 });
+
+describe('Prometheus metrics of the transports', () => {
+  it('count connections refused by a transport\'s limit', async () => {
+    const registry = new Registry();
+    const im = await startIMTestingApp({ providers: [RecordingHandlers], im: { metrics: { registry }, tcp: { maxConnections: 1 } } });
+    try {
+      await im.login('tcp', 'alice');
+      const refused = await im.connect('tcp');
+      await refused.expectClosed();
+      const text = await scrapeUntil(() => registry.metrics(), 'im_refused_total{transport="tcp",reason="IM_TOO_MANY_CONNECTIONS"}', (v) => v === 1);
+      expect(sample(text, 'im_connections{transport="tcp"}')).toBe(1);
+    } finally {
+      await im.close();
+    }
+  });
+});
