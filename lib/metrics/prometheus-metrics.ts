@@ -47,10 +47,11 @@ export class PrometheusIMMetrics implements IMMetrics {
   private readonly ackRtt: BucketHistogram;
   private readonly deliveryLatency: BucketHistogram;
   private readonly logins: Counter<'transport' | 'outcome'>;
-  private readonly closes: Counter<'transport' | 'reason'>;
-  private readonly rateLimitedTotal: Counter<'transport' | 'reason'>;
-  private readonly refusedTotal: Counter<'transport' | 'reason'>;
-  private readonly badInputTotal: Counter<'transport' | 'reason'>;
+  // By reason: floods of bad or excess input hit these, so they count in place too.
+  private readonly closes = new ReasonCounts();
+  private readonly rateLimitedTotal = new ReasonCounts();
+  private readonly refusedTotal = new ReasonCounts();
+  private readonly badInputTotal = new ReasonCounts();
   private readonly clusterDuration: Histogram<'kind'>;
   private readonly clusterRequests: Counter<'kind' | 'outcome'>;
   private readonly metrics: { name: string; metric: unknown }[] = [];
@@ -95,10 +96,10 @@ export class PrometheusIMMetrics implements IMMetrics {
       p + 'delivery_latency_seconds',
       new BucketHistogram(p + 'delivery_latency_seconds', 'From the first write of a QoS packet to its ACK, retransmissions included.', buckets),
     );
-    this.rateLimitedTotal = counter('rate_limited_total', 'Input dropped by a rate limit.', ['transport', 'reason']);
-    this.refusedTotal = counter('refused_total', 'Connections and packets refused by a rule.', ['transport', 'reason']);
-    this.badInputTotal = counter('bad_input_total', 'Input that is not a valid packet.', ['transport', 'reason']);
-    this.closes = counter('closes_total', 'Sessions ended, by reason.', ['transport', 'reason']);
+    counter('rate_limited_total', 'Input dropped by a rate limit.', ['transport', 'reason'], (c) => self.rateLimitedTotal.publish(c));
+    counter('refused_total', 'Connections and packets refused by a rule.', ['transport', 'reason'], (c) => self.refusedTotal.publish(c));
+    counter('bad_input_total', 'Input that is not a valid packet.', ['transport', 'reason'], (c) => self.badInputTotal.publish(c));
+    counter('closes_total', 'Sessions ended, by reason.', ['transport', 'reason'], (c) => self.closes.publish(c));
     gauge('store_entries', 'Entries in the server\'s in-memory tables.', ['store'], (g) => {
       g.set({ store: 'qos' }, source.pendingQoS);
       g.set({ store: 'dedup' }, source.dedupEntries);
@@ -156,7 +157,7 @@ export class PrometheusIMMetrics implements IMMetrics {
 
   connectionClosed(transport: TransportKind, reason: IMCloseReason): void {
     this.closed[T[transport]]++;
-    this.closes.inc({ transport, reason });
+    this.closes.inc(transport, reason);
   }
 
   login(transport: TransportKind, outcome: IMLoginOutcome): void {
@@ -176,15 +177,15 @@ export class PrometheusIMMetrics implements IMMetrics {
   }
 
   rateLimited(transport: TransportKind, reason: string): void {
-    this.rateLimitedTotal.inc({ transport, reason });
+    this.rateLimitedTotal.inc(transport, reason);
   }
 
   refused(transport: TransportKind, reason: string): void {
-    this.refusedTotal.inc({ transport, reason });
+    this.refusedTotal.inc(transport, reason);
   }
 
   badInput(transport: TransportKind, reason: string): void {
-    this.badInputTotal.inc({ transport, reason });
+    this.badInputTotal.inc(transport, reason);
   }
 
   qosRetransmitted(): void {
@@ -209,6 +210,24 @@ export class PrometheusIMMetrics implements IMMetrics {
   private add<M>(name: string, metric: M): M {
     this.metrics.push({ name, metric });
     return metric;
+  }
+}
+
+/** Counts by (transport, reason) in place: one map lookup per event, no label hashing. */
+class ReasonCounts {
+  private readonly byReason = new Map<string, Float64Array>();
+
+  inc(transport: TransportKind, reason: string): void {
+    let counts = this.byReason.get(reason);
+    if (!counts) this.byReason.set(reason, (counts = new Float64Array(TRANSPORTS.length)));
+    counts[T[transport]]++;
+  }
+
+  publish(c: Counter<'transport' | 'reason'>): void {
+    c.reset();
+    for (const [reason, counts] of this.byReason) {
+      for (const t of TRANSPORTS) if (counts[T[t]] > 0) c.inc({ transport: t, reason }, counts[T[t]]);
+    }
   }
 }
 

@@ -33,7 +33,7 @@ describe('structured logs', () => {
     alice.sendText('not json');
     await alice.expectClosed();
     const core = logger.lines.filter((l) => l.context === 'IMCore' && typeof l.message === 'object');
-    const bad = core.find((l) => (l.message as { reason?: string }).reason === 'IM_BAD_JSON' && l.message.msg !== 'closing');
+    const bad = core.find((l) => (l.message as { reason?: string; msg?: string }).reason === 'IM_BAD_JSON' && (l.message as { msg?: string }).msg !== 'closing');
     expect(bad).toMatchObject({ level: 'debug', message: { transport: 'ws', sessionId: expect.any(Number), remoteAddress: '127.0.0.1' } });
     const closing = core.find((l) => (l.message as { msg?: string }).msg === 'closing');
     expect(closing).toMatchObject({ level: 'debug', message: { userId: 'alice', transport: 'ws', reason: 'IM_BAD_JSON' } });
