@@ -27,7 +27,7 @@ describeBrowser('admin console in Chromium', () => {
     await s?.close();
   });
 
-  it('lists the users online and kicks one of them', async () => {
+  it('lists the users online, pushes to one and kicks another', async () => {
     const alice = await s.login('alice', 'tcp');
     const bob = await s.login('bob', 'ws');
     const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
@@ -61,6 +61,13 @@ describeBrowser('admin console in Chromium', () => {
     }
     expect(Number(await page.textContent('#t-delivered'))).toBeGreaterThan(0);
     await page.screenshot({ path: join(__dirname, '..', '..', 'docs', 'screenshots', 'admin.png') });
+
+    // The push form: alice gets the message, ACKs it, and the page shows the outcome.
+    await page.fill('#push-user', 'alice');
+    await page.fill('#push-text', 'from the console');
+    await page.click('#push-form button');
+    alice.ack(await alice.expect({ type: PacketType.DATA, dataContent: 'from the console' }, 20_000));
+    await page.waitForFunction(() => document.getElementById('push-result')?.textContent === 'alice: delivered', undefined, { timeout: 20_000 });
 
     await page.fill('#search', 'bo');
     await page.waitForFunction(() => !document.querySelector('tr[data-user="alice"]'), undefined, { timeout: 20_000 });

@@ -35,10 +35,10 @@
     $('status').className = error ? 'error' : '';
   }
 
+  // User ids are chosen by clients: escape them for text and for quoted attributes.
+  const ENTITIES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
   function text(s) {
-    const d = document.createElement('div');
-    d.textContent = String(s);
-    return d.innerHTML;
+    return String(s).replace(/[&<>"']/g, (c) => ENTITIES[c]);
   }
 
   async function poll() {
