@@ -45,7 +45,8 @@ export class AdminController {
   @UseGuards(AdminTokenGuard)
   @Header('Cache-Control', 'no-store')
   users(@Query('search') search?: string, @Query('limit') limit?: string): IMOnlineUserPage {
-    return this.admin.onlineUsers({ search, limit: limit === undefined ? undefined : Number(limit) || 0 });
+    const n = limit === undefined || limit === '' ? NaN : Number(limit);
+    return this.admin.onlineUsers({ search, limit: Number.isFinite(n) ? n : undefined });
   }
 
   @Get('api/counters')
