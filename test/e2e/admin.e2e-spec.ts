@@ -78,6 +78,8 @@ describe('admin endpoints with IM_ADMIN_TOKEN', () => {
     expect(all.users.map((u: { userId: string; transport: string }) => `${u.userId}:${u.transport}`)).toEqual(['alice:tcp', 'bob:ws']);
     expect(all.users[0]).toMatchObject({ remoteAddress: '127.0.0.1', sessionId: expect.any(Number) });
     expect(all.users[0].loginTime).toBeGreaterThanOrEqual(before - 1000);
+    const first = JSON.parse((await call(s, '/admin/api/users?limit=1', { token: TOKEN })).text);
+    expect(first).toMatchObject({ total: 2, users: [{ userId: 'alice' }] });
     const bob = JSON.parse((await call(s, '/admin/api/users?search=BO', { token: TOKEN })).text);
     expect(bob.users.map((u: { userId: string }) => u.userId)).toEqual(['bob']);
   });
