@@ -146,8 +146,10 @@ export class WsGateway {
       if (isBinary) return core.rejectFrame(session, IMErrors.BINARY_FRAME);
       core.receive(session, data.toString());
     });
-    // `ws` closes with 1009 itself when a message exceeds maxPayload; log it and let it close.
-    ws.on('error', (err) => this.logger.debug(`${session}: ${err.message}`));
+    // `ws` closes with 1009 itself when a message exceeds maxPayload: count it as TCP counts an oversize frame.
+    ws.on('error', (err: Error & { code?: string }) =>
+      err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? core.rejectFrame(session, IMErrors.FRAME_TOO_LARGE) : this.logger.debug(`${session}: ${err.message}`),
+    );
     ws.on('close', () => core.connectionClosed(session));
   }
 }

@@ -153,4 +153,23 @@ describe('Prometheus metrics of the transports', () => {
       await im.close();
     }
   });
+
+  it('count a WebSocket message over the size limit as bad input, like an oversize TCP frame', async () => {
+    const registry = new Registry();
+    const im = await startIMTestingApp({ providers: [RecordingHandlers], im: { metrics: { registry }, ws: { maxPayloadBytes: 1024 } } });
+    try {
+      const ws = await im.login('ws', 'alice');
+      ws.sendText('x'.repeat(2048));
+      expect((await ws.expectClosed()).code).toBe(1009);
+      const tcp = await im.connect('tcp');
+      tcp.sendRaw(Buffer.from([0, 1, 0, 0]));
+      await tcp.expectClosed();
+      const text = await registry.metrics();
+      expect(sample(text, 'im_bad_input_total{transport="ws",reason="IM_FRAME_TOO_LARGE"}')).toBe(1);
+      expect(sample(text, 'im_bad_input_total{transport="tcp",reason="IM_FRAME_TOO_LARGE"}')).toBe(1);
+      expect(sample(text, 'im_closes_total{transport="ws",reason="bad-input"}')).toBe(1);
+    } finally {
+      await im.close();
+    }
+  });
 });
