@@ -23,3 +23,4 @@ export * from './protocol';
 export * from './metrics';
 export * from './admin';
 export * from './health';
+export { IMSessionLogRecord } from './core/session-log';
