@@ -82,5 +82,6 @@ export function resolveOptions(o: IMModuleOptions = {}): ResolvedIMOptions {
     manualStart: o.manualStart ?? false,
     clock: o.clock,
     tickMs: o.tickMs ?? 100,
+    metrics: o.metrics === true ? {} : o.metrics || undefined,
   };
 }

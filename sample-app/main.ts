@@ -9,7 +9,7 @@ import { logLevels, StderrLogger } from './logger';
 async function bootstrap(): Promise<void> {
   const config = configFromEnv();
   const app = await NestFactory.create(AppModule.register(config), {
-    logger: new StderrLogger({ logLevels: logLevels() }),
+    logger: new StderrLogger({ logLevels: logLevels(), json: config.logFormat === 'json' }),
   });
   // SIGTERM/SIGINT close the IM listeners and sessions cleanly.
   app.enableShutdownHooks();

@@ -15,6 +15,8 @@ export class Session {
   userId: string | null = null;
   /** `firstLoginTime` sent in this session's login response. */
   firstLoginTime = 0;
+  /** Server time of this session's login (the clock's ms), 0 before. */
+  loginAt = 0;
   /** Kick code set just before a kick ends the session; -1 otherwise. */
   kickCode: number = NO_KICK;
   /** Time of the last complete packet, for the idle timeout. */

@@ -405,7 +405,10 @@ describeRabbit('MobileIMSDK-Web bridge between two sample apps', () => {
   const apps: INestApplication[] = [];
 
   const start = async (side: 'app' | 'web'): Promise<{ app: INestApplication; ports: IMPorts }> => {
-    const config = { tcpPort: 0, udpPort: 0, wsPort: 0, httpPort: 0, host: HOST, bridge: { url: AMQP_URL, side, ...queues } };
+    const config = {
+      tcpPort: 0, udpPort: 0, wsPort: 0, httpPort: 0, host: HOST, bridge: { url: AMQP_URL, side, ...queues },
+      metricsPrefix: `im_${side}_`, // two sample apps in one process: distinct names on prom-client's global registry
+    };
     const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(config)] }).compile();
     const app = moduleRef.createNestApplication({ logger: process.env.IM_TEST_LOGS ? undefined : false });
     apps.push(app);

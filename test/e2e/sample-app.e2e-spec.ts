@@ -15,6 +15,7 @@ import { OfflineStore } from '../../sample-app/offline/offline.store';
 import { NO_SUCH_USER } from '../../sample-app/contacts/unknown-user.filter';
 
 const HOST = '127.0.0.1';
+const ADMIN_TOKEN = 'test-admin-token';
 
 interface Running {
   app: INestApplication;
@@ -23,7 +24,7 @@ interface Running {
 }
 
 async function start(overrides: Partial<AppConfig> = {}): Promise<Running> {
-  const config: AppConfig = { tcpPort: 0, udpPort: 0, wsPort: 0, httpPort: 0, host: HOST, ...overrides };
+  const config: AppConfig = { tcpPort: 0, udpPort: 0, wsPort: 0, httpPort: 0, host: HOST, adminToken: ADMIN_TOKEN, ...overrides };
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(config)] }).compile();
   const app = moduleRef.createNestApplication({ logger: process.env.IM_TEST_LOGS ? undefined : false });
   await app.listen(0, HOST);
@@ -50,7 +51,7 @@ describe('sample app (normal mode)', () => {
   const post = async (path: string, body: unknown) => {
     const res = await fetch(s.http + path, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(10_000),
     });
