@@ -135,11 +135,13 @@ describe('sample app (normal mode)', () => {
     expect((await post('/kick/bob', {})).body).toEqual({ userId: 'bob', kicked: false });
   });
 
-  it('stores a C2C message for an offline user, ACKs the sender, and delivers it on login', async () => {
+  it('stores a C2C message for an offline user, tells the sender (notice, then ACK), and delivers it on login', async () => {
     const store = s.app.get(OfflineStore);
     const bob = await loginAs('bob');
     const fp = bob.c2c('carol', 'hello carol', { typeu: 3 });
-    // The server ACKs on carol's behalf because the message was stored.
+    // The notice comes first, so the ACK the server sends on carol's behalf is not read as delivered.
+    const notice = await bob.expect({ type: PacketType.DATA, from: '0', to: 'bob', typeu: MessageType.STORED, QoS: false });
+    expect(JSON.parse(notice.dataContent as string)).toEqual({ fp, to: 'carol', storedAt: expect.any(Number) });
     await bob.expect({ type: PacketType.ACK, dataContent: fp, from: 'carol', to: 'bob' });
     expect(store.count('carol')).toBe(1);
 
@@ -148,6 +150,15 @@ describe('sample app (normal mode)', () => {
     expect(JSON.parse(delivered.dataContent as string)).toMatchObject({ from: 'bob', data: 'hello carol', typeu: 3, fp });
     carol.ack(delivered);
     expect(store.count('carol')).toBe(0);
+  });
+
+  it('answers the online query (C2S) with the user ids online', async () => {
+    const alice = await loginAs('alice');
+    await loginAs('bob', 'ws');
+    const query = alice.c2s('', { typeu: MessageType.ONLINE_QUERY });
+    await alice.expect({ type: PacketType.ACK, dataContent: query });
+    const answer = await alice.expect({ type: PacketType.DATA, from: '0', typeu: MessageType.ONLINE_USERS, QoS: false });
+    expect(JSON.parse(answer.dataContent as string)).toEqual({ users: ['alice', 'bob'], count: 2 });
   });
 
   it('does not store messages for unknown users (no ACK)', async () => {
@@ -174,8 +185,8 @@ describe('sample app (normal mode)', () => {
     const bob = await loginAs('bob', 'ws');
     const block = alice.c2s('{"user":"bob"}', { typeu: MessageType.BLOCK });
     await alice.expect({ type: PacketType.ACK, dataContent: block });
-    bob.c2c('alice', 'hello?');
-    expect(JSON.parse((await bob.expect({ type: PacketType.ERROR })).dataContent as string).errorCode).toBe(403);
+    const refused = bob.c2c('alice', 'hello?');
+    expect(JSON.parse((await bob.expect({ type: PacketType.ERROR, fp: refused })).dataContent as string).errorCode).toBe(403);
     await alice.expectNothing(150);
     alice.c2s('{"user":"bob","unblock":true}', { typeu: MessageType.BLOCK });
     await alice.expect({ type: PacketType.ACK });
