@@ -21,6 +21,8 @@ export interface AppConfig {
   offline?: { perUser: number; total: number };
   /** Redis URL: run several nodes of the sample as one cluster (`IM_REDIS_URL`). */
   redisUrl?: string;
+  /** The bundled chat page script served as `/chat.js`; default what `npm run build` writes (`dist/sample-app/public/chat.js`). */
+  chatScript?: string;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -12,8 +12,10 @@ import { OfflineStore, StoredMessage } from '../offline/offline.store';
 import { UsersService } from '../users/users.service';
 import { MAX_ONLINE_LISTED, MessageType, OfflineEnvelope, OnlineUsers, StoredNotice } from './message-types';
 
-/** Login code for a refused login; the protocol reserves 0-1024 for the framework. */
-export const BAD_CREDENTIALS = 1025;
+import { BAD_CREDENTIALS } from './login-codes';
+
+/** Login code for a refused login (re-exported from `login-codes.ts`, which the chat page imports). */
+export { BAD_CREDENTIALS };
 
 /** IM event handlers of the normal (non-demo) mode. */
 @Injectable()

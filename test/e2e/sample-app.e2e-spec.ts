@@ -4,11 +4,15 @@
  */
 import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { mkdtempSync, rmSync } from 'fs';
 import type { AddressInfo } from 'net';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import { IMPorts, IMServer, PacketType } from '../../lib';
 import { IMTestClient } from '../../lib/testing';
 import { AppConfig } from '../../sample-app/app.config';
 import { AppModule } from '../../sample-app/app.module';
+import { buildChatScript } from '../../sample-app/chat/build-chat';
 import { BAD_CREDENTIALS } from '../../sample-app/im/chat.handlers';
 import { MessageType } from '../../sample-app/im/message-types';
 import { OfflineStore } from '../../sample-app/offline/offline.store';
@@ -34,6 +38,7 @@ async function start(overrides: Partial<AppConfig> = {}): Promise<Running> {
 
 describe('sample app (normal mode)', () => {
   let s: Running;
+  let scriptDir: string;
   const clients: IMTestClient[] = [];
 
   const connect = async (transport: 'tcp' | 'ws' = 'tcp') => {
@@ -58,7 +63,11 @@ describe('sample app (normal mode)', () => {
   };
 
   beforeAll(async () => {
-    s = await start();
+    // The page script is bundled here, so the test does not depend on a prior `npm run build`.
+    scriptDir = mkdtempSync(join(tmpdir(), 'im-chat-'));
+    const chatScript = join(scriptDir, 'chat.js');
+    await buildChatScript(chatScript);
+    s = await start({ chatScript });
   });
 
   afterEach(() => {
@@ -67,6 +76,7 @@ describe('sample app (normal mode)', () => {
 
   afterAll(async () => {
     await s?.app.close();
+    rmSync(scriptDir, { recursive: true, force: true });
   });
 
   it('binds every listener on a free port', () => {
@@ -207,7 +217,11 @@ describe('sample app (normal mode)', () => {
     const page = await fetch(`${s.http}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<script src="chat.js">');
-    expect((await fetch(`${s.http}/chat.js`)).status).toBe(200);
+    const script = await fetch(`${s.http}/chat.js`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
+    // The bundle carries the shipped client (no hand-written protocol code).
+    expect(await script.text()).toContain('lib/client/im-client.ts');
     expect(await (await fetch(`${s.http}/config.json`)).json()).toEqual({ wsPort: s.ports.ws, wsPath: '/websocket' });
   });
 });
