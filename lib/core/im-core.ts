@@ -472,7 +472,7 @@ export class IMCore {
     if (p.from !== session.userId) {
       this.stats.forgedSender++;
       this.logger.debug(`${session}: ${IMErrors.FORGED_SENDER.id} from=${p.from}`);
-      return this.sendError(session, IMErrors.FORGED_SENDER.wireCode, IMErrors.FORGED_SENDER.message(), p.fp);
+      return this.sendError(session, IMErrors.FORGED_SENDER.wireCode, IMErrors.FORGED_SENDER.message());
     }
     // QUIRK-8 fix: a QoS packet without fp cannot be ACKed; SDKs drop such packets, so refuse it.
     if (p.QoS && p.fp === undefined) {

@@ -45,9 +45,14 @@ let session: Session | null = null;
 let onlineUsers: string[] = [];
 let rateLimitedAt = 0;
 const conversations = new Conversations(() => render());
-const serverUrl = fetch('/config.json')
-  .then((r) => r.json() as Promise<{ wsPort: number; wsPath: string }>)
-  .then((c) => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.hostname}:${c.wsPort}${c.wsPath}`);
+
+/** The IM server's WebSocket URL, from the HTTP server's /config.json (its port may be ephemeral). */
+async function serverUrl(): Promise<string> {
+  const res = await fetch('/config.json', { cache: 'no-store' });
+  if (!res.ok) throw new Error(`/config.json: HTTP ${res.status}`);
+  const c = (await res.json()) as { wsPort: number; wsPath: string };
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.hostname}:${c.wsPort}${c.wsPath}`;
+}
 
 type Status = 'offline' | 'connecting' | 'online' | 'reconnecting';
 
@@ -72,9 +77,9 @@ async function logIn(userId: string, token: string): Promise<void> {
   setStatus('connecting', 'connecting…');
   let url: string;
   try {
-    url = await serverUrl;
+    url = await serverUrl();
   } catch {
-    return showLogin('Cannot read the server address (/config.json).');
+    return showLogin('Cannot reach the chat server. Is it running?');
   }
   const client = new IMClient(() => new WsLink({ url }), { senseMode: '5S' });
   try {
