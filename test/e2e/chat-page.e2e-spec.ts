@@ -1,8 +1,9 @@
 /**
  * The sample app's chat page in headless Chromium, against the real sample
  * app: two people chat, the server restarts and both pages come back by
- * themselves, a refused message says why, a message to someone offline is
- * stored for later, and a wrong token gets a sentence. Screenshots go to docs/screenshots/chat-*.png.
+ * themselves, refused and unconfirmed messages say why, a message to someone
+ * offline is stored for later and arrives when they are back, and a duplicate
+ * login and a wrong token get sentences. Screenshots go to docs/screenshots/chat-*.png.
  */
 import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
@@ -165,7 +166,17 @@ async function startApp(config: AppConfig): Promise<{ app: INestApplication; con
     }
   });
 
+  it('a message nobody confirms fails after the retries, saying so', async () => {
+    // Unknown users are not stored, so no ACK ever comes; the client resends twice, then gives up.
+    await alice.fill('#peer', 'nobody');
+    await alice.click('#new-peer button');
+    await waitForText(alice, '#title', /^nobody$/);
+    await send(alice, 'Anyone there?', 'failed');
+    await waitForText(alice, '#messages li.msg.out:last-child .state', /not delivered: no answer after retries/);
+  });
+
   it('a message to someone offline shows "stored for later"', async () => {
+    await openConversation(alice, 'bob');
     await bob.click('#logout');
     await bob.locator('#login:not([hidden])').waitFor(WAIT);
     // Bob's session is gone on the server before alice writes.
@@ -173,6 +184,22 @@ async function startApp(config: AppConfig): Promise<{ app: INestApplication; con
     await send(alice, 'Call me when you are back', 'stored');
     await waitForText(alice, '#messages li.msg.out:last-child .state', /stored for later/);
     await shot(alice, 'stored');
+  });
+
+  it('the stored message reaches the recipient when they are back, marked as sent while away', async () => {
+    await logIn(bob, 'bob', 'bob-secret');
+    await expectStatus(bob, 'online', /online as bob/);
+    await openConversation(bob, 'alice');
+    await received(bob, 'Call me when you are back');
+    await waitForText(bob, '#messages li.msg.in:last-child .meta', /sent while you were away/);
+  });
+
+  it('logging in on another page signs this one out, with a sentence', async () => {
+    const elsewhere = await openPage();
+    await logIn(elsewhere, 'bob', 'bob-secret');
+    await expectStatus(elsewhere, 'online', /online as bob/);
+    await waitForText(bob, '#login-error', /You logged in somewhere else/);
+    await elsewhere.context().close();
   });
 
   it('a wrong token gets a readable refusal', async () => {

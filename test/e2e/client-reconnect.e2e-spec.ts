@@ -1,7 +1,7 @@
 /**
  * AutoReconnect against the real server: the application is closed and
  * started again on the same port, and the client logs in again by itself as
- * the same device.
+ * the same device, and resends what was still pending.
  */
 import { Injectable } from '@nestjs/common';
 import { AutoReconnect, IMClient, TcpLink } from '../../lib/client';
@@ -39,7 +39,11 @@ describe('AutoReconnect (real server restarted on the same port)', () => {
     Handlers.token = 'secret';
     im = await start();
     const port = im.ports.tcp as number;
-    client = new IMClient(() => new TcpLink({ host: '127.0.0.1', port }), { keepalive: false, qos: { checkIntervalMs: 100, graceMs: 50 } });
+    client = new IMClient(() => new TcpLink({ host: '127.0.0.1', port }), {
+      keepalive: false,
+      // Resent every 100 ms for up to 30 s, so a message can outlive the restart.
+      qos: { checkIntervalMs: 100, graceMs: 50, maxResends: 300 },
+    });
     await client.connect();
     expect((await client.login({ userId: 'alice', token: 'secret' })).code).toBe(0);
     reconnect = new AutoReconnect(client, { userId: 'alice', token: 'secret' }, { initialDelayMs: 20, maxDelayMs: 200 });
@@ -51,7 +55,7 @@ describe('AutoReconnect (real server restarted on the same port)', () => {
     await im.close();
   });
 
-  it('logs in again after a restart with the same firstLoginTime, and resends a pending QoS message', async () => {
+  it('logs in again after a restart with the same firstLoginTime, and resends what was still pending', async () => {
     const firstLoginTime = client.firstLoginTime;
     expect(firstLoginTime).toBeGreaterThan(0);
     const events: string[] = [];
@@ -59,20 +63,36 @@ describe('AutoReconnect (real server restarted on the same port)', () => {
     reconnect.on('attemptFailed', () => events.push('failed'));
     const reconnected = new Promise<{ firstLoginTime: number }>((resolve) => reconnect.once('reconnected', resolve));
 
+    // Bob is offline and these handlers store nothing, so no ACK: the message stays pending in the client.
+    const pending = client.sendC2C('bob', 'sent before the restart');
     const port = im.ports.tcp as number;
     await im.close();
     await waitFor(() => !client.isConnected);
+    expect(client.pendingQoS).toBe(1);
     // At least one attempt finds nothing listening before the server is back.
     await waitFor(() => events.includes('failed'));
     im = await start(port);
     expect((await reconnected).firstLoginTime).toBe(firstLoginTime);
     expect(client.isLoggedIn).toBe(true);
     expect(im.app.get(Handlers).logins.map((l) => [l.loginUserId, l.firstLoginTime])).toEqual([['alice', firstLoginTime]]);
-    // The session works: a message reaches bob on the new server.
+    // Bob logs in on the new server: the pending message is resent on the new link and reaches him.
     const bob = await im.login('tcp', 'bob', { token: 'secret' });
+    expect((await bob.expect({ type: 2, from: 'alice' }, 15_000)).dataContent).toBe('sent before the restart');
+    await expect(pending).resolves.toBe('delivered');
     await expect(client.sendC2C('bob', 'after the restart')).resolves.toBe('delivered');
-    expect((await bob.expect({ type: 2, from: 'alice' })).dataContent).toBe('after the restart');
     expect(events.filter((e) => e === 'scheduled').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('does not come back after a kick: the SDKs treat it as final', async () => {
+    const scheduled: number[] = [];
+    reconnect.on('scheduled', ({ attempt }) => scheduled.push(attempt));
+    const closed = new Promise<string>((resolve) => client.once('close', (info) => resolve(info.reason)));
+    expect(await im.push.kick('alice', 'bye')).toBe(true);
+    expect(await closed).toBe('kicked');
+    // The close listener ran synchronously and released the client.
+    expect(client.listenerCount('close')).toBe(0);
+    expect(reconnect.reconnecting).toBe(false);
+    expect(scheduled).toEqual([]);
   });
 
   it('stops when the server refuses the re-login', async () => {
