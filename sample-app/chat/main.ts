@@ -59,7 +59,12 @@ type Status = 'offline' | 'connecting' | 'online' | 'reconnecting';
 function setStatus(state: Status, text: string): void {
   ui.status.dataset.state = state;
   ui.status.textContent = text;
-  const canSend = state === 'online' && conversations.open !== null;
+  updateComposer();
+}
+
+/** Typing is possible only while logged in with a conversation open. */
+function updateComposer(): void {
+  const canSend = ui.status.dataset.state === 'online' && conversations.open !== null;
   ui.text.disabled = !canSend;
   ui.send.disabled = !canSend;
 }
@@ -236,7 +241,7 @@ function render(): void {
   const messages = open === null ? [] : conversations.with(open).messages;
   ui.messages.replaceChildren(...(messages.length ? messages.map(messageItem) : [el('li', 'empty', open ? 'No messages yet.' : '')]));
   ui.messages.scrollTop = ui.messages.scrollHeight;
-  setStatus(ui.status.dataset.state as Status, ui.status.textContent ?? '');
+  updateComposer();
 }
 
 // ------------------------------------------------------------------ forms
