@@ -107,8 +107,7 @@ export class AutoReconnect extends TypedEmitter<AutoReconnectEvents> {
     this.timer = null;
     const attempt = this.attempt;
     try {
-      // After a login timeout the link may still be open: log in on it again.
-      if (!this.client.isConnected) await this.client.connect();
+      await this.client.connect();
       const { userId, token, extra } = this.credentials;
       const result = await this.client.login({ userId, token, extra });
       if (!this.active) return;
@@ -122,6 +121,9 @@ export class AutoReconnect extends TypedEmitter<AutoReconnectEvents> {
     } catch (err) {
       if (!this.active) return;
       this.emit('attemptFailed', { attempt, error: err as Error });
+      // The login timed out on an open link: drop the link (not close(), which would
+      // report pending sends lost); its 'close' schedules the next attempt.
+      if (this.client.isConnected) return this.client.link?.close();
       // A link that opened and then closed has already scheduled the next attempt through 'close'.
       this.schedule();
     }

@@ -11,11 +11,17 @@ import { IMTestingApp, startIMTestingApp } from '../../lib/testing';
 @Injectable()
 class Handlers {
   static token = 'secret';
+  /** The next login never gets an answer (a stuck user store). */
+  static hangOnce = false;
   readonly logins: LoginInfo[] = [];
 
   @OnLogin()
-  login(@IMLoginInfo() info: LoginInfo): number {
+  login(@IMLoginInfo() info: LoginInfo): number | Promise<number> {
     this.logins.push(info);
+    if (Handlers.hangOnce) {
+      Handlers.hangOnce = false;
+      return new Promise<number>(() => undefined);
+    }
     return info.loginToken === Handlers.token ? 0 : 1025;
   }
 }
@@ -37,10 +43,13 @@ describe('AutoReconnect (real server restarted on the same port)', () => {
 
   beforeEach(async () => {
     Handlers.token = 'secret';
+    Handlers.hangOnce = false;
     im = await start();
     const port = im.ports.tcp as number;
     client = new IMClient(() => new TcpLink({ host: '127.0.0.1', port }), {
       keepalive: false,
+      // Short enough for the test of an unanswered login, long enough for a busy machine.
+      requestTimeoutMs: 3000,
       // Resent every 100 ms for up to 30 s, so a message can outlive the restart.
       qos: { checkIntervalMs: 100, graceMs: 50, maxResends: 300 },
     });
@@ -93,6 +102,19 @@ describe('AutoReconnect (real server restarted on the same port)', () => {
     expect(client.listenerCount('close')).toBe(0);
     expect(reconnect.reconnecting).toBe(false);
     expect(scheduled).toEqual([]);
+  });
+
+  it('drops a link whose re-login is never answered and tries again on a new one', async () => {
+    const failures: string[] = [];
+    reconnect.on('attemptFailed', ({ error }) => failures.push(error.message));
+    const reconnected = new Promise<void>((resolve) => reconnect.once('reconnected', () => resolve()));
+    const port = im.ports.tcp as number;
+    await im.close();
+    Handlers.hangOnce = true;
+    im = await start(port);
+    await reconnected;
+    expect(failures).toContain('login timed out after 3000 ms');
+    expect(client.isLoggedIn).toBe(true);
   });
 
   it('stops when the server refuses the re-login', async () => {
