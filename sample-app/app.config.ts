@@ -32,6 +32,8 @@ export interface AppConfig {
   logFormat?: 'text' | 'json';
   /** Prefix of the IM metrics (default `im_`): two apps in one process (tests) need distinct names on the global registry. */
   metricsPrefix?: string;
+  /** The bundled chat page script served as `/chat.js`; default what `npm run build` writes (`dist/sample-app/public/chat.js`). */
+  chatScript?: string;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -12,6 +12,7 @@ import {
   LoginResult,
   SendOptions,
   SendOutcome,
+  ServerErrorInfo,
 } from './im-client-types';
 import { KeepaliveTimer } from './keepalive-timer';
 import { IMLink, IMLinkFactory, LinkCloseInfo } from './link';
@@ -381,7 +382,9 @@ export class IMClient extends TypedEmitter<IMClientEvents> {
       this.loggedIn = false;
       this.keepalive?.stop();
     }
-    this.emit('error', { errorCode, errorMsg: typeof body?.errorMsg === 'string' ? body.errorMsg : undefined, packet: p });
+    const info: ServerErrorInfo = { errorCode, errorMsg: typeof body?.errorMsg === 'string' ? body.errorMsg : undefined, packet: p };
+    if (p.fp !== undefined) info.fp = p.fp;
+    this.emit('error', info);
   }
 
   private kicked(p: Packet): void {

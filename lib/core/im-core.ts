@@ -636,7 +636,7 @@ export class IMCore {
 
   /** §10.1 after the before-hook: ACK and dedup, then the C2S handlers. */
   private c2s(session: Session, p: Packet, verdict: HookVerdict): Promise<unknown> | void {
-    if (!this.allowed(session, verdict)) return;
+    if (!this.allowed(session, verdict, p.fp)) return;
     if (p.QoS) {
       const fp = p.fp as string;
       const duplicate = this.dedup.checkAndRecord(p.from as string, fp, this.clock.now());
@@ -647,13 +647,13 @@ export class IMCore {
       }
     }
     const result = this.hooks.c2s?.(p, session);
-    if (isThenable(result)) return result.then((v) => void this.allowed(session, v));
-    this.allowed(session, result);
+    if (isThenable(result)) return result.then((v) => void this.allowed(session, v, p.fp));
+    this.allowed(session, result, p.fp);
   }
 
   /** §10.2 after the C2C handlers: forward, or take the offline path. */
   private c2c(session: Session, p: Packet, verdict: HookVerdict): Promise<unknown> | void {
-    if (!this.allowed(session, verdict)) return;
+    if (!this.allowed(session, verdict, p.fp)) return;
     const target = p.to === undefined ? undefined : this.online.get(p.to);
     if (target && this.forward(target, p)) return this.delivered(session, p);
     if (!target && this.remote && p.to !== undefined) {
@@ -784,18 +784,21 @@ export class IMCore {
 
   // ---------------------------------------------------------------- helpers
 
-  /** Applies a hook verdict: true to go on; a refusal is reported to the client. */
-  private allowed(session: Session, verdict: HookVerdict): boolean {
+  /** Applies a hook verdict: true to go on; a refusal is reported to the client, with the refused packet's fp. */
+  private allowed(session: Session, verdict: HookVerdict, fp?: string): boolean {
     if (verdict === false) return false;
     if (isRefusal(verdict)) {
-      this.sendError(session, verdict.code, verdict.message);
+      this.sendError(session, verdict.code, verdict.message, fp);
       return false;
     }
     return true;
   }
 
-  private sendError(session: Session, code: number, message: string): void {
-    this.write(session, errorResponse(code, message, session.userId ?? NO_USER_ID));
+  /** `fp`: the data packet the error answers, so a client can tell which message failed (QoS stays off: never ACKed). */
+  private sendError(session: Session, code: number, message: string, fp?: string): void {
+    const error = errorResponse(code, message, session.userId ?? NO_USER_ID);
+    if (fp !== undefined) error.fp = fp;
+    this.write(session, error);
   }
 
   private write(session: Session, p: Packet): boolean {

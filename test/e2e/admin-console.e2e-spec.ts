@@ -7,12 +7,12 @@ import type { Browser } from 'playwright-core';
 import { join } from 'path';
 import { PacketType } from '../../lib';
 import { MessageType } from '../../sample-app/im/message-types';
-import { hasChromium, launchBrowser } from '../support/browser';
+import { chromiumAvailable, launchBrowser } from '../support/browser';
 import { RunningSample, startSampleApp } from '../support/sample-app';
 
 const TOKEN = 'console-test-token';
-const describeBrowser = hasChromium() ? describe : describe.skip;
-if (!hasChromium()) console.log('/usr/bin/chromium not found: skipping the admin console browser test');
+const describeBrowser = chromiumAvailable() ? describe : describe.skip;
+if (!chromiumAvailable()) console.log('/usr/bin/chromium not found: skipping the admin console browser test');
 
 describeBrowser('admin console in Chromium', () => {
   let s: RunningSample;

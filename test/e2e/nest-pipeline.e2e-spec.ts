@@ -131,7 +131,9 @@ describe('Nest pipeline on IM handlers', () => {
     await a.expect({ type: 4, dataContent: 'ok-1' });
     a.c2s(JSON.stringify({ text: 'x'.repeat(30), priority: 0 }), { typeu: 200, fp: 'bad-1' });
     await a.expect({ type: 4, dataContent: 'bad-1' });
-    const err = errorOf(await a.expect({ type: 52, to: 'carol' }));
+    const errorPacket = await a.expect({ type: 52, to: 'carol' });
+    expect(errorPacket.fp).toBe('bad-1');
+    const err = errorOf(errorPacket);
     expect(err.errorCode).toBe(400);
     expect(err.errorMsg).toMatch(/text must be shorter than or equal to 20 characters/);
     expect(err.errorMsg).toMatch(/priority must not be less than 1/);
@@ -160,13 +162,15 @@ describe('Nest pipeline on IM handlers', () => {
     await a.expect({ type: 51 });
   });
 
-  it('a guard on @OnC2C refuses a message: not forwarded, no ACK, the sender gets error 403', async () => {
+  it('a guard on @OnC2C refuses a message: not forwarded, no ACK, the sender gets error 403 with the fp of the message', async () => {
     const vip = await im.connect('tcp');
     await vip.login('vip', { token: 'valid' });
     const fan = await im.connect('tcp');
     await fan.login('fan', { token: 'valid' });
-    fan.c2c('vip', 'hi!');
-    expect(errorOf(await fan.expect({ type: 52 })).errorCode).toBe(403);
+    const refused = fan.c2c('vip', 'hi!');
+    const error = await fan.expect({ type: 52 });
+    expect(errorOf(error).errorCode).toBe(403);
+    expect(error).toMatchObject({ fp: refused, QoS: false });
     await vip.expectNothing(100);
     const assistant = await im.connect('ws');
     await assistant.login('assistant', { token: 'valid' });

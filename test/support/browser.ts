@@ -1,17 +1,27 @@
+/**
+ * Headless Chromium for the browser tests: Debian's `chromium` driven by
+ * playwright-core (no browser download). `.ci/run` installs it when missing.
+ */
 import { existsSync } from 'fs';
-import { Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 
-/** Debian's Chromium; playwright-core never downloads a browser of its own. */
-export const CHROMIUM = '/usr/bin/chromium';
+/** The Chromium binary the tests drive. */
+export const CHROMIUM_PATH = '/usr/bin/chromium';
 
-/** Whether browser tests can run; they print one line and skip otherwise. */
-export const hasChromium = (): boolean => existsSync(CHROMIUM);
+/** False on a machine without Chromium; browser suites then skip, saying so once. */
+export function chromiumAvailable(): boolean {
+  return existsSync(CHROMIUM_PATH);
+}
 
-/** Launches headless Chromium with no network of its own (no updates, no sync, no QUIC). */
-export function launchBrowser(): Promise<Browser> {
+/**
+ * Launches headless Chromium. playwright gives every launch a fresh temporary
+ * profile (its own `--user-data-dir`, removed on close), and the flags keep the
+ * browser off the network except for the pages a test opens.
+ */
+export async function launchBrowser(): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
   return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
+    executablePath: CHROMIUM_PATH,
     args: [
       '--headless',
       '--no-sandbox',

@@ -438,6 +438,16 @@ describe('IMClient across transports and on the wire', () => {
     expect(await closed).toMatchObject({ reason: 'remote' });
   });
 
+  it('gives the fp of a refused message with the error that refuses it', async () => {
+    const client = await loggedIn('ws', 'refused');
+    const error = nextEvent<ServerErrorInfo>(client, 'error');
+    server.sendTo('refused', { ...errorResponse(403, 'blocked', 'refused'), fp: 'f-1' });
+    expect(await error).toMatchObject({ errorCode: 403, errorMsg: 'blocked', fp: 'f-1' });
+    const plain = nextEvent<ServerErrorInfo>(client, 'error');
+    server.sendTo('refused', errorResponse(429, 'slow down', 'refused'));
+    expect((await plain).fp).toBeUndefined();
+  });
+
   it('reports pending QoS sends lost on close()', async () => {
     server.ackC2S = false;
     const client = makeClient('udp', { qos: { checkIntervalMs: 10_000, graceMs: 3000, maxResends: 2 } });
