@@ -1,3 +1,4 @@
+import { IMErrors } from '../errors/im-error-codes';
 import { Packet } from '../protocol/packet';
 import { decodePacket, encodePacket } from '../protocol/packet-codec';
 import { PacketType, SERVER_USER_ID } from '../protocol/packet-type';
@@ -383,7 +384,11 @@ export class IMClient extends TypedEmitter<IMClientEvents> {
       this.keepalive?.stop();
     }
     const info: ServerErrorInfo = { errorCode, errorMsg: typeof body?.errorMsg === 'string' ? body.errorMsg : undefined, packet: p };
-    if (p.fp !== undefined) info.fp = p.fp;
+    if (p.fp !== undefined) {
+      info.fp = p.fp;
+      // An error naming one of our pending packets is its final answer: no need to wait ~15 s for "lost".
+      this.qos.fail(p.fp, errorCode === IMErrors.UNDELIVERABLE.wireCode ? 'undeliverable' : 'refused');
+    }
     this.emit('error', info);
   }
 

@@ -529,6 +529,7 @@ export class IMCore {
     const relogin = session.userId === userId;
     session.userId = userId;
     session.firstLoginTime = firstLoginTime;
+    session.notifyUndeliverable = info.notifyUndeliverable === true;
     session.loginAt = this.clock.now();
     session.kickCode = NO_KICK;
     if (!session.authenticated) {
@@ -689,7 +690,11 @@ export class IMCore {
   }
 
   private offlineAck(session: Session, p: Packet, stored: boolean): void {
-    if (stored === true && p.QoS) this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
+    if (!p.QoS) return;
+    if (stored === true) this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
+    // Otherwise the reference stays silent and the sender's QoS reports "lost" after ~15 s;
+    // a client that asked for it learns at once.
+    else if (session.notifyUndeliverable) this.sendError(session, IMErrors.UNDELIVERABLE.wireCode, IMErrors.UNDELIVERABLE.message(), p.fp);
   }
 
   /** Delivers a C2C packet that another node routed here; false if the user has no session here. */

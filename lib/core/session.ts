@@ -25,6 +25,8 @@ export class Session {
   closed = false;
   /** Time the session opened (login deadline). */
   readonly openedAt: number;
+  /** The client asked at login to be told at once when a QoS C2C will not be delivered. */
+  notifyUndeliverable = false;
   /** True once the session has logged in at least once (it left the unauthenticated limits). */
   authenticated = false;
   /** Application data attached to the session (e.g. by a login handler). */

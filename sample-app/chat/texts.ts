@@ -27,6 +27,7 @@ const SEND_ERRORS: ReadonlyMap<number, string> = new Map([
   [IMErrors.MISSING_FINGERPRINT.wireCode, 'rejected by the server (no fingerprint)'],
   [IMErrors.HANDLER_FAILED.wireCode, 'the server failed to handle it'],
   [IMErrors.NOT_LOGGED_IN.wireCode, 'not logged in'],
+  [IMErrors.UNDELIVERABLE.wireCode, 'the recipient is offline and it could not be stored'],
 ]);
 
 /** Why a message failed, from the code of the error packet that refused it. */

@@ -166,13 +166,14 @@ async function startApp(config: AppConfig): Promise<{ app: INestApplication; con
     }
   });
 
-  it('a message nobody confirms fails after the retries, saying so', async () => {
-    // Unknown users are not stored, so no ACK ever comes; the client resends twice, then gives up.
+  it('a message to an unknown user fails at once, saying why', async () => {
+    // Unknown users are not stored: the server answers error 404 with the message's fp
+    // (the client asked for it at login), instead of the client giving up after ~15 s.
     await alice.fill('#peer', 'nobody');
     await alice.click('#new-peer button');
     await waitForText(alice, '#title', /^nobody$/);
     await send(alice, 'Anyone there?', 'failed');
-    await waitForText(alice, '#messages li.msg.out:last-child .state', /not delivered: no answer after retries/);
+    await waitForText(alice, '#messages li.msg.out:last-child .state', /not delivered: the recipient is offline and it could not be stored/);
   });
 
   it('a message to someone offline shows "stored for later"', async () => {

@@ -270,7 +270,7 @@ describe.each<Kind>(['tcp', 'ws', 'udp'])('IMClient over %s', (kind) => {
 
     const first = await server.waitFor((r) => r.packet.type === 0);
     expect(first.text).toBe(
-      `{"bridge":false,"type":0,"dataContent":"{\\"loginUserId\\":\\"u-${kind}\\",\\"loginToken\\":\\"secret\\",\\"extra\\":\\"x\\",\\"firstLoginTime\\":0}",` +
+      `{"bridge":false,"type":0,"dataContent":"{\\"loginUserId\\":\\"u-${kind}\\",\\"loginToken\\":\\"secret\\",\\"extra\\":\\"x\\",\\"firstLoginTime\\":0,\\"notifyUndeliverable\\":true}",` +
         `"from":"u-${kind}","to":"0","QoS":false,"typeu":-1,"sm":-1}`,
     );
 
@@ -280,7 +280,7 @@ describe.each<Kind>(['tcp', 'ws', 'udp'])('IMClient over %s', (kind) => {
     await client.connect();
     await client.login({ userId: `u-${kind}`, token: 'secret' });
     const logins = server.all((r) => r.packet.type === 0);
-    expect(JSON.parse(logins[1].packet.dataContent as string)).toEqual({ loginUserId: `u-${kind}`, loginToken: 'secret', firstLoginTime: 123 });
+    expect(JSON.parse(logins[1].packet.dataContent as string)).toEqual({ loginUserId: `u-${kind}`, loginToken: 'secret', firstLoginTime: 123, notifyUndeliverable: true });
   });
 
   it('answers echo with the type-53 reply, in order', async () => {
