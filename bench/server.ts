@@ -2,7 +2,8 @@
  * nestjs-im as a benchmark target, in its own process:
  *   node dist/bench/server.js [--host 127.0.0.1] [--tcp 8901] [--ws 3000] [--udp 7901] [--push 8902]
  *                             [--transports tcp,ws,udp] [--lifetime 3600]
- * (or BENCH_HOST, BENCH_TCP_PORT, BENCH_WS_PORT, BENCH_UDP_PORT, BENCH_PUSH_PORT). Every login is
+ * (or BENCH_HOST, BENCH_TCP_PORT, BENCH_WS_PORT, BENCH_UDP_PORT, BENCH_PUSH_PORT; BENCH_METRICS=1 turns
+ * the Prometheus metrics on, to measure what they cost). Every login is
  * accepted, abuse limits are raised for load, logs are at warn. Prints
  * `BENCH-SERVER READY {"pid":…,"tcp":…,"ws":…,"udp":…,"push":…}` (and sends it over IPC when forked).
  * The push port serves GET /push?count=N&prefix=p&bytes=100 (PushService.sendMany to p0…p{N-1}),
@@ -40,6 +41,7 @@ class AcceptEveryLogin {
       // Load, not abuse: the generators send far past a user's rate and log thousands in
       // from a handful of source addresses, so those two limits are raised.
       limits: { packetsPerSecond: 1e6, burst: 1e6, maxQueuedPackets: 1e5, maxUnauthenticatedPerAddress: 1e5, maxUnauthenticated: 1e5 },
+      metrics: env.BENCH_METRICS === '1',
     }),
   ],
   providers: [AcceptEveryLogin],
