@@ -34,6 +34,7 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
   private wsGateway?: WsGateway;
   private readonly logger = new Logger('IMServer');
   private started?: Promise<IMPorts>;
+  private stopping?: Promise<void>;
   private resolveReady!: (ports: IMPorts) => void;
   private rejectReady!: (err: unknown) => void;
   /** Resolves with the bound ports once every enabled listener is listening. */
@@ -103,7 +104,13 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
     await this.stop();
   }
 
-  async stop(): Promise<void> {
+  /** Idempotent: Nest calls both shutdown hooks, and a second stop would talk to a closed Redis. */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopOnce();
+    return this.stopping;
+  }
+
+  private async stopOnce(): Promise<void> {
     const closing = [this.tcp?.close(), this.udp?.close(), this.wsGateway?.close()];
     this.core.closeAll('shutdown');
     await Promise.all(closing);
