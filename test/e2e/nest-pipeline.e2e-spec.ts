@@ -9,6 +9,7 @@ import {
   getIMEvent, IMException, IMJson, IMSession, IMTypeu, IMUserId, isIMContext, LoginInfo, OnC2C, OnC2S, OnLogin, Session,
 } from '../../lib';
 import { IMTestingApp, startIMTestingApp, until } from '../../lib/testing';
+import { CapturingLogger } from '../support/capturing-logger';
 
 /** Refuses logins whose token is not in the allow-list. */
 @Injectable()
@@ -105,9 +106,10 @@ const errorOf = (p: { dataContent?: string }) => JSON.parse(p.dataContent as str
 
 describe('Nest pipeline on IM handlers', () => {
   let im: IMTestingApp;
+  const logs = new CapturingLogger();
 
   beforeAll(async () => {
-    im = await startIMTestingApp({ providers: [ChatHandlers, TimingInterceptor, { provide: APP_GUARD, useClass: BanGuard }] });
+    im = await startIMTestingApp({ providers: [ChatHandlers, TimingInterceptor, { provide: APP_GUARD, useClass: BanGuard }], logger: logs });
   });
   afterAll(() => im.close());
 
@@ -156,6 +158,7 @@ describe('Nest pipeline on IM handlers', () => {
     a.c2s('{}', { typeu: 202, fp: 'e-1' });
     await a.expect({ type: 4 });
     expect(errorOf(await a.expect({ type: 52 })).errorCode).toBe(500);
+    expect(logs.lines('error')).toContainEqual(expect.stringContaining('ChatHandlers.broken failed: unexpected bug'));
     a.keepalive();
     await a.expect({ type: 51 });
   });
