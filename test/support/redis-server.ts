@@ -30,17 +30,37 @@ export function redisServerAvailable(): boolean {
   return available;
 }
 
+/** What a Redis suite gets: the URL of its private server, set before its first test. */
+export interface RedisHandle {
+  url: string;
+}
+
+let skipNoticePrinted = false;
+
 /**
- * `describe` when `redis-server` is installed, otherwise `describe.skip` and
- * one line on stdout naming the suite and what to install.
+ * `describe` with a private `redis-server` started before the suite and
+ * stopped after it. Without the binary: `describe.skip`, and one line on
+ * stdout (once per file) saying what to install.
  */
-export function describeWithRedis(name: string, fn: () => void): void {
-  if (redisServerAvailable()) {
-    describe(name, fn);
+export function describeWithRedis(name: string, fn: (redis: RedisHandle) => void): void {
+  if (!redisServerAvailable()) {
+    if (!skipNoticePrinted) {
+      process.stdout.write(`SKIPPED Redis tests (${name}, ...): redis-server not found; install Redis (apt-get install redis-server, brew install redis) to run them\n`);
+      skipNoticePrinted = true;
+    }
+    describe.skip(name, () => fn({ url: '' }));
     return;
   }
-  process.stdout.write(`SKIPPED "${name}": redis-server not found; install Redis (e.g. apt-get install redis-server, brew install redis) to run it\n`);
-  describe.skip(name, fn);
+  describe(name, () => {
+    const handle: RedisHandle = { url: '' };
+    let server: TestRedisServer | undefined;
+    beforeAll(async () => {
+      server = await startRedisServer();
+      handle.url = server.url;
+    }, 30_000);
+    afterAll(() => server?.stop());
+    fn(handle);
+  });
 }
 
 /** Starts a private Redis; retries on another port if the chosen one was taken meanwhile. */
