@@ -104,20 +104,24 @@ async function launch(port: number): Promise<TestRedisServer> {
   return { port, url: `redis://${HOST}:${port}`, stop };
 }
 
-/** Sends PING until +PONG comes back; fails if the process exits or 10 s pass. */
+/** Waits until our child answers PING; fails if it exits or 10 s pass. */
 async function waitForPong(port: number, child: ChildProcess, output: () => string): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`redis-server on port ${port} exited: ${output().trim()}`);
     }
-    if (await ping(port)) return;
+    if (await answeredBy(port, child.pid)) return;
     if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer PING within 10 s: ${output().trim()}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
-function ping(port: number): Promise<boolean> {
+/**
+ * PINGs the port and checks, with INFO, that the server answering is our child:
+ * another process may have taken the port between the check and the start.
+ */
+function answeredBy(port: number, pid: number | undefined): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: HOST, port });
     let reply = '';
@@ -127,10 +131,12 @@ function ping(port: number): Promise<boolean> {
     };
     socket.setTimeout(1000, () => done(false));
     socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('connect', () => socket.write('PING\r\nINFO server\r\n'));
     socket.on('data', (chunk) => {
       reply += chunk.toString();
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+      if (!reply.startsWith('+PONG')) return done(false);
+      const info = /process_id:(\d+)/.exec(reply);
+      if (info) done(Number(info[1]) === pid);
     });
   });
 }
