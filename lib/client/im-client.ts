@@ -107,9 +107,15 @@ export class IMClient extends TypedEmitter<IMClientEvents> {
     return this.queue.length;
   }
 
-  /** Opens a link to the server. Rejects when already connected or when the link cannot open. */
+  /**
+   * Opens a link to the server. Rejects when already connected or when the
+   * link cannot open. A link still closing (after a refused login, a kick or
+   * `close()`) is waited for first, so `connect()` works whenever `isConnected` is false.
+   */
   async connect(): Promise<void> {
-    if (this.connected || this.closeWaiters.length > 0) throw new Error('IMClient is already connected');
+    if (this.connected) throw new Error('IMClient is already connected');
+    if (this.closeWaiters.length > 0) await new Promise<void>((resolve) => this.closeWaiters.push(resolve));
+    if (this.connected) throw new Error('IMClient is already connected');
     const link = typeof this.linkSource === 'function' ? this.linkSource() : this.linkSource;
     const timings = this.keepaliveTimings(link);
     link.onPacket = (text) => this.receive(text);

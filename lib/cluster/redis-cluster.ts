@@ -47,6 +47,7 @@ export class RedisCluster implements RemoteRouter {
   private timers: ClockTimer[] = [];
   private lastErrorAt = 0;
   private suppressedErrors = 0;
+  private stopping?: Promise<void>;
 
   constructor(
     private readonly core: IMCore,
@@ -107,7 +108,13 @@ export class RedisCluster implements RemoteRouter {
     this.logger.log(`node ${this.nodeId} joined the cluster`);
   }
 
-  async stop(): Promise<void> {
+  /** Leaves the cluster; idempotent (a second call would fail on the closed connection). */
+  stop(): Promise<void> {
+    this.stopping ??= this.leave();
+    return this.stopping;
+  }
+
+  private async leave(): Promise<void> {
     if (!this.redis) return;
     this.core.setRemoteRouter(undefined);
     this.events?.unsubscribe();
@@ -120,7 +127,9 @@ export class RedisCluster implements RemoteRouter {
     await this.presence.clearOwn().catch((e) => this.fail(e));
     await this.redis.del(this.presence.aliveKey(this.nodeId)).catch((e) => this.fail(e));
     this.subscriber.disconnect();
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    // A connection that is already gone must not be disconnected again: ioredis
+    // would arm a 2 s timer on the dead stream and keep the process alive.
+    await this.redis.quit().catch(() => this.redis.status !== 'end' && this.redis.disconnect());
   }
 
   // ------------------------------------------------------------- RemoteRouter

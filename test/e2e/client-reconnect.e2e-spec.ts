@@ -6,7 +6,7 @@
 import { Injectable } from '@nestjs/common';
 import { AutoReconnect, IMClient, TcpLink } from '../../lib/client';
 import { IMLoginInfo, LoginInfo, OnLogin } from '../../lib';
-import { IMTestingApp, startIMTestingApp } from '../../lib/testing';
+import { IMTestingApp, startIMTestingApp, until } from '../../lib/testing';
 
 @Injectable()
 class Handlers {
@@ -23,14 +23,6 @@ class Handlers {
       return new Promise<number>(() => undefined);
     }
     return info.loginToken === Handlers.token ? 0 : 1025;
-  }
-}
-
-async function waitFor(cond: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
@@ -76,10 +68,10 @@ describe('AutoReconnect (real server restarted on the same port)', () => {
     const pending = client.sendC2C('bob', 'sent before the restart');
     const port = im.ports.tcp as number;
     await im.close();
-    await waitFor(() => !client.isConnected);
+    await until(() => !client.isConnected, { timeoutMs: 15_000 });
     expect(client.pendingQoS).toBe(1);
     // At least one attempt finds nothing listening before the server is back.
-    await waitFor(() => events.includes('failed'));
+    await until(() => events.includes('failed'), { timeoutMs: 15_000 });
     im = await start(port);
     expect((await reconnected).firstLoginTime).toBe(firstLoginTime);
     expect(client.isLoggedIn).toBe(true);

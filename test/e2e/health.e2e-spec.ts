@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { IMHealthIndicator } from '../../lib';
 import { IMTestingApp, startIMTestingApp } from '../../lib/testing';
 import { sample, scrapeUntil } from '../support/prom-text';
-import { hasRedisServer, PrivateRedis, startPrivateRedis } from '../support/redis-server';
+import { redisServerAvailable, startRedisServer, TestRedisServer } from '../support/redis-server';
 import { RecordingHandlers } from './fixtures/recording-handlers';
 
 @Controller('health')
@@ -64,15 +64,15 @@ describe('health indicator', () => {
   });
 });
 
-const describeRedis = hasRedisServer() ? describe : describe.skip;
-if (!hasRedisServer()) console.log('redis-server not installed: skipping the cluster health and metrics tests');
+const describeRedis = redisServerAvailable() ? describe : describe.skip;
+if (!redisServerAvailable()) console.log('redis-server not installed: skipping the cluster health and metrics tests');
 
 describeRedis('health and metrics of a cluster on a private Redis', () => {
-  let redis: PrivateRedis;
+  let redis: TestRedisServer;
   const nodes: IMTestingApp[] = [];
 
   beforeAll(async () => {
-    redis = await startPrivateRedis();
+    redis = await startRedisServer();
   });
   afterAll(async () => {
     for (const n of nodes) await n.close();
