@@ -1,13 +1,12 @@
 /**
  * The /admin console in headless Chromium against the real sample app: it
  * lists two logged-in users, and a kick clicked in it reaches the user.
- * Saves docs/screenshots/admin.png for the README.
+ * Saves admin.png (the README's copy with `npm run screenshots`).
  */
 import type { Browser } from 'playwright-core';
-import { join } from 'path';
 import { PacketType } from '../../lib';
 import { MessageType } from '../../sample-app/im/message-types';
-import { chromiumAvailable, launchBrowser } from '../support/browser';
+import { chromiumAvailable, launchBrowser, screenshotPath } from '../support/browser';
 import { RunningSample, startSampleApp } from '../support/sample-app';
 
 const TOKEN = 'console-test-token';
@@ -60,7 +59,7 @@ describeBrowser('admin console in Chromium', () => {
       await traffic;
     }
     expect(Number(await page.textContent('#t-delivered'))).toBeGreaterThan(0);
-    await page.screenshot({ path: join(__dirname, '..', '..', 'docs', 'screenshots', 'admin.png') });
+    await page.screenshot({ path: screenshotPath('admin.png') });
 
     // The push form: alice gets the message, ACKs it, and the page shows the outcome.
     await page.fill('#push-user', 'alice');

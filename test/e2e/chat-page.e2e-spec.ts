@@ -3,11 +3,11 @@
  * app: two people chat, the server restarts and both pages come back by
  * themselves, refused and unconfirmed messages say why, a message to someone
  * offline is stored for later and arrives when they are back, and a duplicate
- * login and a wrong token get sentences. Screenshots go to docs/screenshots/chat-*.png.
+ * login and a wrong token get sentences. Screenshots go to test-output/screenshots (docs/screenshots with `npm run screenshots`).
  */
 import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { mkdirSync, mkdtempSync, rmSync } from 'fs';
+import { mkdtempSync, rmSync } from 'fs';
 import type { AddressInfo } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -18,10 +18,9 @@ import { AppConfig } from '../../sample-app/app.config';
 import { AppModule } from '../../sample-app/app.module';
 import { buildChatScript } from '../../sample-app/chat/build-chat';
 import { BlockListService } from '../../sample-app/contacts/block-list.service';
-import { chromiumAvailable, CHROMIUM_PATH, launchBrowser } from '../support/browser';
+import { chromiumAvailable, CHROMIUM_PATH, launchBrowser, screenshotPath } from '../support/browser';
 
 const HOST = '127.0.0.1';
-const SCREENSHOTS = join(__dirname, '..', '..', 'docs', 'screenshots');
 /** Generous: a busy 2-core machine, a server restart and the page's reconnect backoff. */
 const WAIT = { timeout: 45_000 };
 
@@ -88,10 +87,9 @@ async function startApp(config: AppConfig): Promise<{ app: INestApplication; con
   }
 
   const received = (page: Page, text: string) => page.locator('#messages li.msg.in', { hasText: text }).waitFor(WAIT);
-  const shot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSHOTS, `chat-${name}.png`) });
+  const shot = (page: Page, name: string) => page.screenshot({ path: screenshotPath(`chat-${name}.png`) });
 
   beforeAll(async () => {
-    mkdirSync(SCREENSHOTS, { recursive: true });
     scriptDir = mkdtempSync(join(tmpdir(), 'im-chat-page-'));
     const chatScript = join(scriptDir, 'chat.js');
     await buildChatScript(chatScript);

@@ -2,8 +2,22 @@
  * Headless Chromium for the browser tests: Debian's `chromium` driven by
  * playwright-core (no browser download). `.ci/run` installs it when missing.
  */
-import { existsSync } from 'fs';
+import { existsSync, mkdirSync } from 'fs';
+import { join } from 'path';
 import type { Browser } from 'playwright-core';
+
+/**
+ * Where a browser test saves its screenshot `name`: the README's copies in
+ * `docs/screenshots` with `UPDATE_SCREENSHOTS=1` (`npm run screenshots`),
+ * otherwise `test-output/screenshots` (ignored by git), so a test run leaves
+ * the working tree clean.
+ */
+export function screenshotPath(name: string): string {
+  const root = join(__dirname, '..', '..');
+  const dir = process.env.UPDATE_SCREENSHOTS === '1' ? join(root, 'docs', 'screenshots') : join(root, 'test-output', 'screenshots');
+  mkdirSync(dir, { recursive: true });
+  return join(dir, name);
+}
 
 /** The Chromium binary the tests drive. */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
