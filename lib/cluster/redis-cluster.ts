@@ -57,7 +57,6 @@ export class RedisCluster implements RemoteRouter {
   /** Set once the stale entries of an earlier run under this node id are gone (the first connection). */
   private cleared = false;
   private subscribed = false;
-  private presenceReady = false;
   private onJoined?: () => void;
 
   constructor(
@@ -112,8 +111,10 @@ export class RedisCluster implements RemoteRouter {
     this.watch(this.redis, 'commands');
     this.watch(this.subscriber, 'pub/sub');
     this.subscriber.on('message', (_channel: string, text: string) => this.onMessage(text));
-    // Every (re)connection: subscribe again, and put this node's presence back in case Redis lost it.
+    // Every (re)connection: subscribe again, and put this node's presence back in case Redis lost it;
+    // only once subscribed, so that no other node routes to this one before it can hear.
     this.subscriber.on('ready', () => void this.subscribe());
+    this.subscriber.on('close', () => (this.subscribed = false));
     this.redis.on('ready', () => void this.rejoin());
     const clock = this.core.clock;
     const renewEvery = Math.max(100, Math.min(1000, Math.floor(this.nodeTtlMs / 3)));
@@ -217,8 +218,9 @@ export class RedisCluster implements RemoteRouter {
     return { nodeId: this.nodeId, sessionId: session.id, firstLoginTime: session.firstLoginTime };
   }
 
-  /** After each (re)connection: liveness, the first time a clean slate, then this node's sessions. */
+  /** After each (re)connection, once subscribed: liveness, the first time a clean slate, then this node's sessions. */
   private async rejoin(): Promise<void> {
+    if (!this.subscribed || this.redis.status !== 'ready') return;
     try {
       await this.renewAlive(true);
       if (!this.cleared) {
@@ -226,8 +228,7 @@ export class RedisCluster implements RemoteRouter {
         this.cleared = true;
       }
       await this.reassert();
-      this.presenceReady = true;
-      if (this.subscribed) this.onJoined?.();
+      this.onJoined?.();
     } catch (err) {
       this.fail(err);
     }
@@ -237,7 +238,7 @@ export class RedisCluster implements RemoteRouter {
     try {
       await this.subscriber.subscribe(this.channel(this.nodeId));
       this.subscribed = true;
-      if (this.presenceReady) this.onJoined?.();
+      await this.rejoin();
     } catch (err) {
       this.fail(err);
     }
