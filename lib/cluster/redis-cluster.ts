@@ -71,7 +71,7 @@ export class RedisCluster implements RemoteRouter {
     this.nodeTtlMs = options.nodeTtlMs ?? 10_000;
   }
 
-  /** Users online in the whole cluster. */
+  /** Users online in the whole cluster (a dead node's users drop out within about 2 × nodeTtlMs). */
   onlineCount(): Promise<number> {
     return this.presence.count();
   }
@@ -120,6 +120,7 @@ export class RedisCluster implements RemoteRouter {
     const renewEvery = Math.max(100, Math.min(1000, Math.floor(this.nodeTtlMs / 3)));
     this.timers.push(clock.every(renewEvery, () => void this.renewAlive().catch((e) => this.fail(e))));
     this.timers.push(clock.every(100, () => this.expireRequests(clock.now())));
+    this.timers.push(clock.every(this.nodeTtlMs, () => void this.sweep()));
     this.events = this.core.events.subscribe((event) => {
       if (event.type === 'online') void this.claim(event.userId, event.session);
       else if (event.type === 'offline') void this.presence.release(event.userId, event.session.id).catch((e) => this.fail(e));
@@ -368,6 +369,17 @@ export class RedisCluster implements RemoteRouter {
     ]);
     if (renewOnly || this.reasserting) return;
     if (was === null || held + this.claiming < this.core.online.size) await this.reassert();
+  }
+
+  /** Removes what dead nodes left in Redis (every node does it; the scripts are atomic, so they may overlap). */
+  private async sweep(): Promise<void> {
+    if (this.redis.status !== 'ready' || this.stopped) return;
+    try {
+      const batches = await this.presence.sweep(100);
+      if (batches) this.logger.log(`removed the presence of nodes that are gone (${batches} batches)`);
+    } catch (err) {
+      this.fail(err);
+    }
   }
 
   /** Logs each Redis connection's state changes once (lost, back), not each error of an outage. */

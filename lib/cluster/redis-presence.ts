@@ -53,6 +53,22 @@ for i = 3, #ARGV, 2 do
 end
 return conflicts`;
 
+// Removes one batch of the entries of a node that is gone (liveness key expired), then forgets the
+// node once its set is empty. ARGV: key prefix, batch size. Returns 1 if it found work, 0 if none.
+const SWEEP = `
+for _, node in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if redis.call('EXISTS', ARGV[1] .. 'alive:' .. node) == 0 then
+    local users = ARGV[1] .. 'users:' .. node
+    for _, user in ipairs(redis.call('SPOP', users, tonumber(ARGV[2]))) do
+      local cur = redis.call('HGET', KEYS[1], user)
+      if cur and string.match(cur, '^(.*)|[^|]*|[^|]*$') == node then redis.call('HDEL', KEYS[1], user) end
+    end
+    if redis.call('EXISTS', users) == 0 then redis.call('SREM', KEYS[2], node) end
+    return 1
+  end
+end
+return 0`;
+
 /** Users re-asserted per script call: long enough to save round trips, short enough not to stall Redis. */
 const ASSERT_BATCH = 500;
 
@@ -62,6 +78,7 @@ const ASSERT_BATCH = 500;
  */
 export class RedisPresence {
   private readonly hash: string;
+  private readonly nodes: string;
 
   constructor(
     private readonly redis: Redis,
@@ -69,11 +86,13 @@ export class RedisPresence {
     private readonly nodeId: string,
   ) {
     this.hash = `${prefix}presence`;
+    this.nodes = `${prefix}nodes`;
     redis.defineCommand('imClaim', { numberOfKeys: 2, lua: CLAIM });
     redis.defineCommand('imRelease', { numberOfKeys: 2, lua: RELEASE });
     redis.defineCommand('imRestore', { numberOfKeys: 1, lua: RESTORE });
     redis.defineCommand('imLookup', { numberOfKeys: 1, lua: LOOKUP });
     redis.defineCommand('imAssert', { numberOfKeys: 2, lua: ASSERT });
+    redis.defineCommand('imSweep', { numberOfKeys: 2, lua: SWEEP });
   }
 
   /** Key of a node's liveness marker. */
@@ -117,17 +136,28 @@ export class RedisPresence {
    * Returns the entries held by another live node: the same user logged in there meanwhile.
    */
   async reassert(sessions: Array<[string, PresenceEntry]>): Promise<Array<[string, PresenceEntry]>> {
-    const batches: Promise<string[]>[] = [];
+    // Listed among the nodes, so that its entries are swept if it dies.
+    const batches: Promise<unknown>[] = [this.redis.sadd(this.nodes, this.nodeId)];
     for (let i = 0; i < sessions.length; i += ASSERT_BATCH) {
       const args = [this.hash, this.usersKey(this.nodeId), `${this.prefix}alive:`, this.nodeId];
       for (const [userId, entry] of sessions.slice(i, i + ASSERT_BATCH)) args.push(userId, format(entry));
       batches.push(this.cmd('imAssert', ...args) as unknown as Promise<string[]>);
     }
     const conflicts: Array<[string, PresenceEntry]> = [];
-    for (const found of await Promise.all(batches)) {
+    for (const found of (await Promise.all(batches)).slice(1) as string[][]) {
       for (let i = 0; i < found.length; i += 2) conflicts.push([found[i], parse(found[i + 1]) as PresenceEntry]);
     }
     return conflicts;
+  }
+
+  /**
+   * Removes the entries and keys of nodes whose liveness lapsed, in batches of ASSERT_BATCH users
+   * (each a short script), at most `maxBatches` of them. Returns the batches run.
+   */
+  async sweep(maxBatches: number): Promise<number> {
+    let batches = 0;
+    while (batches < maxBatches && (await this.cmd('imSweep', this.hash, this.nodes, this.prefix, String(ASSERT_BATCH))) === (1 as unknown)) batches++;
+    return batches;
   }
 
   /** Users in this node's set. */
@@ -135,7 +165,7 @@ export class RedisPresence {
     return this.redis.scard(this.usersKey(this.nodeId));
   }
 
-  /** Users online in the whole cluster (entries of nodes that died are counted until looked up). */
+  /** Users online in the whole cluster (entries of a node that died count until it is swept or they are looked up). */
   count(): Promise<number> {
     return this.redis.hlen(this.hash);
   }
@@ -146,6 +176,7 @@ export class RedisPresence {
     // Any session of this node: a prefix of the node id alone.
     await Promise.all(users.map((userId) => this.cmd('imRelease', this.hash, this.usersKey(this.nodeId), userId, `${this.nodeId}|`)));
     await this.redis.del(this.usersKey(this.nodeId));
+    await this.redis.srem(this.nodes, this.nodeId);
   }
 
   private cmd(name: string, ...args: string[]): Promise<string | null> {

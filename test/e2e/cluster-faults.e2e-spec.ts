@@ -217,6 +217,20 @@ if (!withRedis) console.log('redis-server not installed: skipping the cluster fa
       await until('offline path taken', () => a.app.get(RecordingHandlers).calls.includes('offline:ghost'));
     });
 
+    it("a dead node's entries and keys are removed, and the cluster-wide count excludes its users", async () => {
+      await a.login('tcp', 'alice');
+      await until('alice counted', async () => (await b.push.onlineCountAnywhere()) === 1);
+      // A node that died: listed, no liveness key, two entries of its own and one that moved to node a.
+      await admin.sadd(`${prefix}nodes`, 'dead');
+      await admin.sadd(`${prefix}users:dead`, 'ghost1', 'ghost2', 'alice');
+      await admin.hset(`${prefix}presence`, 'ghost1', 'dead|1|1', 'ghost2', 'dead|2|1');
+      expect(await b.push.onlineCountAnywhere()).toBe(3);
+      await until('dead node swept', async () => (await admin.exists(`${prefix}users:dead`)) === 0 && !(await admin.sismember(`${prefix}nodes`, 'dead')), 10_000);
+      expect(await b.push.onlineCountAnywhere()).toBe(1);
+      expect(await admin.hget(`${prefix}presence`, 'alice')).toMatch(/^a\|/);
+      expect(await admin.smembers(`${prefix}nodes`)).toEqual(expect.arrayContaining(['a', 'b']));
+    });
+
     it('a frozen Redis holds a session queue no longer than requestTimeoutMs; local traffic goes on', async () => {
       const c = await node('c', { cluster: { redis: redis.url, nodeId: 'c', keyPrefix: prefix, nodeTtlMs: 3000, requestTimeoutMs: 300 } });
       extra.push(c);
