@@ -107,12 +107,12 @@ export class RedisPresence {
 
   /** Records the user's session on this node; returns where it was before, if anywhere. */
   async claim(userId: string, entry: PresenceEntry): Promise<PresenceEntry | undefined> {
-    return parse(await this.cmd('imClaim', this.hash, this.usersKey(this.nodeId), userId, format(entry)));
+    return parsePresence(await this.cmd('imClaim', this.hash, this.usersKey(this.nodeId), userId, formatPresence(entry)));
   }
 
   /** Puts back an entry that a refused login (`mine`) had replaced, if nothing replaced `mine` since. */
   async restore(userId: string, mine: PresenceEntry, previous: PresenceEntry): Promise<void> {
-    await this.cmd('imRestore', this.hash, userId, format(mine), format(previous));
+    await this.cmd('imRestore', this.hash, userId, formatPresence(mine), formatPresence(previous));
   }
 
   /** Removes the user's entry if it is still this session's; the user leaves this node's set either way. */
@@ -127,7 +127,7 @@ export class RedisPresence {
 
   /** Where the user is online, on a live node. */
   async lookup(userId: string): Promise<PresenceEntry | undefined> {
-    return parse(await this.cmd('imLookup', this.hash, userId, `${this.prefix}alive:`));
+    return parsePresence(await this.cmd('imLookup', this.hash, userId, `${this.prefix}alive:`));
   }
 
   /**
@@ -140,12 +140,12 @@ export class RedisPresence {
     const batches: Promise<unknown>[] = [this.redis.sadd(this.nodes, this.nodeId)];
     for (let i = 0; i < sessions.length; i += ASSERT_BATCH) {
       const args = [this.hash, this.usersKey(this.nodeId), `${this.prefix}alive:`, this.nodeId];
-      for (const [userId, entry] of sessions.slice(i, i + ASSERT_BATCH)) args.push(userId, format(entry));
+      for (const [userId, entry] of sessions.slice(i, i + ASSERT_BATCH)) args.push(userId, formatPresence(entry));
       batches.push(this.cmd('imAssert', ...args) as unknown as Promise<string[]>);
     }
     const conflicts: Array<[string, PresenceEntry]> = [];
     for (const found of (await Promise.all(batches)).slice(1) as string[][]) {
-      for (let i = 0; i < found.length; i += 2) conflicts.push([found[i], parse(found[i + 1]) as PresenceEntry]);
+      for (let i = 0; i < found.length; i += 2) conflicts.push([found[i], parsePresence(found[i + 1]) as PresenceEntry]);
     }
     return conflicts;
   }
@@ -184,11 +184,13 @@ export class RedisPresence {
   }
 }
 
-function format(entry: PresenceEntry): string {
+/** The hash value of an entry: "node|session|firstLoginTime" (the node id may contain '|'). */
+export function formatPresence(entry: PresenceEntry): string {
   return `${entry.nodeId}|${entry.sessionId}|${entry.firstLoginTime}`;
 }
 
-function parse(value: string | null): PresenceEntry | undefined {
+/** Reads a hash value written by {@link formatPresence}; undefined for none. */
+export function parsePresence(value: string | null): PresenceEntry | undefined {
   if (!value) return undefined;
   const last = value.lastIndexOf('|');
   const mid = value.lastIndexOf('|', last - 1);
