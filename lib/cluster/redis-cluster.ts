@@ -54,8 +54,8 @@ export class RedisCluster implements RemoteRouter {
   private claiming = 0;
   private reasserting?: Promise<void>;
   private reassertAgain = false;
-  /** Set once the stale entries of an earlier run under this node id are gone (the first connection). */
-  private cleared = false;
+  /** Removal of the entries an earlier run under this node id left (the first connection); shared by overlapping rejoins. */
+  private clearing?: Promise<void>;
   private subscribed = false;
   private onJoined?: () => void;
 
@@ -224,10 +224,11 @@ export class RedisCluster implements RemoteRouter {
     if (!this.subscribed || this.redis.status !== 'ready') return;
     try {
       await this.renewAlive(true);
-      if (!this.cleared) {
-        await this.presence.clearOwn();
-        this.cleared = true;
-      }
+      this.clearing ??= this.presence.clearOwn().catch((err) => {
+        this.clearing = undefined;
+        throw err;
+      });
+      await this.clearing;
       await this.reassert();
       this.onJoined?.();
     } catch (err) {
