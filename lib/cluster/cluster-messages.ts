@@ -6,7 +6,8 @@ export type ClusterRequest =
   | { kind: 'c2c'; packet: Packet }
   | { kind: 's2c'; userId: string; packet: Packet }
   | { kind: 'kick'; userId: string; reason?: string }
-  | { kind: 'supersede'; userId: string; clientTime: number };
+  /** `clientTime`: the firstLoginTime the new login's client sent; `sessionId`: the session its claim replaced. */
+  | { kind: 'supersede'; userId: string; clientTime: number; sessionId?: number };
 
 /** The answers, by request kind. */
 export interface ClusterReplies {

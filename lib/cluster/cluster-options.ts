@@ -13,8 +13,8 @@ export interface ClusterOptions {
   nodeId?: string;
   /** Prefix of every Redis key and channel. Default `im:`. */
   keyPrefix?: string;
-  /** How long a node waits for another node's answer (C2C, kick, duplicate login). Default 2000 ms. */
+  /** How long a node waits for another node's answer (C2C, kick, duplicate login) and for any Redis command. Default 2000 ms. */
   requestTimeoutMs?: number;
-  /** A node that has not renewed its liveness key for this long is considered gone. Default 10,000 ms. */
+  /** A node that has not renewed its liveness key for this long is considered gone; renewed every min(1 s, nodeTtlMs / 3). Default 10,000 ms. */
   nodeTtlMs?: number;
 }

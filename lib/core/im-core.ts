@@ -337,8 +337,10 @@ export class IMCore {
    * duplicate-login rules across nodes, PROTOCOL.md §7.3). Returns 'stale' when
    * the new login is the older device and must be refused instead.
    */
-  supersede(userId: string, clientTime: number): 'kicked' | 'retired' | 'stale' | 'absent' {
+  supersede(userId: string, clientTime: number, sessionId?: number): 'kicked' | 'retired' | 'stale' | 'absent' {
     const old = this.online.get(userId);
+    // `sessionId`: only the session the claim replaced in Redis; a newer one here makes its own claim.
+    if (old && sessionId !== undefined && old.id !== sessionId) return 'absent';
     return old ? this.resolveDuplicate(old, clientTime) : 'absent';
   }
 
@@ -529,6 +531,7 @@ export class IMCore {
     const relogin = session.userId === userId;
     session.userId = userId;
     session.firstLoginTime = firstLoginTime;
+    session.clientLoginTime = clientTime;
     session.notifyUndeliverable = info.notifyUndeliverable === true;
     session.loginAt = this.clock.now();
     session.kickCode = NO_KICK;
@@ -573,6 +576,8 @@ export class IMCore {
 
   /** QUIRK-2 fix: the same device reconnected; its stale connection is closed without a kick-out. */
   private retire(old: Session): void {
+    // Off the table here: closeSession's detach() no longer sees the user (a ghost entry when the new session is on another node).
+    if (old.userId !== null) this.online.removeIf(old.userId, old);
     old.userId = null;
     if (!old.connection.connectionless) this.closeSession(old, 'superseded');
   }

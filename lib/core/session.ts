@@ -15,6 +15,8 @@ export class Session {
   userId: string | null = null;
   /** `firstLoginTime` sent in this session's login response. */
   firstLoginTime = 0;
+  /** `firstLoginTime` the client sent at its last login (0 or less: a new device); the cluster's duplicate-login rules need it. */
+  clientLoginTime = 0;
   /** Server time of this session's login (the clock's ms), 0 before. */
   loginAt = 0;
   /** Kick code set just before a kick ends the session; -1 otherwise. */
