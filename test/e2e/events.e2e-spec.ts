@@ -1,15 +1,8 @@
-import { LoggerService } from '@nestjs/common';
 import { filter, map } from 'rxjs';
 import { IMEvent } from '../../lib';
 import { IMTestingApp, startIMTestingApp, until } from '../../lib/testing';
+import { CapturingLogger } from '../support/capturing-logger';
 import { RecordingHandlers } from './fixtures/recording-handlers';
-
-class CapturingLogger implements LoggerService {
-  readonly errors: string[] = [];
-  log(): void {}
-  warn(): void {}
-  error(m: unknown): void { this.errors.push(String(m)); }
-}
 
 describe('PushService.events$ (issue 9 item 7)', () => {
   let im: IMTestingApp;
@@ -54,7 +47,7 @@ describe('PushService.events$ (issue 9 item 7)', () => {
     b.keepalive();
     await b.expect({ type: 51 });
     expect(good).toEqual(['alice', 'bob']);
-    expect(logger.errors.filter((l) => l.includes('subscriber bug')).length).toBeGreaterThanOrEqual(2);
-    expect(logger.errors.some((l) => l.includes('operator bug'))).toBe(true);
+    expect(logger.lines('error').filter((l) => l.includes('subscriber bug')).length).toBeGreaterThanOrEqual(2);
+    expect(logger.lines('error').some((l) => l.includes('operator bug'))).toBe(true);
   });
 });

@@ -195,6 +195,5 @@ describe('Nest pipeline on IM handlers', () => {
     await a.expect({ type: 4, dataContent: fp });
     await until(() => TimingInterceptor.timings.some((t) => t.event === 'c2s'));
     expect(TimingInterceptor.timings.map((t) => t.event)).toEqual(expect.arrayContaining(['login', 'c2s', 'c2c']));
-    for (const t of TimingInterceptor.timings) expect(t.ms).toBeGreaterThanOrEqual(0);
   });
 });

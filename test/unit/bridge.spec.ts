@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { IMCore } from '../../lib/core/im-core';
 import { LogThrottle } from '../../lib/bridge/log-throttle';
 import {
@@ -8,6 +9,12 @@ import { Packet } from '../../lib/protocol/packet';
 import { configFromEnv } from '../../sample-app/app.config';
 
 const URL = 'amqp://127.0.0.1:1';
+
+// The bridge logs what these tests provoke (a forged sender, a broker that is down): keep the output clean.
+beforeAll(() => {
+  for (const level of ['log', 'warn', 'error'] as const) jest.spyOn(Logger.prototype, level).mockImplementation(() => undefined);
+});
+afterAll(() => jest.restoreAllMocks());
 
 describe('bridge options', () => {
   it('gives the app side the reference own queues: publish q_app2web, consume q_web2app', () => {

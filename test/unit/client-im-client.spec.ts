@@ -284,7 +284,8 @@ describe.each<Kind>(['tcp', 'ws', 'udp'])('IMClient over %s', (kind) => {
   });
 
   it('resolves a QoS C2S send as delivered on the ACK', async () => {
-    const client = await loggedIn(kind, `q-${kind}`);
+    // A grace longer than any ACK delay on a busy machine: exactly one send is expected.
+    const client = await loggedIn(kind, `q-${kind}`, { qos: { checkIntervalMs: 40, graceMs: 60_000, maxResends: 2 } });
     await expect(client.sendC2S('hello', { typeu: 7 })).resolves.toBe('delivered');
     const sent = server.all((r) => r.packet.type === 2);
     expect(sent).toHaveLength(1);
