@@ -38,7 +38,7 @@ export function abuseSection(all: AbuseResult[]): string[] {
     const peakGrowthMb = r.rssStartKb !== undefined && r.rssPeakKb !== undefined ? (r.rssPeakKb - r.rssStartKb) / 1024 : undefined;
     const seconds = r.options.rowMs / 1000;
     const row3 = r.row3;
-    const fresh = row3?.freshLogins.map((f) => `${f.transport.toUpperCase()} ${f.ok ? `ok in ${ms(f.ms)} ms` : `FAILED (${f.error})`}`).join(', ');
+    const fresh = row3?.freshLogins.map((f) => `${f.at}: ${f.transport.toUpperCase()} ${f.ok ? `ok in ${ms(f.ms)} ms` : `FAILED (${f.error})`}`).join(', ');
     return [
       `## Abuse (issue 8, rows ${r.options.rows.join(', ')}) at the default limits`,
       '',
@@ -53,7 +53,7 @@ export function abuseSection(all: AbuseResult[]): string[] {
           ...(row3
             ? [
                 ['row 3: anonymous connections the server held at the end', `${statsCell(row3.heldAtEnd)}; ${int(row3.heldAtEnd.openFds)} open files`, ''],
-                ['row 3: fresh login during the row', fresh ?? '–', `both succeed ${ok(!!row3.freshLogins.length && row3.freshLogins.every((f) => f.ok))}`],
+                ['row 3: fresh logins during the row (at 70% and at the end)', fresh ?? '–', `all succeed ${ok(!!row3.freshLogins.length && row3.freshLogins.every((f) => f.ok))}`],
               ]
             : []),
           ['server process', r.serverExit ?? 'alive to the end', `alive ${ok(!r.serverExit)}`],

@@ -52,6 +52,8 @@ export interface CanaryPhaseSummary {
 
 /** A fresh login attempted while row 3 held its connections. */
 export interface FreshLogin {
+  /** When in the row: at 70% of it, or at its end (once every connection had its chance). */
+  at: '70%' | 'end';
   transport: 'tcp' | 'ws';
   ok: boolean;
   ms: number;
@@ -239,20 +241,24 @@ async function row3(target: Target, o: AbuseOptions, tcp: { host: string; port: 
   }));
   const group = WorkerGroup.start('abuse', configs, o.rowMs + 120_000);
   try {
-    // Fresh logins at 70% of the row: after the ramp (2,000/s), while the connections are held.
+    // Fresh logins at 70% of the row (after the ramp at the default 2,000/s) and at its end, while the connections are held.
+    const freshLogins: FreshLogin[] = [];
+    const probe = async (at: FreshLogin['at']) => {
+      for (const transport of ['tcp', 'ws'] as const) {
+        const { link, ms, error } = await connectAndLogin(transport, transport === 'tcp' ? tcp : ws, { address: '127.0.0.1' }, `${run}fresh${transport}`, 5000);
+        link?.close();
+        freshLogins.push({ at, transport, ok: link !== null, ms, error });
+      }
+    };
     const t0 = performance.now();
     await sleep(o.rowMs * 0.7);
     const duringStats = await snapshot(target);
-    const freshLogins: FreshLogin[] = [];
-    for (const transport of ['tcp', 'ws'] as const) {
-      const { link, ms, error } = await connectAndLogin(transport, transport === 'tcp' ? tcp : ws, { address: '127.0.0.1' }, `${run}fresh${transport}`, 5000);
-      link?.close();
-      freshLogins.push({ transport, ok: link !== null, ms, error });
-    }
+    await probe('70%');
     await sleep(Math.max(0, o.rowMs - (performance.now() - t0)));
     group.broadcast('cmd', { op: 'report' } satisfies AbuseCommand);
     const reports = await group.collect<AnonReport>('report', 30_000);
     const heldAtEnd = await snapshot(target);
+    await probe('end');
     group.broadcast('cmd', { op: 'stop' } satisfies AbuseCommand);
     const ends = await group.collect<AnonReport>('result', 30_000);
     // Open links come from the report at the end of the row; totals from the final results.
