@@ -18,8 +18,9 @@ export class FakeConnection implements IMConnection {
   readonly maxOutboundBytes: number;
   readonly idleTimeoutMs: number;
   readonly remotePort = 40000;
-  /** Every body written while open, decoded. */
+  /** Every body written while open, decoded, and its size in bytes. */
   readonly received: Packet[] = [];
+  readonly receivedBytes: number[] = [];
   /** Bodies the core tried to write after the connection was closed, by either side. */
   writesAfterClose = 0;
   /** Bodies that were not one well-formed packet. */
@@ -46,7 +47,10 @@ export class FakeConnection implements IMConnection {
     }
     if (this.broken) return false;
     const decoded = decodePacket(body, { lenient: false });
-    if (decoded.ok) this.received.push(decoded.packet);
+    if (decoded.ok) {
+      this.received.push(decoded.packet);
+      this.receivedBytes.push(Buffer.byteLength(body));
+    }
     else this.malformedWrites.push(body);
     return true;
   }
@@ -78,9 +82,17 @@ export class CoreHarness {
   /** Users online according to the core's online/offline events. */
   readonly onlineByEvents = new Set<string>();
 
-  constructor(verifyLogin: (token: string | undefined) => number | Promise<number>) {
+  /**
+   * `verifyLogin` accepts the token "ok"; with `stuckUser`, that user's C2S
+   * handler never settles, so its session's later packets wait in its queue.
+   */
+  constructor(verifyLogin: (token: string | undefined) => number | Promise<number>, stuckUser?: string) {
     this.core = new IMCore(this.options);
-    this.core.setHooks({ verifyLogin: (info) => verifyLogin(info.loginToken), c2cOffline: () => false });
+    this.core.setHooks({
+      verifyLogin: (info) => verifyLogin(info.loginToken),
+      c2cOffline: () => false,
+      c2s: (p) => (p.from === stuckUser ? new Promise<void>(() => undefined) : undefined),
+    });
     this.core.events.subscribe((e) => {
       if (e.type === 'online') this.onlineByEvents.add(e.userId);
       if (e.type === 'offline') this.onlineByEvents.delete(e.userId);
