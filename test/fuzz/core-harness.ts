@@ -160,11 +160,17 @@ export class CoreHarness {
     const tableUsers = [...core.online.userIds()].sort();
     const eventUsers = [...this.onlineByEvents].sort();
     if (tableUsers.join('\n') !== eventUsers.join('\n')) fail(`online table [${tableUsers}] but events say [${eventUsers}]`);
+    for (const s of this.live.keys()) {
+      const queued = s.queue?.length ?? 0;
+      if (queued > this.options.limits.maxQueuedPackets) fail(`${s} holds ${queued} queued packets`);
+    }
     const { maxPending, dedupMaxEntries } = this.options.qos;
     if (core.pendingQoS > maxPending) fail(`pendingQoS ${core.pendingQoS} > ${maxPending}`);
     // Size getters that not every version of the core has: checked where present.
     const sized = core as unknown as { dedupSize?: { entries: number; bytes: number }; unauthenticatedCount?: number };
     if (sized.dedupSize && sized.dedupSize.entries > dedupMaxEntries) fail(`dedup entries ${sized.dedupSize.entries} > ${dedupMaxEntries}`);
+    const dedupMaxBytes = (this.options.qos as { dedupMaxBytes?: number }).dedupMaxBytes;
+    if (sized.dedupSize && dedupMaxBytes !== undefined && sized.dedupSize.bytes > dedupMaxBytes) fail(`dedup bytes ${sized.dedupSize.bytes} > ${dedupMaxBytes}`);
     if (sized.unauthenticatedCount !== undefined && sized.unauthenticatedCount > this.live.size) {
       fail(`unauthenticatedCount ${sized.unauthenticatedCount} > open sessions ${this.live.size}`);
     }
