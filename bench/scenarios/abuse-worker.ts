@@ -257,8 +257,10 @@ async function flood(channel: WorkerChannel, cfg: FloodConfig): Promise<void> {
     const target = Math.floor(((performance.now() - t0) * cfg.rate) / 1000);
     for (let i = 0; i < cfg.accounts; i++) {
       const link = links[i];
+      // Read once per tick, before this tick's writes: they sit in the corked socket until the next tick.
+      const stalled = !link || link.bufferedBytes > cfg.maxBufferedBytes;
       for (; due[i] < target; due[i]++) {
-        if (!link || link.bufferedBytes > cfg.maxBufferedBytes) {
+        if (stalled) {
           r.skipped++;
           continue;
         }
@@ -267,7 +269,7 @@ async function flood(channel: WorkerChannel, cfg: FloodConfig): Promise<void> {
         const len = cfg.fpMin + Math.floor(Math.random() * (cfg.fpMax - cfg.fpMin + 1));
         const fp = tag + alphabet.slice(0, len - tag.length);
         const body = `{"bridge":false,"type":2,"dataContent":"x","from":"${userId}","to":"0","fp":"${fp}","QoS":true,"typeu":-1,"sm":-1}`;
-        link.write(Buffer.from(body, 'latin1'));
+        (link as Link).write(Buffer.from(body, 'latin1'));
         r.sent++;
         r.sentBytes += body.length;
       }
