@@ -213,7 +213,7 @@ export interface FloodResult {
 
 /** Accounts that send QoS C2S packets with huge, unique fingerprints at a steady rate, logging in again when dropped. */
 async function flood(channel: WorkerChannel, cfg: FloodConfig): Promise<void> {
-  // One random alphabet string; each fingerprint is a unique prefix plus a slice of it, so no two are equal.
+  // One random alphabet string; each fingerprint is a slice of it plus a unique tag, so no two are equal.
   const alphabet = randomBytes(cfg.fpMax).toString('base64').slice(0, cfg.fpMax);
   const r: FloodResult = { loggedIn: 0, loginFailures: [], sent: 0, sentBytes: 0, skipped: 0, acks: 0, errors: 0, errorSamples: [], closes: 0, relogins: 0 };
   const links: (Link | null)[] = [];
@@ -267,7 +267,8 @@ async function flood(channel: WorkerChannel, cfg: FloodConfig): Promise<void> {
         const userId = `${cfg.userPrefix}${i}`;
         const tag = `${process.pid}-${counter++}-`;
         const len = cfg.fpMin + Math.floor(Math.random() * (cfg.fpMax - cfg.fpMin + 1));
-        const fp = tag + alphabet.slice(0, len - tag.length);
+        // Unique at the end: equal-length strings that V8 hashes alike are compared up to their last characters.
+        const fp = alphabet.slice(0, len - tag.length) + tag;
         const body = `{"bridge":false,"type":2,"dataContent":"x","from":"${userId}","to":"0","fp":"${fp}","QoS":true,"typeu":-1,"sm":-1}`;
         (link as Link).write(Buffer.from(body, 'latin1'));
         r.sent++;
