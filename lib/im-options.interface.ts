@@ -23,6 +23,10 @@ export interface TcpTransportOptions {
   backlog?: number;
   /** TLS; off by default. */
   tls?: SecureContextOptions;
+  /** Time a TLS client may take to complete its handshake. Default 10,000 ms. */
+  handshakeTimeoutMs?: number;
+  /** Time a closing connection may take to flush before it is destroyed. Default 5000 ms. */
+  closeTimeoutMs?: number;
 }
 
 /** UDP transport options. */
@@ -48,6 +52,13 @@ export interface UdpTransportOptions {
    * 4 MiB: a burst that overflows the buffer is lost and retransmitted by the clients.
    */
   recvBufferBytes?: number;
+  /**
+   * Largest reply to a peer that has never logged in, as a multiple of the size of
+   * the datagram it answers: UDP source addresses can be forged, so anything larger
+   * would make the server an amplifier. A 301 that does not fit drops its quoted
+   * packet, then is not sent. Default 1.
+   */
+  maxReplyRatio?: number;
 }
 
 /** WebSocket gateway options. */
@@ -73,6 +84,10 @@ export interface WsGatewayOptions {
   maxConnections?: number;
   /** TLS (wss) for the gateway's own port. */
   tls?: SecureContextOptions;
+  /** Time a client may take from connecting to a completed upgrade (TLS included). Default 10,000 ms. */
+  handshakeTimeoutMs?: number;
+  /** Time a closed WebSocket waits for the client's close frame before the socket is destroyed. Default 5000 ms. */
+  closeTimeoutMs?: number;
 }
 
 /** Server QoS timing and bounds (PROTOCOL.md §10.4, §10.5). */
@@ -87,6 +102,10 @@ export interface QoSOptions {
   dedupTtlMs?: number;
   /** Cap on remembered C2S fingerprints. Default 200,000. */
   dedupMaxEntries?: number;
+  /** Cap on the C2S dedup table's estimated memory, in bytes. Default 32 MiB. */
+  dedupMaxBytes?: number;
+  /** Cap on one user's remembered C2S fingerprints; past it that user's oldest are forgotten. Default 10,000. */
+  dedupMaxEntriesPerUser?: number;
 }
 
 /** Per-session abuse limits; all on by default. */
@@ -97,6 +116,40 @@ export interface LimitsOptions {
   burst?: number;
   /** Packets that may wait behind an asynchronous handler before the session is dropped. Default 1000. */
   maxQueuedPackets?: number;
+  /** Bytes (UTF-16 length) that may wait behind an asynchronous handler before the session is dropped. Default 1 MiB. */
+  maxQueuedBytes?: number;
+  /** Longest `fp` accepted (the SDKs send 36-character UUIDs); longer gets error 400. Default 64. */
+  maxFingerprintLength?: number;
+  /** Longest user id accepted in a login or as a C2C recipient; longer gets code/error 400. Default 128. */
+  maxUserIdLength?: number;
+  /** A connection that has not logged in this long after it opened is closed, whatever it sends. Default 5000 ms. */
+  loginTimeoutMs?: number;
+  /** Packet rate of a session that has not logged in yet (echo, login retries). Default 2/s. */
+  anonymousPacketsPerSecond?: number;
+  /** Burst of a session that has not logged in yet. Default 10. */
+  anonymousBurst?: number;
+  /** Sessions not yet logged in, all transports together; past it the oldest such session is closed. Default 2000. */
+  maxUnauthenticated?: number;
+  /** Sessions not yet logged in from one remote address; further connections are refused. Default 100. */
+  maxUnauthenticatedPerAddress?: number;
+  /**
+   * File descriptors kept free for everything else (HTTP, Redis, files): TCP and
+   * WebSocket connections are refused once the process is this close to its
+   * open-file limit (read at start). Default 512.
+   */
+  fdReserve?: number;
+  /** Failed logins one remote address may make in a burst before it is throttled. Default 20. */
+  loginFailuresPerAddress?: number;
+  /** Failed logins for one user id in a burst before it is throttled. Default 10. */
+  loginFailuresPerUser?: number;
+  /** Time in which a throttled address or user id earns back its whole failure allowance. Default 60,000 ms. */
+  loginThrottleWindowMs?: number;
+  /** Addresses and user ids remembered by the login throttle (least recently failed are forgotten). Default 100,000. */
+  loginThrottleMaxEntries?: number;
+  /** Deepest nesting `@IMJson()` parses; deeper gets error 400 before any pipe runs. Default 32. */
+  jsonMaxDepth?: number;
+  /** An abuse kind (rate limit, bad input, ...) is logged at most once per session in this interval. Default 10,000 ms. */
+  abuseLogIntervalMs?: number;
 }
 
 /** Options of `IMModule.forRoot()`. Every field is optional. */

@@ -10,6 +10,15 @@ import { UsersService } from './users/users.service';
 import { WebController } from './web/web.controller';
 
 /**
+ * `IM_DEMO=reference` relaxes the limits for connections that have not logged
+ * in, so that the reference demo's recorded behaviour (idle anonymous sessions,
+ * echo before login, 301 quoting the packet over UDP) replays unchanged. A
+ * public deployment keeps the defaults.
+ */
+const REFERENCE_DEMO_LIMITS = { loginTimeoutMs: 120_000, anonymousPacketsPerSecond: 200, anonymousBurst: 400 };
+const REFERENCE_DEMO_REPLY_RATIO = 8;
+
+/**
  * IM transport options. The sense modes are the MobileIMSDK demo's: clients
  * (and the chat page) send a keepalive every 5 s on TCP/WS, so an 11 s idle
  * timeout; UDP keeps the library default.
@@ -19,7 +28,12 @@ export function imOptions(config: AppConfig): IMModuleOptions {
   return {
     tcp: { port: config.tcpPort, host, senseMode: '5S' },
     ws: { port: config.wsPort, host, senseMode: '5S' },
-    udp: { port: config.udpPort, host, ...(host?.includes(':') ? { ipv6: true } : {}) },
+    udp: {
+      port: config.udpPort, host, ...(host?.includes(':') ? { ipv6: true } : {}),
+      // The demo server answers a stranger's keepalive with the full 301, as the reference does.
+      ...(config.demo === 'reference' ? { maxReplyRatio: REFERENCE_DEMO_REPLY_RATIO } : {}),
+    },
+    ...(config.demo === 'reference' ? { limits: REFERENCE_DEMO_LIMITS } : {}),
     ...(config.redisUrl ? { cluster: { redis: config.redisUrl } } : {}),
   };
 }

@@ -11,10 +11,15 @@ import {
 import { KickoutCode, NO_KICK, ProtocolErrorCode } from '../protocol/protocol-codes';
 import { QoSEntry, QoSOutcome, SendQoSTable } from '../qos/send-qos-table';
 import { ReceiveDedupTable } from '../qos/receive-dedup-table';
+import { AbuseLog } from './abuse-log';
+import { Admission } from './admission';
 import { Clock, ClockTimer, SystemClock } from './clock';
-import { IMConnection } from './connection';
+import { IMConnection, TransportKind } from './connection';
 import { HookVerdict, IMCoreHooks, IMRefusal, isRefusal } from './core-hooks';
+import { countOpenFds, readOpenFileLimit } from './fd-limit';
 import { emptyStats, IMEvent, IMStats } from './im-events';
+import { logText } from './log-text';
+import { LoginThrottle } from './login-throttle';
 import { OnlineTable } from './online-table';
 import { RemoteRouter } from './remote-router';
 import { Session } from './session';
@@ -67,6 +72,10 @@ export class IMCore {
   private readonly dedup: ReceiveDedupTable;
   private readonly idleWheel: TimerWheel<Session>;
   private readonly sessions = new Set<Session>();
+  private readonly admission: Admission;
+  private readonly loginThrottle: LoginThrottle;
+  private readonly abuse: AbuseLog;
+  private readonly udpReplyRatio: number;
   private ticker?: ClockTimer;
 
   constructor(private readonly options: ResolvedIMOptions) {
@@ -76,7 +85,23 @@ export class IMCore {
       retransmit: (e) => this.retransmit(e),
       lost: (es) => this.reportLost(es),
     });
-    this.dedup = new ReceiveDedupTable(options.qos.dedupTtlMs, options.qos.dedupMaxEntries);
+    const { qos, limits } = options;
+    this.dedup = new ReceiveDedupTable({
+      ttlMs: qos.dedupTtlMs, maxEntries: qos.dedupMaxEntries, maxBytes: qos.dedupMaxBytes, maxEntriesPerUser: qos.dedupMaxEntriesPerUser,
+    });
+    const fdLimit = readOpenFileLimit();
+    this.admission = new Admission({
+      maxUnauthenticated: limits.maxUnauthenticated,
+      maxUnauthenticatedPerAddress: limits.maxUnauthenticatedPerAddress,
+      // The descriptors open now (modules, the event loop) stay in use; the reserve covers later ones.
+      maxStreamConnections: fdLimit === undefined ? Infinity : Math.max(0, fdLimit - countOpenFds() - limits.fdReserve),
+    });
+    this.loginThrottle = new LoginThrottle({
+      perAddress: limits.loginFailuresPerAddress, perUser: limits.loginFailuresPerUser,
+      windowMs: limits.loginThrottleWindowMs, maxEntries: limits.loginThrottleMaxEntries,
+    });
+    this.udpReplyRatio = options.udp ? options.udp.maxReplyRatio : 1;
+    this.abuse = new AbuseLog(this.logger, limits.abuseLogIntervalMs, () => this.clock.now());
     this.idleWheel = new TimerWheel<Session>(Math.max(options.tickMs, 250), now, (s, t) => this.checkIdle(s, t));
   }
 
@@ -122,14 +147,47 @@ export class IMCore {
     return this.sendQoS.size;
   }
 
+  /** Sessions that have not logged in yet. */
+  get unauthenticatedCount(): number {
+    return this.admission.unauthenticated;
+  }
+
+  /** C2S fingerprints remembered for dedup, and their estimated bytes. */
+  get dedupSize(): { entries: number; bytes: number } {
+    return { entries: this.dedup.size, bytes: this.dedup.bytes };
+  }
+
+  /**
+   * Connection admission, asked by a transport before it opens a session for
+   * `remoteAddress` (`stream`: TCP or WebSocket, which hold a file descriptor).
+   * Returns the refusal, or null to go on; to admit it may close the oldest
+   * session that has not logged in (`limits.maxUnauthenticated`).
+   */
+  admit(transport: TransportKind, remoteAddress: string, stream: boolean): IMErrorDefinition | null {
+    const verdict = this.admission.check(remoteAddress, stream);
+    if (!verdict.admit) {
+      if (verdict.error === IMErrors.FD_LIMIT) this.stats.fdLimitRefused++;
+      else this.stats.unauthenticatedRefused++;
+      this.abuse.process(verdict.error.id, `${transport} connection from ${remoteAddress} refused: ${verdict.error.message()}`);
+      return verdict.error;
+    }
+    if (verdict.evict) {
+      this.stats.unauthenticatedEvicted++;
+      this.abuse.process(IMErrors.UNAUTHENTICATED_EVICTED.id, `${verdict.evict} closed: ${this.options.limits.maxUnauthenticated} sessions have not logged in`);
+      this.closeSession(verdict.evict, IMErrors.UNAUTHENTICATED_EVICTED.id);
+    }
+    return null;
+  }
+
   // ---------------------------------------------------------------- transport side
 
   /** A transport opened a session (TCP accept, WebSocket upgrade, first UDP datagram). */
   openSession(connection: IMConnection): Session {
     const now = this.clock.now();
-    const session = new Session(connection, now, this.options.limits.burst);
+    const session = new Session(connection, now, this.options.limits.anonymousBurst);
     this.sessions.add(session);
-    this.idleWheel.schedule(session, now + connection.idleTimeoutMs);
+    this.admission.opened(session);
+    this.idleWheel.schedule(session, now + Math.min(connection.idleTimeoutMs, this.options.limits.loginTimeoutMs));
     return session;
   }
 
@@ -139,15 +197,18 @@ export class IMCore {
     const now = this.clock.now();
     session.lastActivity = now;
     this.stats.packetsIn++;
+    if (session.connection.connectionless) session.lastInboundBytes = Buffer.byteLength(text);
     if (!this.takeToken(session, now)) return;
     if (session.busy) {
       const queue = (session.queue ??= []);
-      if (queue.length >= this.options.limits.maxQueuedPackets) {
+      const { maxQueuedPackets, maxQueuedBytes } = this.options.limits;
+      if (queue.length >= maxQueuedPackets || session.queuedChars + text.length > maxQueuedBytes) {
         this.stats.queueOverflow++;
-        this.logger.warn(`${session}: ${IMErrors.QUEUE_OVERFLOW.message()}; closing`);
+        this.abuse.session(session, IMErrors.QUEUE_OVERFLOW.id, 'closing');
         this.closeSession(session, IMErrors.QUEUE_OVERFLOW.id);
         return;
       }
+      session.queuedChars += text.length;
       queue.push(text);
       return;
     }
@@ -167,6 +228,7 @@ export class IMCore {
   /** The transport's connection is gone (peer close, error, or our own close completing). */
   connectionClosed(session: Session): void {
     if (!this.sessions.delete(session)) return;
+    this.admission.closed(session);
     session.closed = true;
     session.queue = null;
     this.detach(session, session.kickCode);
@@ -178,7 +240,7 @@ export class IMCore {
     session.closed = true;
     session.queue = null;
     this.detach(session, session.kickCode);
-    this.sessions.delete(session);
+    if (this.sessions.delete(session)) this.admission.closed(session);
     session.connection.close(reason);
   }
 
@@ -276,7 +338,9 @@ export class IMCore {
       session.busy = false;
       const queue = session.queue;
       while (!session.busy && !session.closed && queue && queue.length > 0) {
-        this.process(session, queue.shift() as string);
+        const text = queue.shift() as string;
+        session.queuedChars -= text.length;
+        this.process(session, text);
       }
     };
     pending.then(resume, (err) => {
@@ -318,7 +382,7 @@ export class IMCore {
 
   private badInput(session: Session, error: IMErrorDefinition, detail: string): void {
     this.stats.badInput++;
-    this.logger.debug(`${session}: ${error.id} ${detail}`);
+    this.abuse.session(session, error.id, detail);
     // The reference answers bad input by closing (TCP/WS); on UDP we keep the session.
     if (!session.connection.connectionless) this.closeSession(session, error.id);
   }
@@ -331,7 +395,10 @@ export class IMCore {
   }
 
   private takeToken(session: Session, now: number): boolean {
-    const { packetsPerSecond, burst } = this.options.limits;
+    const limits = this.options.limits;
+    const anonymous = !session.authenticated;
+    const packetsPerSecond = anonymous ? limits.anonymousPacketsPerSecond : limits.packetsPerSecond;
+    const burst = anonymous ? limits.anonymousBurst : limits.burst;
     session.tokens = Math.min(burst, session.tokens + ((now - session.tokensAt) * packetsPerSecond) / 1000);
     session.tokensAt = now;
     if (session.tokens >= 1) {
@@ -339,6 +406,7 @@ export class IMCore {
       return true;
     }
     this.stats.rateLimited++;
+    this.abuse.session(session, IMErrors.RATE_LIMITED.id, anonymous ? '(not logged in)' : '');
     // Tell the client at most once a second, so a flood is not answered by a flood.
     if (now - session.limitedNoticeAt >= 1000) {
       session.limitedNoticeAt = now;
@@ -363,6 +431,11 @@ export class IMCore {
     if (info.loginUserId === SERVER_USER_ID || info.loginUserId === NO_USER_ID) {
       return this.loginFailed(session, IMErrors.RESERVED_USER_ID.wireCode);
     }
+    if (info.loginUserId.length > this.options.limits.maxUserIdLength) {
+      this.stats.fieldTooLong++;
+      this.abuse.session(session, IMErrors.FIELD_TOO_LONG.id, `loginUserId of ${info.loginUserId.length} chars`);
+      return this.loginFailed(session, IMErrors.FIELD_TOO_LONG.wireCode);
+    }
     if (session.userId !== null) {
       // §7.4: re-login as the same user needs no verification.
       if (session.userId === info.loginUserId) return this.completeLogin(session, info);
@@ -373,6 +446,11 @@ export class IMCore {
       this.logger.warn(`${session}: login refused: no @OnLogin handler is registered`);
       return this.loginFailed(session, IMErrors.LOGIN_REFUSED.wireCode);
     }
+    if (!this.loginThrottle.allows(session.remoteAddress, info.loginUserId, this.clock.now())) {
+      this.stats.loginsThrottled++;
+      this.abuse.session(session, IMErrors.LOGIN_THROTTLED.id, `as ${info.loginUserId}`);
+      return this.loginFailed(session, IMErrors.LOGIN_THROTTLED.wireCode);
+    }
     const verdict = this.hooks.verifyLogin(info, session, p);
     if (isThenable(verdict)) return verdict.then((v) => this.afterVerify(session, info, v));
     return this.afterVerify(session, info, verdict);
@@ -381,7 +459,11 @@ export class IMCore {
   private afterVerify(session: Session, info: LoginInfo, verdict: number | IMRefusal): Promise<unknown> | void {
     if (session.closed) return;
     const code = isRefusal(verdict) ? verdict.code : verdict;
-    if (code !== 0) return this.loginFailed(session, code);
+    if (code !== 0) {
+      this.loginThrottle.failed(session.remoteAddress, info.loginUserId, this.clock.now());
+      return this.loginFailed(session, code);
+    }
+    this.loginThrottle.succeeded(session.remoteAddress, info.loginUserId);
     return this.completeLogin(session, info);
   }
 
@@ -396,7 +478,8 @@ export class IMCore {
     const userId = info.loginUserId;
     const clientTime = info.firstLoginTime;
     const firstLoginTime = clientTime <= 0 ? this.clock.now() : clientTime;
-    this.write(session, loginResponse(0, userId, firstLoginTime));
+    // The response to a successful login is exempt from the UDP no-amplification cap.
+    session.connection.write(this.encode(loginResponse(0, userId, firstLoginTime)));
     const old = this.online.get(userId);
     if (old && old !== session && this.resolveDuplicate(old, clientTime) === 'stale') {
       // A stale device (QUIRK-13, replicated): it got code 0, now it is kicked and never logs in.
@@ -406,6 +489,11 @@ export class IMCore {
     session.userId = userId;
     session.firstLoginTime = firstLoginTime;
     session.kickCode = NO_KICK;
+    if (!session.authenticated) {
+      session.authenticated = true;
+      session.tokens = this.options.limits.burst;
+      this.admission.authenticated(session);
+    }
     this.online.set(userId, session);
     this.stats.loginsAccepted++;
     if (!relogin && this.events.observed) this.events.next({ type: 'online', userId, session });
@@ -471,8 +559,16 @@ export class IMCore {
     // QUIRK-5 fix: a session speaks only as its own user.
     if (p.from !== session.userId) {
       this.stats.forgedSender++;
-      this.logger.debug(`${session}: ${IMErrors.FORGED_SENDER.id} from=${p.from}`);
+      this.abuse.session(session, IMErrors.FORGED_SENDER.id, `from=${p.from}`);
       return this.sendError(session, IMErrors.FORGED_SENDER.wireCode, IMErrors.FORGED_SENDER.message());
+    }
+    // Bounded before any table or map sees them: memory, and V8's length-only hash of very long strings.
+    const { maxFingerprintLength, maxUserIdLength } = this.options.limits;
+    if ((p.fp !== undefined && p.fp.length > maxFingerprintLength) || (p.to !== undefined && p.to.length > maxUserIdLength)) {
+      this.stats.fieldTooLong++;
+      const what = p.to !== undefined && p.to.length > maxUserIdLength ? `to of ${p.to.length} chars` : `fp of ${p.fp?.length} chars`;
+      this.abuse.session(session, IMErrors.FIELD_TOO_LONG.id, what);
+      return this.sendError(session, IMErrors.FIELD_TOO_LONG.wireCode, IMErrors.FIELD_TOO_LONG.message(what));
     }
     // QUIRK-8 fix: a QoS packet without fp cannot be ACKed; SDKs drop such packets, so refuse it.
     if (p.QoS && p.fp === undefined) {
@@ -560,7 +656,7 @@ export class IMCore {
   /** §10.4: the recipient's ACK settles only packets addressed to that recipient (QUIRK-6 fix). */
   private ack(session: Session, p: Packet): void {
     const fp = p.dataContent;
-    if (fp === undefined) return;
+    if (fp === undefined || fp.length > this.options.limits.maxFingerprintLength) return;
     const userId = session.userId as string;
     const entry = this.sendQoS.settle(userId, fp);
     if (!entry) return;
@@ -587,9 +683,16 @@ export class IMCore {
 
   private checkIdle(session: Session, now: number): void {
     if (session.closed) return;
+    const loginDeadline = session.authenticated ? Infinity : session.openedAt + this.options.limits.loginTimeoutMs;
+    if (now >= loginDeadline) {
+      this.stats.loginTimeouts++;
+      this.abuse.process(IMErrors.LOGIN_TIMEOUT.id, `${session} closed: ${IMErrors.LOGIN_TIMEOUT.message()}`);
+      this.closeSession(session, IMErrors.LOGIN_TIMEOUT.id);
+      return;
+    }
     const deadline = session.lastActivity + session.connection.idleTimeoutMs;
     if (now < deadline) {
-      this.idleWheel.schedule(session, deadline);
+      this.idleWheel.schedule(session, Math.min(deadline, loginDeadline));
       return;
     }
     this.stats.idleTimeouts++;
@@ -613,7 +716,28 @@ export class IMCore {
   }
 
   private write(session: Session, p: Packet): boolean {
-    return session.connection.write(this.encode(p));
+    const body = this.encode(p);
+    // No amplification: a peer that has not logged in over UDP (its source address may be
+    // spoofed) never gets a reply larger than the datagram it sent.
+    if (!session.authenticated && session.connection.connectionless && Buffer.byteLength(body) > this.replyBudget(session)) {
+      return this.writeShortReply(session, p);
+    }
+    return session.connection.write(body);
+  }
+
+  /** A 301 may drop its quoted packet to fit the datagram it answers; anything else is not sent. */
+  private writeShortReply(session: Session, p: Packet): boolean {
+    if (p.type === PacketType.ERROR && p.dataContent?.startsWith('{"errorCode":301,')) {
+      const short = this.encode(errorResponse(ProtocolErrorCode.NOT_LOGGED_IN, '', p.to));
+      if (Buffer.byteLength(short) <= this.replyBudget(session)) return session.connection.write(short);
+    }
+    this.stats.repliesSuppressed++;
+    return false;
+  }
+
+  /** Bytes a reply to an unauthenticated UDP peer may have (`udp.maxReplyRatio` × its datagram). */
+  private replyBudget(session: Session): number {
+    return session.lastInboundBytes * this.udpReplyRatio;
   }
 
   private encode(p: Packet): string {
@@ -634,6 +758,6 @@ export class IMCore {
 
   private handlerFailed(session: Session | undefined, err: unknown): void {
     this.stats.handlerErrors++;
-    this.logger.error(`${session ?? 'hook'}: ${IMErrors.HANDLER_FAILED.message((err as Error)?.message)}`, (err as Error)?.stack);
+    this.logger.error(`${session ?? 'hook'}: ${IMErrors.HANDLER_FAILED.message(logText((err as Error)?.message))}`, (err as Error)?.stack);
   }
 }

@@ -35,6 +35,20 @@ export interface IMStats {
   lost: number;
   idleTimeouts: number;
   handlerErrors: number;
+  /** `fp`, user id or recipient over its length limit. */
+  fieldTooLong: number;
+  /** Logins refused by the failed-login throttle before `@OnLogin` ran. */
+  loginsThrottled: number;
+  /** Connections closed because they did not log in within `limits.loginTimeoutMs`. */
+  loginTimeouts: number;
+  /** Connections refused: too many unauthenticated sessions from their address. */
+  unauthenticatedRefused: number;
+  /** Unauthenticated sessions closed to admit newer ones (`limits.maxUnauthenticated`). */
+  unauthenticatedEvicted: number;
+  /** Connections refused near the open-file limit. */
+  fdLimitRefused: number;
+  /** Replies to unauthenticated UDP peers not sent because they were larger than the datagram. */
+  repliesSuppressed: number;
 }
 
 /** A zeroed {@link IMStats}. */
@@ -43,5 +57,7 @@ export function emptyStats(): IMStats {
     packetsIn: 0, badInput: 0, unknownType: 0, notLoggedIn: 0, forgedSender: 0, rateLimited: 0,
     queueOverflow: 0, loginsAccepted: 0, loginsRefused: 0, kicks: 0, c2c: 0, c2cOffline: 0, c2s: 0,
     c2sDuplicates: 0, outboundTooLarge: 0, retransmits: 0, delivered: 0, lost: 0, idleTimeouts: 0, handlerErrors: 0,
+    fieldTooLong: 0, loginsThrottled: 0, loginTimeouts: 0, unauthenticatedRefused: 0, unauthenticatedEvicted: 0,
+    fdLimitRefused: 0, repliesSuppressed: 0,
   };
 }

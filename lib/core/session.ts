@@ -1,5 +1,6 @@
 import { NO_KICK } from '../protocol/protocol-codes';
 import { IMConnection, TransportKind } from './connection';
+import { logText } from './log-text';
 
 let nextSessionId = 1;
 
@@ -20,6 +21,10 @@ export class Session {
   lastActivity: number;
   /** The session has ended; nothing more is processed or written. */
   closed = false;
+  /** Time the session opened (login deadline). */
+  readonly openedAt: number;
+  /** True once the session has logged in at least once (it left the unauthenticated limits). */
+  authenticated = false;
   /** Application data attached to the session (e.g. by a login handler). */
   readonly data: Record<string, unknown> = {};
 
@@ -33,6 +38,12 @@ export class Session {
   tokensAt: number;
   /** @internal Time the client was last told it is rate limited. */
   limitedNoticeAt = 0;
+  /** @internal Characters of the packets in `queue`. */
+  queuedChars = 0;
+  /** @internal Byte length of the last datagram (UDP replies to strangers may not be larger). */
+  lastInboundBytes = 0;
+  /** @internal When each abuse kind was last logged for this session (see AbuseLog). */
+  abuseLoggedAt?: Map<string, { at: number; suppressed: number }>;
 
   constructor(
     /** The transport's side of the session. */
@@ -41,6 +52,7 @@ export class Session {
     burst: number,
   ) {
     this.lastActivity = now;
+    this.openedAt = now;
     this.tokens = burst;
     this.tokensAt = now;
   }
@@ -59,6 +71,6 @@ export class Session {
   }
 
   toString(): string {
-    return `${this.transport}#${this.id}(${this.userId ?? 'anonymous'}@${this.remoteAddress}:${this.connection.remotePort})`;
+    return `${this.transport}#${this.id}(${this.userId === null ? 'anonymous' : logText(this.userId)}@${this.remoteAddress}:${this.connection.remotePort})`;
   }
 }

@@ -50,6 +50,22 @@ export const IMErrors = {
   TOO_MANY_CONNECTIONS: def('IM_TOO_MANY_CONNECTIONS', 503, 'connection limit reached'),
   /** An application handler threw an error that no filter mapped. */
   HANDLER_FAILED: def('IM_HANDLER_FAILED', 500, 'handler failed'),
+  /** An `fp`, user id or recipient longer than its limit (`limits.maxFingerprintLength`, `limits.maxUserIdLength`). */
+  FIELD_TOO_LONG: def('IM_FIELD_TOO_LONG', 400, 'field exceeds its length limit'),
+  /** `@IMJson()` content nested deeper than `limits.jsonMaxDepth`. */
+  JSON_TOO_DEEP: def('IM_JSON_TOO_DEEP', 400, 'JSON nests too deeply'),
+  /** Too many failed logins from the address or for the user id: refused before `@OnLogin` runs. */
+  LOGIN_THROTTLED: def('IM_LOGIN_THROTTLED', 429, 'too many failed logins; try again later'),
+  /** The connection did not log in within `limits.loginTimeoutMs` (closed; nothing is sent). */
+  LOGIN_TIMEOUT: def('IM_LOGIN_TIMEOUT', 408, 'no login within the login timeout'),
+  /** Too many connections from one address that have not logged in (`limits.maxUnauthenticatedPerAddress`). */
+  TOO_MANY_UNAUTHENTICATED: def('IM_TOO_MANY_UNAUTHENTICATED', 503, 'too many connections that have not logged in'),
+  /** The oldest session that had not logged in was closed to admit a new one (`limits.maxUnauthenticated`). */
+  UNAUTHENTICATED_EVICTED: def('IM_UNAUTHENTICATED_EVICTED', 503, 'closed to make room: not logged in'),
+  /** The process is near its open-file limit (`limits.fdReserve`): new connections are refused. */
+  FD_LIMIT: def('IM_FD_LIMIT', 503, 'process is near its open-file limit'),
+  /** A reply to a UDP peer that is not logged in would be larger than its datagram (no amplification): not sent. */
+  REPLY_SUPPRESSED: def('IM_REPLY_SUPPRESSED', 0, 'reply to an unauthenticated UDP peer suppressed'),
   /** A WebSocket binary frame (the protocol carries text only). */
   BINARY_FRAME: def('IM_BINARY_FRAME', 400, 'binary frames are not accepted'),
 } as const;

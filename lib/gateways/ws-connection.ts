@@ -21,6 +21,8 @@ export class WsConnection implements IMConnection {
     readonly remotePort: number,
     readonly idleTimeoutMs: number,
     readonly maxOutboundBytes: number,
+    /** How long a closed WebSocket waits for the client's close frame before the socket is destroyed. */
+    private readonly closeTimeoutMs: number,
   ) {}
 
   write(body: string): boolean {
@@ -43,7 +45,13 @@ export class WsConnection implements IMConnection {
 
   /** Every server-initiated close uses 1000 "Bye", as the reference does (PROTOCOL.md §1.2). */
   close(): void {
-    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(1000, 'Bye');
+    const ws = this.ws;
+    if (ws.readyState !== WebSocket.OPEN && ws.readyState !== WebSocket.CONNECTING) return;
+    ws.close(1000, 'Bye');
+    // `ws` itself waits 30 s for a client that ignores the close frame.
+    const timer = setTimeout(() => ws.terminate(), this.closeTimeoutMs);
+    timer.unref();
+    ws.once('close', () => clearTimeout(timer));
   }
 }
 

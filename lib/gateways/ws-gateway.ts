@@ -10,9 +10,6 @@ import { WsConnection } from './ws-connection';
 
 type WsOptions = Exclude<ResolvedIMOptions['ws'], false>;
 
-/** How long a client may take to send its handshake headers on the gateway's own port. */
-const HANDSHAKE_TIMEOUT_MS = 10_000;
-
 /**
  * WebSocket gateway (PROTOCOL.md §1.2): raw MobileIMSDK JSON in text frames at
  * `/websocket`, on its own port or on the Nest HTTP server.
@@ -78,8 +75,12 @@ export class WsGateway {
       return;
     }
     const server = this.options.tls ? https.createServer(this.options.tls) : http.createServer();
-    server.headersTimeout = HANDSHAKE_TIMEOUT_MS;
-    server.requestTimeout = HANDSHAKE_TIMEOUT_MS;
+    const handshakeMs = this.options.handshakeTimeoutMs;
+    server.headersTimeout = handshakeMs;
+    server.requestTimeout = handshakeMs;
+    // Node checks those two only every 30 s (connectionsCheckingInterval), and not during TLS:
+    // an absolute deadline per connection, cleared by a completed upgrade, holds to the option.
+    server.on('connection', (socket: Duplex) => this.startHandshakeDeadline(socket));
     // A plain HTTP request to the gateway is answered as the reference does.
     server.on('request', (_req, res) => {
       res.writeHead(400, { connection: 'close' }).end();
@@ -127,10 +128,20 @@ export class WsGateway {
       this.logger.warn(`${IMErrors.TOO_MANY_CONNECTIONS.id}: ${this.options.maxConnections} WebSocket connections`);
       return rejectUpgrade(socket, 503, 'Service Unavailable');
     }
+    if (this.core.admit('ws', req.socket.remoteAddress ?? '', true)) return rejectUpgrade(socket, 503, 'Service Unavailable');
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   }
 
+  /** Destroys `socket` unless its upgrade completes within `handshakeTimeoutMs`. */
+  private startHandshakeDeadline(socket: Duplex): void {
+    const timer = setTimeout(() => socket.destroy(), this.options.handshakeTimeoutMs);
+    timer.unref();
+    (socket as HandshakeSocket)[HANDSHAKE_TIMER] = timer;
+    socket.once('close', () => clearTimeout(timer));
+  }
+
   private accept(ws: WebSocket, req: http.IncomingMessage): void {
+    clearHandshakeDeadline(req.socket);
     const connection = new WsConnection(
       ws,
       req.socket,
@@ -138,6 +149,7 @@ export class WsGateway {
       req.socket.remotePort ?? 0,
       this.options.idleTimeoutMs,
       this.options.maxOutboundBytes,
+      this.options.closeTimeoutMs,
     );
     const session = this.core.openSession(connection);
     const core = this.core;
@@ -148,6 +160,17 @@ export class WsGateway {
     // `ws` closes with 1009 itself when a message exceeds maxPayload; log it and let it close.
     ws.on('error', (err) => this.logger.debug(`${session}: ${err.message}`));
     ws.on('close', () => core.connectionClosed(session));
+  }
+}
+
+const HANDSHAKE_TIMER = Symbol('nestjs-im:handshake-deadline');
+type HandshakeSocket = Duplex & { [HANDSHAKE_TIMER]?: NodeJS.Timeout };
+
+/** Clears the deadline of the upgraded socket and, under TLS, of the TCP socket beneath it. */
+function clearHandshakeDeadline(socket: Duplex): void {
+  for (let s: Duplex | undefined = socket; s; s = (s as { _parent?: Duplex })._parent) {
+    const timer = (s as HandshakeSocket)[HANDSHAKE_TIMER];
+    if (timer) clearTimeout(timer);
   }
 }
 

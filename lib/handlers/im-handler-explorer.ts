@@ -1,4 +1,4 @@
-import { HttpException, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { HttpException, Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { ExternalExceptionFilterContext } from '@nestjs/core/exceptions/external-exception-filter-context';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
@@ -14,6 +14,9 @@ import { IMException } from '../errors/im.exception';
 import { Packet } from '../protocol/packet';
 import { IM_CONTEXT_TYPE, IMEventContext, IMEventName } from './im-event';
 import { IMParamsFactory } from './im-params.factory';
+import { IM_RESOLVED_OPTIONS } from '../im-module-definition';
+import { ResolvedIMOptions } from '../im-options.interface';
+import { logText } from '../core/log-text';
 
 /** One discovered handler, wrapped in Nest's guards, pipes, interceptors and filters. */
 interface BoundHandler {
@@ -33,7 +36,9 @@ type HandlerTable = Record<IMEventName, BoundHandler[]>;
 @Injectable()
 export class IMHandlerExplorer implements OnModuleInit {
   private readonly logger = new Logger('IMHandlerExplorer');
-  private readonly paramsFactory = new IMParamsFactory();
+  private readonly paramsFactory: IMParamsFactory;
+  /** Per handler: when its last unexpected error was logged, and how many were not logged since. */
+  private readonly errorLogged = new Map<string, { at: number; suppressed: number }>();
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -41,7 +46,10 @@ export class IMHandlerExplorer implements OnModuleInit {
     private readonly reflector: Reflector,
     private readonly contextCreator: ExternalContextCreator,
     private readonly core: IMCore,
-  ) {}
+    @Inject(IM_RESOLVED_OPTIONS) private readonly options: ResolvedIMOptions,
+  ) {
+    this.paramsFactory = new IMParamsFactory(options.limits.jsonMaxDepth);
+  }
 
   onModuleInit(): void {
     const table = this.discover();
@@ -125,8 +133,21 @@ export class IMHandlerExplorer implements OnModuleInit {
       // A guard's ForbiddenException and HTTP 4xx map to the same numbers in the IM registry band.
       return refusal(status === 403 ? IMErrors.FORBIDDEN.wireCode : status, message);
     }
-    this.logger.error(`${name} failed: ${(err as Error)?.message ?? err}`, (err as Error)?.stack);
+    this.logHandlerError(name, err);
     return refusal(IMErrors.HANDLER_FAILED.wireCode, IMErrors.HANDLER_FAILED.message());
+  }
+
+  /** Logs a handler's unexpected error with its stack, at most once per handler per abuse-log interval. */
+  private logHandlerError(name: string, err: unknown): void {
+    const now = this.core.clock.now();
+    const last = this.errorLogged.get(name);
+    if (last && now - last.at < this.options.limits.abuseLogIntervalMs) {
+      last.suppressed++;
+      return;
+    }
+    const more = last?.suppressed ? ` (+${last.suppressed} more since last logged)` : '';
+    this.errorLogged.set(name, { at: now, suppressed: 0 });
+    this.logger.error(`${name} failed: ${logText((err as Error)?.message ?? err)}${more}`, (err as Error)?.stack);
   }
 
   private buildHooks(t: HandlerTable): IMCoreHooks {

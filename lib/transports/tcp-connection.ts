@@ -4,8 +4,6 @@ import { TCP_HEADER_BYTES } from '../protocol/tcp-frame-decoder';
 
 /** Bytes a peer may leave unread before writes to it count as failed (slow consumer). */
 const MAX_BUFFERED_BYTES = 1 << 20;
-/** How long a closing socket may take to flush before it is destroyed. */
-const CLOSE_GRACE_MS = 5000;
 
 /**
  * One TCP connection. Packets written in the same tick are framed into one
@@ -23,6 +21,8 @@ export class TcpConnection implements IMConnection {
     private readonly socket: Socket,
     readonly idleTimeoutMs: number,
     readonly maxOutboundBytes: number,
+    /** How long a closing socket may take to flush before it is destroyed. */
+    private readonly closeTimeoutMs: number,
   ) {
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
@@ -44,7 +44,7 @@ export class TcpConnection implements IMConnection {
     if (this.socket.destroyed) return;
     this.flush();
     this.socket.end();
-    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+    setTimeout(() => this.socket.destroy(), this.closeTimeoutMs).unref();
   }
 
   /** @internal Frames and writes everything written since the last flush. */

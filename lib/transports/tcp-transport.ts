@@ -36,7 +36,9 @@ export class TcpTransport extends IMTransportServer {
 
   listen(callback: (err?: unknown) => void): void {
     const onSocket = (socket: net.Socket) => this.accept(socket);
-    const server = this.options.tls ? tls.createServer(this.options.tls, onSocket) : net.createServer(onSocket);
+    const server = this.options.tls
+      ? tls.createServer({ ...this.options.tls, handshakeTimeout: this.options.handshakeTimeoutMs }, onSocket)
+      : net.createServer(onSocket);
     this.server = server;
     const onError = (err: Error) => callback(err);
     server.once('error', onError);
@@ -70,10 +72,14 @@ export class TcpTransport extends IMTransportServer {
       }
       return;
     }
+    if (this.core.admit('tcp', socket.remoteAddress ?? '', true)) {
+      socket.destroy();
+      return;
+    }
     this.sockets.add(socket);
     socket.setNoDelay(true);
     socket.setKeepAlive(true);
-    const connection = new TcpConnection(socket, this.options.idleTimeoutMs, this.options.maxOutboundBytes);
+    const connection = new TcpConnection(socket, this.options.idleTimeoutMs, this.options.maxOutboundBytes, this.options.closeTimeoutMs);
     const session = this.core.openSession(connection);
     const decoder = new TcpFrameDecoder(this.options.maxFrameBytes);
     const core = this.core;

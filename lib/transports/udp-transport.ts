@@ -25,6 +25,11 @@ class UdpPeer implements IMConnection {
   ) {}
 
   write(body: string): boolean {
+    // Never more than the clients read (and never an oversized reply to a spoofed source).
+    if (body.length > this.maxOutboundBytes && Buffer.byteLength(body) > this.maxOutboundBytes) {
+      this.owner.oversizeReplies++;
+      return false;
+    }
     return this.owner.sendTo(this, body);
   }
 
@@ -48,6 +53,8 @@ export class UdpTransport extends IMTransportServer {
   refused = 0;
   /** Datagrams dropped for size. */
   oversize = 0;
+  /** Packets not sent because they exceed `maxOutboundBytes`. */
+  oversizeReplies = 0;
 
   constructor(
     private readonly core: IMCore,
@@ -122,6 +129,8 @@ export class UdpTransport extends IMTransportServer {
         }
         return;
       }
+      // Admission caps sessions that have not logged in (per address, and in total by evicting the oldest).
+      if (this.core.admit('udp', rinfo.address, false)) return;
       peer = new UdpPeer(this, key, rinfo.address, rinfo.port, this.options.idleTimeoutMs, this.options.maxOutboundBytes);
       peer.session = this.core.openSession(peer);
       this.peers.set(key, peer);

@@ -84,10 +84,11 @@ describe('bad input (PROTOCOL §11): a clear answer, nothing lost, nobody else d
 
   it('drops a UDP datagram over 2048 bytes, processes one of exactly 2048', async () => {
     const u = await im.login('udp', 'alice');
-    const exact = `{"type":5,"dataContent":"${'x'.repeat(2048 - 27)}"}`;
+    const head = '{"type":2,"from":"alice","to":"0","fp":"big","QoS":true,"dataContent":"';
+    const exact = `${head}${'x'.repeat(2048 - head.length - 2)}"}`;
     expect(Buffer.byteLength(exact)).toBe(2048);
     u.sendText(exact);
-    await u.expect({ type: 53 });
+    await u.expect({ type: 4, dataContent: 'big' });
     u.sendText(exact.replace('"x', '"xx'));
     await u.expectNothing(150);
     u.keepalive();
@@ -142,8 +143,10 @@ describe('security defaults', () => {
 
   it('answers data before login on UDP with 301 and keeps the address usable', async () => {
     const u = await im.connect('udp');
-    u.send({ type: 2, from: 'alice', to: 'bob', dataContent: 'x' });
-    await u.expect({ type: 52 });
+    // Big enough for the 301 without its quoted packet: a stranger gets no more bytes than it sent.
+    u.send({ type: 2, from: 'alice', to: 'bob', dataContent: 'x'.repeat(100) });
+    const err = await u.expect({ type: 52 });
+    expect(JSON.parse(err.dataContent as string)).toEqual({ errorCode: 301, errorMsg: '' });
     expect((await u.login('alice')).code).toBe(0);
   });
 

@@ -10,7 +10,9 @@ describe('keepalive and idle timeout (PROTOCOL §5, §9)', () => {
     im = await startIMTestingApp({
       providers: [RecordingHandlers],
       manualClock: true,
-      im: { tcp: { senseMode: '5S' }, ws: { senseMode: '5S' }, udp: {} },
+      // These tests pin the idle and 301 rules (PROTOCOL §5, §9); the hardening defaults that
+      // pre-empt them for strangers (login deadline, UDP reply cap) are tested in hardening.e2e-spec.ts.
+      im: { tcp: { senseMode: '5S' }, ws: { senseMode: '5S' }, udp: { maxReplyRatio: 8 }, limits: { loginTimeoutMs: 60_000 } },
     });
     handlers = im.app.get(RecordingHandlers);
   });
@@ -93,7 +95,7 @@ describe('keepalive and idle timeout (PROTOCOL §5, §9)', () => {
 
 describe('echo and logout (PROTOCOL §8, §9)', () => {
   let im: IMTestingApp;
-  beforeEach(async () => (im = await startIMTestingApp({ providers: [RecordingHandlers] })));
+  beforeEach(async () => (im = await startIMTestingApp({ providers: [RecordingHandlers], im: { udp: { maxReplyRatio: 8 } } })));
   afterEach(() => im.close());
 
   it('echo returns the normalised packet as type 53 on the same connection, even before login', async () => {

@@ -1,10 +1,13 @@
-import { ReceiveDedupTable } from '../../lib/qos/receive-dedup-table';
+import { DedupLimits, ReceiveDedupTable } from '../../lib/qos/receive-dedup-table';
 
 const TTL = 10 * 60_000;
+const limits = (ttlMs: number, maxEntries: number, more: Partial<DedupLimits> = {}): DedupLimits => ({
+  ttlMs, maxEntries, maxBytes: Number.MAX_SAFE_INTEGER, maxEntriesPerUser: Number.MAX_SAFE_INTEGER, ...more,
+});
 
 describe('ReceiveDedupTable (PROTOCOL §10.5, QUIRK-7 fix)', () => {
   it('reports the first sighting as new and a repeat within the TTL as a duplicate', () => {
-    const t = new ReceiveDedupTable(TTL, 1000);
+    const t = new ReceiveDedupTable(limits(TTL, 1000));
     expect(t.checkAndRecord('alice', 'f1', 0)).toBe(false);
     expect(t.checkAndRecord('alice', 'f1', 1)).toBe(true);
     expect(t.checkAndRecord('alice', 'f1', TTL - 1)).toBe(true);
@@ -12,20 +15,20 @@ describe('ReceiveDedupTable (PROTOCOL §10.5, QUIRK-7 fix)', () => {
   });
 
   it('does not report a repeat once the TTL since the last sighting has passed', () => {
-    const t = new ReceiveDedupTable(TTL, 1000);
+    const t = new ReceiveDedupTable(limits(TTL, 1000));
     t.checkAndRecord('alice', 'f1', 0);
     expect(t.checkAndRecord('alice', 'f1', TTL)).toBe(false);
   });
 
   it('records the late repeat again, so the next one is a duplicate', () => {
-    const t = new ReceiveDedupTable(TTL, 1000);
+    const t = new ReceiveDedupTable(limits(TTL, 1000));
     t.checkAndRecord('alice', 'f1', 0);
     expect(t.checkAndRecord('alice', 'f1', TTL + 5)).toBe(false);
     expect(t.checkAndRecord('alice', 'f1', TTL + 6)).toBe(true);
   });
 
   it('keys by (sender, fp): the same fp from two senders is not a duplicate', () => {
-    const t = new ReceiveDedupTable(TTL, 1000);
+    const t = new ReceiveDedupTable(limits(TTL, 1000));
     expect(t.checkAndRecord('alice', 'same', 0)).toBe(false);
     expect(t.checkAndRecord('bob', 'same', 1)).toBe(false);
     expect(t.checkAndRecord('alice', 'same', 2)).toBe(true);
@@ -34,25 +37,25 @@ describe('ReceiveDedupTable (PROTOCOL §10.5, QUIRK-7 fix)', () => {
   });
 
   it('keys by (sender, fp): different fps from one sender are not duplicates', () => {
-    const t = new ReceiveDedupTable(TTL, 1000);
+    const t = new ReceiveDedupTable(limits(TTL, 1000));
     expect(t.checkAndRecord('alice', 'f1', 0)).toBe(false);
     expect(t.checkAndRecord('alice', 'f2', 0)).toBe(false);
   });
 
   it('does not confuse keys that concatenate to the same text', () => {
-    const t = new ReceiveDedupTable(TTL, 1000);
+    const t = new ReceiveDedupTable(limits(TTL, 1000));
     expect(t.checkAndRecord('ab', 'c', 0)).toBe(false);
     expect(t.checkAndRecord('a', 'bc', 0)).toBe(false);
   });
 
   it('compares fps as exact strings (case-sensitive)', () => {
-    const t = new ReceiveDedupTable(TTL, 1000);
+    const t = new ReceiveDedupTable(limits(TTL, 1000));
     t.checkAndRecord('alice', 'abc-DEF', 0);
     expect(t.checkAndRecord('alice', 'ABC-DEF', 1)).toBe(false);
   });
 
   it('a duplicate refreshes the time, extending the window', () => {
-    const t = new ReceiveDedupTable(1000, 100);
+    const t = new ReceiveDedupTable(limits(1000, 100));
     expect(t.checkAndRecord('alice', 'f1', 0)).toBe(false);
     expect(t.checkAndRecord('alice', 'f1', 800)).toBe(true);
     // 1500 is past 0 + TTL but within 800 + TTL.
@@ -62,7 +65,7 @@ describe('ReceiveDedupTable (PROTOCOL §10.5, QUIRK-7 fix)', () => {
   });
 
   it('a refresh keeps the refreshed entry through a purge that removes older ones', () => {
-    const t = new ReceiveDedupTable(1000, 100);
+    const t = new ReceiveDedupTable(limits(1000, 100));
     t.checkAndRecord('alice', 'old', 0);
     t.checkAndRecord('alice', 'refreshed', 0);
     t.checkAndRecord('alice', 'refreshed', 900);
@@ -74,7 +77,7 @@ describe('ReceiveDedupTable (PROTOCOL §10.5, QUIRK-7 fix)', () => {
 
   describe('purge', () => {
     it('removes expired entries and keeps live ones', () => {
-      const t = new ReceiveDedupTable(1000, 100);
+      const t = new ReceiveDedupTable(limits(1000, 100));
       t.checkAndRecord('a', '1', 0);
       t.checkAndRecord('a', '2', 100);
       t.checkAndRecord('a', '3', 500);
@@ -85,7 +88,7 @@ describe('ReceiveDedupTable (PROTOCOL §10.5, QUIRK-7 fix)', () => {
     });
 
     it('removes an entry exactly at the TTL', () => {
-      const t = new ReceiveDedupTable(1000, 100);
+      const t = new ReceiveDedupTable(limits(1000, 100));
       t.checkAndRecord('a', '1', 0);
       t.purge(999);
       expect(t.size).toBe(1);
@@ -94,7 +97,7 @@ describe('ReceiveDedupTable (PROTOCOL §10.5, QUIRK-7 fix)', () => {
     });
 
     it('removes everything once all entries have expired', () => {
-      const t = new ReceiveDedupTable(1000, 100);
+      const t = new ReceiveDedupTable(limits(1000, 100));
       for (let i = 0; i < 50; i++) t.checkAndRecord('a', `f${i}`, i);
       t.purge(10_000);
       expect(t.size).toBe(0);
@@ -102,7 +105,7 @@ describe('ReceiveDedupTable (PROTOCOL §10.5, QUIRK-7 fix)', () => {
     });
 
     it('runs as a side effect of checkAndRecord', () => {
-      const t = new ReceiveDedupTable(1000, 100);
+      const t = new ReceiveDedupTable(limits(1000, 100));
       t.checkAndRecord('a', '1', 0);
       t.checkAndRecord('a', '2', 0);
       t.checkAndRecord('b', 'x', 5000);
@@ -112,7 +115,7 @@ describe('ReceiveDedupTable (PROTOCOL §10.5, QUIRK-7 fix)', () => {
 
   describe('size cap', () => {
     it('evicts the oldest entries past maxEntries and counts them', () => {
-      const t = new ReceiveDedupTable(TTL, 3);
+      const t = new ReceiveDedupTable(limits(TTL, 3));
       for (let i = 0; i < 5; i++) t.checkAndRecord('a', `f${i}`, i);
       expect(t.size).toBe(3);
       expect(t.evicted).toBe(2);
@@ -122,7 +125,7 @@ describe('ReceiveDedupTable (PROTOCOL §10.5, QUIRK-7 fix)', () => {
     });
 
     it('evicts by last sighting, not first: a refreshed entry survives', () => {
-      const t = new ReceiveDedupTable(TTL, 3);
+      const t = new ReceiveDedupTable(limits(TTL, 3));
       t.checkAndRecord('a', 'f0', 0);
       t.checkAndRecord('a', 'f1', 1);
       t.checkAndRecord('a', 'f2', 2);
@@ -135,7 +138,7 @@ describe('ReceiveDedupTable (PROTOCOL §10.5, QUIRK-7 fix)', () => {
     });
 
     it('a duplicate does not grow the table or evict anything', () => {
-      const t = new ReceiveDedupTable(TTL, 2);
+      const t = new ReceiveDedupTable(limits(TTL, 2));
       t.checkAndRecord('a', 'f0', 0);
       t.checkAndRecord('a', 'f1', 1);
       for (let i = 0; i < 10; i++) expect(t.checkAndRecord('a', 'f1', 2 + i)).toBe(true);
@@ -145,7 +148,7 @@ describe('ReceiveDedupTable (PROTOCOL §10.5, QUIRK-7 fix)', () => {
 
     it('stays bounded under 100k distinct fps (size never exceeds the cap)', () => {
       const cap = 1000;
-      const t = new ReceiveDedupTable(TTL, cap);
+      const t = new ReceiveDedupTable(limits(TTL, cap));
       let max = 0;
       for (let i = 0; i < 100_000; i++) {
         t.checkAndRecord('flooder', `fp-${i}`, i);
@@ -160,7 +163,7 @@ describe('ReceiveDedupTable (PROTOCOL §10.5, QUIRK-7 fix)', () => {
     });
 
     it('stays bounded when entries also expire during the flood', () => {
-      const t = new ReceiveDedupTable(500, 1000);
+      const t = new ReceiveDedupTable(limits(500, 1000));
       let max = 0;
       for (let i = 0; i < 100_000; i++) {
         t.checkAndRecord(`u${i % 7}`, `fp-${i}`, i);
@@ -179,7 +182,7 @@ describe('ReceiveDedupTable (PROTOCOL §10.5, QUIRK-7 fix)', () => {
   // inserting a new entry at 5000 into a full table counts it as evicted.
   // Expected evicted 0, actual 1.
   it('does not count an already expired entry as evicted by the size cap', () => {
-    const t = new ReceiveDedupTable(1000, 2);
+    const t = new ReceiveDedupTable(limits(1000, 2));
     t.checkAndRecord('a', 'f0', 0);
     t.checkAndRecord('a', 'f1', 0);
     t.checkAndRecord('a', 'f2', 5000);
@@ -192,8 +195,38 @@ describe('ReceiveDedupTable (PROTOCOL §10.5, QUIRK-7 fix)', () => {
   // strings; login does not reject U+0000), so ("a\u0000b", "c") and
   // ("a", "b\u0000c") share one key. Expected false (different senders), actual true.
   it('keeps (sender, fp) pairs apart even when the parts contain U+0000', () => {
-    const t = new ReceiveDedupTable(TTL, 1000);
+    const t = new ReceiveDedupTable(limits(TTL, 1000));
     expect(t.checkAndRecord('a\u0000b', 'c', 0)).toBe(false);
     expect(t.checkAndRecord('a', 'b\u0000c', 1)).toBe(false);
+  });
+
+  describe('byte and per-user bounds (issue 8)', () => {
+    it("evicts a flooding sender's own oldest fingerprints, not other senders'", () => {
+      const t = new ReceiveDedupTable(limits(TTL, 1000, { maxEntriesPerUser: 3 }));
+      t.checkAndRecord('bob', 'b1', 0);
+      for (let i = 0; i < 10; i++) t.checkAndRecord('mallory', `m${i}`, 1 + i);
+      expect(t.size).toBe(4);
+      expect(t.checkAndRecord('bob', 'b1', 20)).toBe(true);
+      expect(t.checkAndRecord('mallory', 'm9', 21)).toBe(true);
+      expect(t.checkAndRecord('mallory', 'm0', 22)).toBe(false);
+      expect(t.evicted).toBeGreaterThanOrEqual(7);
+    });
+
+    it('keeps its estimated size under maxBytes, evicting the least recently seen', () => {
+      const t = new ReceiveDedupTable(limits(TTL, 1_000_000, { maxBytes: 10_000 }));
+      for (let i = 0; i < 1000; i++) t.checkAndRecord(`u${i % 7}`, `fp-${i}-0123456789abcdef0123456789abcdef`, i);
+      expect(t.bytes).toBeLessThanOrEqual(10_000);
+      expect(t.size).toBeGreaterThan(0);
+      expect(t.checkAndRecord('u5', 'fp-999-0123456789abcdef0123456789abcdef', 2000)).toBe(true);
+      expect(t.checkAndRecord('u0', 'fp-0-0123456789abcdef0123456789abcdef', 2001)).toBe(false);
+    });
+
+    it('forgets a sender entirely once its last fingerprint expires', () => {
+      const t = new ReceiveDedupTable(limits(100, 1000));
+      t.checkAndRecord('alice', 'a', 0);
+      t.purge(200);
+      expect(t.size).toBe(0);
+      expect(t.bytes).toBe(0);
+    });
   });
 });
