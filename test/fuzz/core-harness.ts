@@ -62,8 +62,16 @@ export class FakeConnection implements IMConnection {
 
 /** Limits kept small so that one run reaches them. */
 export const FUZZ_IM_OPTIONS: IMModuleOptions = {
-  qos: { maxPending: 40, dedupMaxEntries: 50, retransmitIntervalMs: 4000 },
-  limits: { maxQueuedPackets: 20 },
+  qos: { maxPending: 40, dedupMaxEntries: 50, dedupMaxBytes: 4096, dedupMaxEntriesPerUser: 20, retransmitIntervalMs: 4000 },
+  limits: {
+    maxQueuedPackets: 20,
+    maxQueuedBytes: 2000,
+    maxUnauthenticated: 4,
+    maxUnauthenticatedPerAddress: 2,
+    loginFailuresPerAddress: 2,
+    loginFailuresPerUser: 2,
+    loginThrottleMaxEntries: 8,
+  },
 };
 
 /**
@@ -100,7 +108,11 @@ export class CoreHarness {
     this.core.start();
   }
 
-  open(transport: TransportKind, remoteAddress: string): { session: Session; connection: FakeConnection } {
+  /** Opens a session as a transport does: admission first; null when the core refuses the connection. */
+  open(transport: TransportKind, remoteAddress: string): { session: Session; connection: FakeConnection } | null {
+    const refused = this.core.admit(transport, remoteAddress, transport !== 'udp');
+    this.settleCloses();
+    if (refused) return null;
     const connection = new FakeConnection(transport, remoteAddress);
     const session = this.core.openSession(connection);
     this.live.set(session, connection);
@@ -166,14 +178,12 @@ export class CoreHarness {
     }
     const { maxPending, dedupMaxEntries } = this.options.qos;
     if (core.pendingQoS > maxPending) fail(`pendingQoS ${core.pendingQoS} > ${maxPending}`);
-    // Size getters that not every version of the core has: checked where present.
-    const sized = core as unknown as { dedupSize?: { entries: number; bytes: number }; unauthenticatedCount?: number };
-    if (sized.dedupSize && sized.dedupSize.entries > dedupMaxEntries) fail(`dedup entries ${sized.dedupSize.entries} > ${dedupMaxEntries}`);
-    const dedupMaxBytes = (this.options.qos as { dedupMaxBytes?: number }).dedupMaxBytes;
-    if (sized.dedupSize && dedupMaxBytes !== undefined && sized.dedupSize.bytes > dedupMaxBytes) fail(`dedup bytes ${sized.dedupSize.bytes} > ${dedupMaxBytes}`);
-    if (sized.unauthenticatedCount !== undefined && sized.unauthenticatedCount > this.live.size) {
-      fail(`unauthenticatedCount ${sized.unauthenticatedCount} > open sessions ${this.live.size}`);
-    }
+    const { entries, bytes } = core.dedupSize;
+    if (entries > dedupMaxEntries) fail(`dedup entries ${entries} > ${dedupMaxEntries}`);
+    if (bytes > this.options.qos.dedupMaxBytes) fail(`dedup bytes ${bytes} > ${this.options.qos.dedupMaxBytes}`);
+    const anonymous = [...this.live.keys()].filter((s) => !s.authenticated).length;
+    if (core.unauthenticatedCount !== anonymous) fail(`unauthenticatedCount ${core.unauthenticatedCount}, open sessions never logged in ${anonymous}`);
+    if (anonymous > this.options.limits.maxUnauthenticated) fail(`${anonymous} sessions never logged in > ${this.options.limits.maxUnauthenticated}`);
     for (const connection of this.all) {
       if (connection.malformedWrites.length) fail(`wrote a malformed packet: ${connection.malformedWrites[0].slice(0, 200)}`);
       if (connection.writesAfterClose) fail(`wrote to a connection after closing it`);

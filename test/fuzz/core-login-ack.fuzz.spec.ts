@@ -38,13 +38,20 @@ type Step =
   | { kind: 'advance'; ms: number };
 
 const slot = fc.integer({ min: 0, max: SLOTS - 1 });
-const userId = fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...USERS) }, { weight: 1, arbitrary: fc.constantFrom('0', '-1', '', ' u0') }, { weight: 1, arbitrary: anyUtf16(40) });
-const fp = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...FPS) }, { weight: 1, arbitrary: anyUtf16(120) }, { weight: 1, arbitrary: fc.constant(undefined) });
+/** Strings around the core's length limits (fingerprints of 64 and user ids of 128 characters by default). */
+const longText = fc.integer({ min: 60, max: 300 }).map((n) => 'x'.repeat(n));
+const userId = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom(...USERS) },
+  { weight: 1, arbitrary: fc.constantFrom('0', '-1', '', ' u0') },
+  { weight: 1, arbitrary: anyUtf16(40) },
+  { weight: 1, arbitrary: longText },
+);
+const fp = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...FPS) }, { weight: 1, arbitrary: anyUtf16(120) }, { weight: 1, arbitrary: longText }, { weight: 1, arbitrary: fc.constant(undefined) });
 
 const loginInfo = fc
   .record({
     loginUserId: fc.oneof({ weight: 8, arbitrary: userId }, { weight: 1, arbitrary: fc.constant(undefined) }),
-    loginToken: fc.constantFrom('ok', 'ok', 'ok', 'bad', undefined),
+    loginToken: fc.constantFrom('ok', 'ok', 'bad', 'bad', undefined),
     firstLoginTime: fc.constantFrom(0, -1, 1000, 2000, 1_000_000, '1000', 'x', undefined),
   })
   .map((info) => JSON.stringify(info));
@@ -123,9 +130,9 @@ class Slots {
   reopen(i: number, transport: TransportKind, user: string | null): void {
     const old = this.sessions[i];
     if (old) this.h.peerClosed(old);
-    const session = this.h.open(transport, `10.0.0.${i + 1}`).session;
+    const session = this.h.open(transport, `10.0.0.${i + 1}`)?.session;
     this.sessions[i] = session;
-    if (user !== null) this.h.receive(session, login(user));
+    if (session && user !== null) this.h.receive(session, login(user));
   }
 
   get(i: number): Session | undefined {
@@ -196,7 +203,7 @@ describe('fuzz: core login, ACK and data paths', () => {
     await fc.assert(
       fc.asyncProperty(steps, fc.constantFrom<keyof typeof verifiers>('sync', 'async'), stuckUser, async (steps, verify, stuck) => {
         const h = new CoreHarness(verifiers[verify], stuck);
-        const { session: victim, connection } = h.open('tcp', '10.9.9.9');
+        const { session: victim, connection } = h.open('tcp', '10.9.9.9') as NonNullable<ReturnType<CoreHarness['open']>>;
         h.receive(victim, login(VICTIM));
         await h.settle();
         expect(victim.userId).toBe(VICTIM);
