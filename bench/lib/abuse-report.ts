@@ -49,6 +49,7 @@ export function abuseSection(all: AbuseResult[]): string[] {
           ['canary sent / ACKed / lost / dups', `${int(r.canary.sent)} / ${int(r.canary.acked)} / ${int(r.canary.losses)} / ${int(r.canary.dups)}`, `no loss ${ok(r.canary.sent > 0 && r.canary.losses === 0)}`],
           ['server RSS start → peak → end MB', `${mb(r.rssStartKb)} → ${mb(r.rssPeakKb)} → ${mb(r.rssEndKb)}`, ''],
           ['server RSS growth, end / peak MB', `${growthMb === undefined ? '–' : `+${growthMb.toFixed(1)}`} / ${peakGrowthMb === undefined ? '–' : `+${peakGrowthMb.toFixed(1)}`}`, `< +${RSS_GROWTH_TARGET_MB} MB ${ok(peakGrowthMb !== undefined && peakGrowthMb < RSS_GROWTH_TARGET_MB)}`],
+          ['server V8 heap after a full GC, start → end MB', `${mb(r.heapStartKb)} → ${mb(r.heapEndKb)}`, ''],
           ['server open files, peak', int(r.fdsPeak), ''],
           ...(row3
             ? [
@@ -61,8 +62,8 @@ export function abuseSection(all: AbuseResult[]): string[] {
       ),
       '',
       ...table(
-        ['phase', 'canary msgs', 'canary ACK p50 / p99 / max ms', 'server RSS peak MB'],
-        r.canary.phases.map((p) => [p.name, int(p.sent), lat(p.ack), mb(p.peakRssKb)]),
+        ['phase', 'canary msgs', 'canary ACK p50 / p99 / max ms', 'server RSS peak MB', 'server CPU (cores)'],
+        r.canary.phases.map((p) => [p.name, int(p.sent), lat(p.ack), mb(p.peakRssKb), p.serverCpu === undefined ? '–' : p.serverCpu.toFixed(2)]),
       ),
       '',
       `The canary: one sender and one receiver, QoS C2C over TCP, W=1, ${r.options.canaryRate} msgs/s, for the whole run; the receiver ACKs as the SDKs do, ` +

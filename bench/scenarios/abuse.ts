@@ -1,7 +1,7 @@
 import * as os from 'os';
 import { Histogram, LatencySummary, summarize } from '../lib/histogram';
 import { getJson } from '../lib/http';
-import { processOpenFds, processRssKb } from '../lib/proc';
+import { cpuBetween, processOpenFds, processRssKb, sampleCpu } from '../lib/proc';
 import { Target } from '../lib/targets';
 import { sourceAddress, split, WorkerGroup } from '../lib/worker-io';
 import { AbuseCommand, AnonConfig, AnonReport, CanaryConfig, CanaryResult, connectAndLogin, FloodConfig, FloodResult } from './abuse-worker';
@@ -48,6 +48,8 @@ export interface CanaryPhaseSummary {
   ack: LatencySummary;
   /** Peak server RSS during the phase. */
   peakRssKb?: number;
+  /** Server CPU during the phase, in cores (1 = one core busy). */
+  serverCpu?: number;
 }
 
 /** A fresh login attempted while row 3 held its connections. */
@@ -68,6 +70,9 @@ export interface AbuseResult {
   rssStartKb?: number;
   rssPeakKb?: number;
   rssEndKb?: number;
+  /** V8 heap in use after a full GC, at the start and at the end: RSS growth without heap growth is memory the allocator kept. */
+  heapStartKb?: number;
+  heapEndKb?: number;
   fdsPeak?: number;
   /** The server process exited during the run (crash, out of memory). */
   serverExit?: string;
@@ -132,7 +137,7 @@ export async function runAbuse(target: Target, o: AbuseOptions): Promise<AbuseRe
   notes.push(`machine load average at the start: ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`);
 
   // A full GC first, so the start figure is the live heap rather than whatever V8 had not collected yet.
-  await getJson(`http://${target.host}:${target.push}/gc`, 10_000).catch(() => undefined);
+  result.heapStartKb = (await fullGc(target))?.heapUsedKb;
   result.rssStartKb = processRssKb(pid);
   let peak = result.rssStartKb ?? 0;
   let phasePeak = peak;
@@ -150,10 +155,16 @@ export async function runAbuse(target: Target, o: AbuseOptions): Promise<AbuseRe
   const canaryCfg: CanaryConfig = { role: 'canary', endpoint: tcp, localAddress: sourceAddress(0), userPrefix: `${run}c`, rate: o.canaryRate, resendMs: 3000, maxResends: 2 };
   const totalMs = o.quietMs * 2 + o.rowMs * o.rows.length;
   const canary = WorkerGroup.start('abuse', [canaryCfg], totalMs + 120_000);
-  const phasePeaks: Record<string, number> = {};
+  const phasePeaks: Record<string, { rssKb: number; cpu?: number }> = {};
   let phaseName = 'setup';
+  let phaseCpu = sampleCpu(pid);
+  const endPhase = () => {
+    const cpu = sampleCpu(pid);
+    phasePeaks[phaseName] = { rssKb: phasePeak, cpu: cpuBetween(phaseCpu, cpu)?.share };
+    phaseCpu = cpu;
+  };
   const phase = (name: string) => {
-    phasePeaks[phaseName] = phasePeak;
+    endPhase();
     phasePeak = processRssKb(pid) ?? 0;
     phaseName = name;
     canary.broadcast('cmd', { op: 'phase', name } satisfies AbuseCommand);
@@ -181,7 +192,7 @@ export async function runAbuse(target: Target, o: AbuseOptions): Promise<AbuseRe
       phase('quiet after');
       await sleep(o.quietMs);
     }
-    phasePeaks[phaseName] = phasePeak;
+    endPhase();
     canary.broadcast('cmd', { op: 'stop' } satisfies AbuseCommand);
     const [c] = alive() ? await canary.collect<CanaryResult>('result', 30_000) : [undefined];
     result.canary = summarizeCanary(c, phasePeaks);
@@ -191,7 +202,7 @@ export async function runAbuse(target: Target, o: AbuseOptions): Promise<AbuseRe
   }
   // Once every client is gone: a full GC, then what the server kept.
   await sleep(1000);
-  if (alive()) await getJson(`http://${target.host}:${target.push}/gc`, 10_000).catch(() => undefined);
+  if (alive()) result.heapEndKb = (await fullGc(target))?.heapUsedKb;
   result.end = await snapshot(target);
   result.rssEndKb = result.end.rssKb;
   result.rssPeakKb = peak;
@@ -268,7 +279,12 @@ async function row3(target: Target, o: AbuseOptions, tcp: { host: string; port: 
   }
 }
 
-function summarizeCanary(c: CanaryResult | undefined, peaks: Record<string, number>): AbuseResult['canary'] {
+/** Asks the bench server for a full GC; its heap and RSS afterwards, or undefined if it did not answer. */
+function fullGc(target: Target): Promise<{ rssKb: number; heapUsedKb: number } | undefined> {
+  return getJson<{ rssKb: number; heapUsedKb: number }>(`http://${target.host}:${target.push}/gc`, 10_000).catch(() => undefined);
+}
+
+function summarizeCanary(c: CanaryResult | undefined, peaks: Record<string, { rssKb: number; cpu?: number }>): AbuseResult['canary'] {
   if (!c) {
     const empty = summarize(new Histogram());
     return { overall: empty, phases: [], sent: 0, acked: 0, losses: 0, dups: 0, resends: 0, unexpectedCloses: 0, errors: 0, notes: ['the canary did not report (the server exited)'] };
@@ -276,7 +292,7 @@ function summarizeCanary(c: CanaryResult | undefined, peaks: Record<string, numb
   const measured = c.phases.filter((p) => p.name !== 'setup');
   return {
     overall: summarize(Histogram.from(measured.map((p) => p.ack))),
-    phases: measured.map((p) => ({ name: p.name, sent: p.sent, ack: summarize(Histogram.from([p.ack])), peakRssKb: peaks[p.name] })),
+    phases: measured.map((p) => ({ name: p.name, sent: p.sent, ack: summarize(Histogram.from([p.ack])), peakRssKb: peaks[p.name]?.rssKb, serverCpu: peaks[p.name]?.cpu })),
     sent: c.sent,
     acked: c.acked,
     losses: c.sent - c.uniqueReceived,
