@@ -1,4 +1,5 @@
 import type { SecureContextOptions } from 'tls';
+import { BridgeOptions, ResolvedBridgeOptions } from './bridge/bridge-options';
 import { ClusterOptions } from './cluster/cluster-options';
 import { Clock } from './core/clock';
 import { SenseMode } from './core/sense-mode';
@@ -164,6 +165,8 @@ export interface IMModuleOptions {
   limits?: LimitsOptions;
   /** Scale out on Redis (needs the `ioredis` package). Off by default: one node. */
   cluster?: ClusterOptions;
+  /** Interwork with MobileIMSDK / MobileIMSDK-Web servers over RabbitMQ (needs the `amqplib` package). Off by default. */
+  bridge?: BridgeOptions;
   /** Stamp `sm` with the server time on every write (PROTOCOL.md §2.5). Default false. */
   serverTimestamp?: boolean;
   /** Echo (type 5) needs a logged-in session. Default false (the reference allows anonymous echo). */
@@ -189,6 +192,7 @@ export interface ResolvedIMOptions {
   qos: Required<QoSOptions>;
   limits: Required<LimitsOptions>;
   cluster?: ClusterOptions;
+  bridge?: ResolvedBridgeOptions;
   serverTimestamp: boolean;
   echoRequiresLogin: boolean;
   lenientJson: boolean;

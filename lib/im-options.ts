@@ -1,3 +1,4 @@
+import { resolveBridgeOptions } from './bridge/bridge-options';
 import { streamIdleTimeoutMs, udpIdleTimeoutMs } from './core/sense-mode';
 import { IMModuleOptions, ResolvedIMOptions } from './im-options.interface';
 
@@ -74,6 +75,7 @@ export function resolveOptions(o: IMModuleOptions = {}): ResolvedIMOptions {
       abuseLogIntervalMs: o.limits?.abuseLogIntervalMs ?? 10_000,
     },
     cluster: o.cluster,
+    bridge: o.bridge ? resolveBridgeOptions(o.bridge) : undefined,
     serverTimestamp: o.serverTimestamp ?? false,
     echoRequiresLogin: o.echoRequiresLogin ?? false,
     lenientJson: o.lenientJson ?? true,

@@ -3,9 +3,12 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Server as HttpServer } from 'http';
+import { IM_BRIDGE } from './bridge/bridge.constants';
+import type { IMBridge } from './bridge/im-bridge';
 import { IM_CLUSTER } from './cluster/cluster.constants';
 import { RedisCluster } from './cluster/redis-cluster';
 import { IMCore } from './core/im-core';
+import { explainListenFailure, httpPortClashMessage, IMListenError } from './errors/im-listen.error';
 import { WsGateway } from './gateways/ws-gateway';
 import { IM_RESOLVED_OPTIONS } from './im-module-definition';
 import { ResolvedIMOptions } from './im-options.interface';
@@ -36,6 +39,7 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
   private started?: Promise<IMPorts>;
   private resolveReady!: (ports: IMPorts) => void;
   private rejectReady!: (err: unknown) => void;
+  private unwatchHttpServer?: () => void;
   /** Resolves with the bound ports once every enabled listener is listening. */
   readonly ready: Promise<IMPorts>;
 
@@ -44,6 +48,7 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
     @Inject(IM_RESOLVED_OPTIONS) private readonly options: ResolvedIMOptions,
     @Inject(IM_CLUSTER) private readonly cluster: RedisCluster | null,
     @Optional() private readonly httpAdapterHost?: HttpAdapterHost,
+    @Optional() @Inject(IM_BRIDGE) private readonly bridge?: IMBridge | null,
   ) {
     if (options.tcp) this.tcp = new TcpTransport(core, options.tcp);
     if (options.udp) this.udp = new UdpTransport(core, options.udp);
@@ -68,6 +73,8 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
     this.core.start();
     // The cluster joins before any listener accepts, so no login escapes presence.
     await this.cluster?.start();
+    // After the cluster, so bridged packets are routed to users on every node.
+    await this.bridge?.start();
     if (!this.options.manualStart) await this.start();
   }
 
@@ -87,6 +94,7 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
         return ports;
       },
       (err) => {
+        if (err instanceof IMListenError) this.logger.error(err.message);
         this.rejectReady(err);
         throw err;
       },
@@ -104,7 +112,10 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
   }
 
   async stop(): Promise<void> {
+    this.unwatchHttpServer?.();
     const closing = [this.tcp?.close(), this.udp?.close(), this.wsGateway?.close()];
+    // Before the sessions close: unhandled inbound messages go back to the queue instead of the offline path.
+    await this.bridge?.stop();
     this.core.closeAll('shutdown');
     await Promise.all(closing);
     await this.cluster?.stop();
@@ -117,7 +128,34 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
       const httpServer = this.httpAdapterHost?.httpAdapter?.getHttpServer() as HttpServer | undefined;
       this.wsGateway = new WsGateway(this.core, this.options.ws, httpServer);
     }
-    await Promise.all([this.tcp?.start(), this.udp?.start(), this.wsGateway?.start()]);
+    const { tcp, udp, ws } = this.options;
+    const results = await Promise.allSettled([
+      tcp && this.tcp?.start().catch(explainListenFailure('TCP', tcp.port, tcp.host)),
+      udp && this.udp?.start().catch(explainListenFailure('UDP', udp.port, udp.host)),
+      ws && typeof ws.port === 'number' ? this.wsGateway?.start().catch(explainListenFailure('WebSocket', ws.port, ws.host)) : this.wsGateway?.start(),
+    ]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      // Nest runs no shutdown hook after a failed bootstrap (its close() rethrows the error):
+      // release what did start here, so that nothing keeps the process alive.
+      await this.stop();
+      throw failed.reason;
+    }
+    this.watchHttpServer();
     return this.ports;
+  }
+
+  /** Explains the day-one clash: the Nest HTTP server asked to listen on a port an IM listener holds. */
+  private watchHttpServer(): void {
+    const httpServer = this.httpAdapterHost?.httpAdapter?.getHttpServer() as HttpServer | undefined;
+    if (!httpServer || typeof httpServer.on !== 'function') return;
+    const onError = (err: Error & { code?: string; port?: number }) => {
+      if (err.code !== 'EADDRINUSE' || err.port === undefined) return;
+      const ownWsPort = this.options.ws && this.options.ws.port !== 'http' ? this.wsGateway?.port : undefined;
+      if (err.port === ownWsPort) this.logger.error(httpPortClashMessage('WebSocket', err.port));
+      else if (err.port === this.tcp?.port) this.logger.error(httpPortClashMessage('TCP', err.port));
+    };
+    httpServer.on('error', onError);
+    this.unwatchHttpServer = () => httpServer.off('error', onError);
   }
 }

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { IM_BRIDGE } from './bridge/bridge.constants';
+import { IMBridge } from './bridge/im-bridge';
 import { IM_CLUSTER } from './cluster/cluster.constants';
 import { RedisCluster } from './cluster/redis-cluster';
 import { IMCore } from './core/im-core';
@@ -25,10 +27,19 @@ import { PushService } from './push/push.service';
         o.cluster ? new RedisCluster(core, o.cluster, o.qos.retransmitIntervalMs * (o.qos.maxRetransmits + 2)) : null,
       inject: [IM_RESOLVED_OPTIONS, IMCore],
     },
+    {
+      provide: IM_BRIDGE,
+      useFactory: (o: ResolvedIMOptions, core: IMCore) =>
+        o.bridge ? new IMBridge(core, o.bridge, {
+          lenientJson: o.lenientJson,
+          dedup: { ttlMs: o.qos.dedupTtlMs, maxEntries: o.qos.dedupMaxEntries, maxBytes: o.qos.dedupMaxBytes, maxEntriesPerUser: o.qos.dedupMaxEntriesPerUser },
+        }) : null,
+      inject: [IM_RESOLVED_OPTIONS, IMCore],
+    },
     IMServer,
     IMHandlerExplorer,
     PushService,
   ],
-  exports: [PushService, IMServer, IMCore, IM_RESOLVED_OPTIONS, IM_CLUSTER],
+  exports: [PushService, IMServer, IMCore, IM_RESOLVED_OPTIONS, IM_CLUSTER, IM_BRIDGE],
 })
 export class IMModule extends ConfigurableModuleClass {}

@@ -1,4 +1,4 @@
-import { DEFAULT_PORTS } from '../lib';
+import { BridgeOptions, DEFAULT_PORTS } from '../lib';
 import { SeedUser } from './users/seed-users';
 
 /** Everything the sample app needs to start; built from the environment by main.ts, or by tests directly. */
@@ -21,6 +21,8 @@ export interface AppConfig {
   offline?: { perUser: number; total: number };
   /** Redis URL: run several nodes of the sample as one cluster (`IM_REDIS_URL`). */
   redisUrl?: string;
+  /** Join a MobileIMSDK-Web bridge on this RabbitMQ (`IM_BRIDGE_URL`) as this side (`IM_BRIDGE_SIDE`). */
+  bridge?: BridgeOptions;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -40,7 +42,18 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     host: env.HOST?.trim() || undefined,
     demo: demo ? 'reference' : undefined,
     redisUrl: env.IM_REDIS_URL?.trim() || undefined,
+    bridge: bridge(env),
   };
+}
+
+/** `IM_BRIDGE_URL` and `IM_BRIDGE_SIDE` (`app` or `web`) go together. */
+function bridge(env: NodeJS.ProcessEnv): AppConfig['bridge'] {
+  const url = env.IM_BRIDGE_URL?.trim();
+  const side = env.IM_BRIDGE_SIDE?.trim();
+  if (!url && !side) return undefined;
+  if (!url) throw new Error('IM_BRIDGE_SIDE is set but IM_BRIDGE_URL is not');
+  if (side !== 'app' && side !== 'web') throw new Error(`IM_BRIDGE_SIDE must be "app" or "web", got "${side ?? ''}"`);
+  return { url, side };
 }
 
 function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

@@ -35,6 +35,7 @@ export function imOptions(config: AppConfig): IMModuleOptions {
     },
     ...(config.demo === 'reference' ? { limits: REFERENCE_DEMO_LIMITS } : {}),
     ...(config.redisUrl ? { cluster: { redis: config.redisUrl } } : {}),
+    ...(config.bridge ? { bridge: config.bridge } : {}),
   };
 }
 

@@ -1,10 +1,5 @@
 import type Redis from 'ioredis';
-
-/** Where a user is online: the node and the `firstLoginTime` of its session there. */
-export interface PresenceEntry {
-  nodeId: string;
-  firstLoginTime: number;
-}
+import type { PresenceEntry } from './presence-entry';
 
 // Set the user's entry and return the previous one, in one step.
 const CLAIM = `

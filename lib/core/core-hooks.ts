@@ -47,10 +47,10 @@ export interface IMCoreHooks {
   c2s?(packet: Packet, session: Session): MaybePromise<HookVerdict>;
   /** C2C before forwarding; may veto. */
   c2c?(packet: Packet, session: Session): MaybePromise<HookVerdict>;
-  /** C2C written to the recipient. */
-  c2cDelivered?(packet: Packet, session: Session): MaybePromise<void>;
-  /** C2C recipient offline or write failed; `true` means stored, and the sender is ACKed. */
-  c2cOffline?(packet: Packet, session: Session): MaybePromise<boolean>;
+  /** C2C written to the recipient; the session is null for a packet that came over the bridge. */
+  c2cDelivered?(packet: Packet, session: Session | null): MaybePromise<void>;
+  /** C2C recipient offline or write failed; `true` means stored, and the sender is ACKed. Null session: came over the bridge. */
+  c2cOffline?(packet: Packet, session: Session | null): MaybePromise<boolean>;
   /** Tracked packets that were never ACKed. */
   messagesLost?(packets: Packet[]): MaybePromise<void>;
   /** A tracked packet was ACKed by its recipient. */

@@ -13,11 +13,12 @@ import { QoSEntry, QoSOutcome, SendQoSTable } from '../qos/send-qos-table';
 import { ReceiveDedupTable } from '../qos/receive-dedup-table';
 import { AbuseLog } from './abuse-log';
 import { Admission } from './admission';
+import { BridgePort } from './bridge-port';
 import { Clock, ClockTimer, SystemClock } from './clock';
 import { IMConnection, TransportKind } from './connection';
 import { HookVerdict, IMCoreHooks, IMRefusal, isRefusal } from './core-hooks';
 import { countOpenFds, readOpenFileLimit } from './fd-limit';
-import { emptyStats, IMEvent, IMStats } from './im-events';
+import { emptyStats, IMCoreEvent, IMStats } from './im-events';
 import { logText } from './log-text';
 import { LoginThrottle } from './login-throttle';
 import { OnlineTable } from './online-table';
@@ -36,7 +37,9 @@ export type DeliveryStatus =
   /** Written to the user's session; no ACK was asked for (no QoS). */
   | 'sent'
   /** Larger than the user's transport and SDK accept (QUIRK-17); not sent. */
-  | 'too-large';
+  | 'too-large'
+  /** Online nowhere here: published to the MobileIMSDK-Web bridge and confirmed by the broker; the far side delivers it. */
+  | 'bridged';
 
 /** Result of one server-to-client send. */
 export interface DeliveryResult {
@@ -61,12 +64,13 @@ export class IMCore {
   readonly online = new OnlineTable();
   /** Operational counters. */
   readonly stats: IMStats = emptyStats();
-  /** Session and delivery events (emitted only while observed). */
-  readonly events = new Subject<IMEvent>();
+  /** Session and delivery events (emitted only while observed); `PushService.events$` publishes them as plain data. */
+  readonly events = new Subject<IMCoreEvent>();
   readonly clock: Clock;
 
   private hooks: IMCoreHooks = {};
   private remote?: RemoteRouter;
+  private bridge?: BridgePort;
   private readonly logger = new Logger('IMCore');
   private readonly sendQoS: SendQoSTable;
   private readonly dedup: ReceiveDedupTable;
@@ -113,6 +117,11 @@ export class IMCore {
   /** Routes what is addressed to users who are not on this node (the Redis cluster). */
   setRemoteRouter(remote: RemoteRouter | undefined): void {
     this.remote = remote;
+  }
+
+  /** Sends what is addressed to users online nowhere here across the MobileIMSDK-Web bridge (`lib/bridge`). */
+  setBridge(bridge: BridgePort | undefined): void {
+    this.bridge = bridge;
   }
 
   /** Starts the shared timer tick (idle timeouts, QoS). */
@@ -231,7 +240,7 @@ export class IMCore {
     this.admission.closed(session);
     session.closed = true;
     session.queue = null;
-    this.detach(session, session.kickCode);
+    this.detach(session, session.kickCode, 'connection closed');
   }
 
   /** Ends a session: detaches its user and closes (TCP/WS) or forgets (UDP) the connection. */
@@ -239,7 +248,7 @@ export class IMCore {
     if (session.closed) return;
     session.closed = true;
     session.queue = null;
-    this.detach(session, session.kickCode);
+    this.detach(session, session.kickCode, reason);
     if (this.sessions.delete(session)) this.admission.closed(session);
     session.connection.close(reason);
   }
@@ -260,8 +269,9 @@ export class IMCore {
     const target = this.online.get(userId);
     if (!target) {
       const offline: DeliveryResult = { userId, status: 'offline', fp: packet.fp };
-      if (!this.remote || localOnly) return Promise.resolve(offline);
-      return this.remote.push(userId, packet).then((r) => r ?? offline);
+      if (localOnly) return Promise.resolve(offline);
+      if (!this.remote) return this.pushAcross(packet, offline);
+      return this.remote.push(userId, packet).then((r) => r ?? this.pushAcross(packet, offline));
     }
     const body = this.encode(packet);
     if (!this.fits(body, target)) return Promise.resolve({ userId, status: 'too-large', fp: packet.fp });
@@ -283,6 +293,12 @@ export class IMCore {
         resolve({ userId, status: 'offline', fp });
       }
     });
+  }
+
+  /** A user online nowhere here: across the bridge if there is one, else offline. */
+  private pushAcross(packet: Packet, offline: DeliveryResult): Promise<DeliveryResult> {
+    if (!this.bridge) return Promise.resolve(offline);
+    return this.bridge.push(packet).then((ok) => (ok ? { ...offline, status: 'bridged' } : offline));
   }
 
   /** Kicks `userId` on this node with code 2 (application/admin) and an optional reason. False if not here. */
@@ -440,7 +456,7 @@ export class IMCore {
       // §7.4: re-login as the same user needs no verification.
       if (session.userId === info.loginUserId) return this.completeLogin(session, info);
       // QUIRK-4 fix: a different user id is a logout of the old one plus a full, verified login.
-      this.detach(session, NO_KICK);
+      this.detach(session, NO_KICK, 'relogin');
     }
     if (!this.hooks.verifyLogin) {
       this.logger.warn(`${session}: login refused: no @OnLogin handler is registered`);
@@ -539,17 +555,17 @@ export class IMCore {
     this.write(session, kickoutPacket(session.userId as string, code, reason));
     session.kickCode = code;
     // QUIRK-3/QUIRK-20 fix: detach the user (UDP too) and tell the logout hook why.
-    this.detach(session, code);
+    this.detach(session, code, code === KickoutCode.DUPLICATE_LOGIN ? 'duplicate login' : 'kicked');
     if (!session.connection.connectionless) this.closeSession(session, 'kicked');
   }
 
   /** Takes the user off the session; if the session was the table entry, the user goes offline. */
-  private detach(session: Session, kickCode: number): void {
+  private detach(session: Session, kickCode: number, reason: string): void {
     const userId = session.userId;
     if (userId === null) return;
     session.userId = null;
     if (!this.online.removeIf(userId, session)) return;
-    if (this.events.observed) this.events.next({ type: 'offline', userId, session, kickCode });
+    if (this.events.observed) this.events.next({ type: 'offline', userId, session, kickCode, reason });
     this.fireAndForget(this.hooks.logout?.(userId, session, kickCode));
   }
 
@@ -609,9 +625,21 @@ export class IMCore {
     const target = p.to === undefined ? undefined : this.online.get(p.to);
     if (target && this.forward(target, p)) return this.delivered(session, p);
     if (!target && this.remote && p.to !== undefined) {
-      return this.remote.forwardC2C(p).then((ok) => (ok ? this.delivered(session, p) : this.offline(session, p)));
+      return this.remote.forwardC2C(p).then((ok) => (ok ? this.delivered(session, p) : this.across(session, p)));
     }
-    return this.offline(session, p);
+    return target ? this.offline(session, p) : this.across(session, p);
+  }
+
+  /**
+   * Online nowhere here: across the MobileIMSDK-Web bridge if there is one. The
+   * sender is ACKed once the broker confirmed the publish; otherwise the offline path.
+   */
+  private across(session: Session, p: Packet): Promise<unknown> | void {
+    if (!this.bridge || p.to === undefined) return this.offline(session, p);
+    return this.bridge.forwardC2C(p, session.userId as string).then((ok) => {
+      if (!ok) return this.offline(session, p);
+      if (p.QoS) this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
+    });
   }
 
   /** C2C written to the recipient: the delivered hook, then the ACK to the sender on its behalf. */
@@ -636,6 +664,23 @@ export class IMCore {
   deliverRemoteC2C(p: Packet): boolean {
     const target = p.to === undefined ? undefined : this.online.get(p.to);
     return target !== undefined && this.forward(target, p);
+  }
+
+  /**
+   * Delivers a packet that arrived over the MobileIMSDK-Web bridge: to the
+   * recipient's session here or, in a cluster, on another node; else the
+   * offline path. Never sent back across the bridge. The hooks get a null
+   * session: the sender is on the far side.
+   */
+  async deliverBridged(p: Packet): Promise<'delivered' | 'stored' | 'dropped'> {
+    const target = p.to === undefined ? undefined : this.online.get(p.to);
+    const written = target ? this.forward(target, p) : this.remote !== undefined && (await this.remote.forwardC2C(p));
+    if (written) {
+      this.fireAndForget(this.hooks.c2cDelivered?.(p, null));
+      return 'delivered';
+    }
+    this.stats.c2cOffline++;
+    return (await this.hooks.c2cOffline?.(p, null)) === true ? 'stored' : 'dropped';
   }
 
   /**

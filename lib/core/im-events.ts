@@ -1,17 +1,67 @@
 import { Packet } from '../protocol/packet';
+import { TransportKind } from './connection';
 import { Session } from './session';
 
+/** @internal Core events, with the live session, for the library's own subscribers (the cluster). */
+export type IMCoreEvent =
+  | { readonly type: 'online'; readonly userId: string; readonly session: Session }
+  | { readonly type: 'offline'; readonly userId: string; readonly session: Session; readonly kickCode: number; readonly reason: string }
+  | { readonly type: 'delivered'; readonly userId: string; readonly fp: string; readonly packet: Packet }
+  | { readonly type: 'lost'; readonly userId: string; readonly fp: string; readonly packet: Packet }
+  | IMBridgedEvent;
+
+/** A session as events describe it: plain data, safe to log or serialise. */
+export interface IMSessionInfo {
+  /** Process-unique session id (the number in log lines such as `tcp#12`). */
+  readonly id: number;
+  readonly transport: TransportKind;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+}
+
 /** A user came online (login succeeded on a session). */
-export interface IMOnlineEvent { readonly type: 'online'; readonly userId: string; readonly session: Session }
-/** A user went offline; `kickCode` is -1 unless a kick ended the session. */
-export interface IMOfflineEvent { readonly type: 'offline'; readonly userId: string; readonly session: Session; readonly kickCode: number }
-/** A tracked packet was ACKed by its recipient. */
+export interface IMOnlineEvent { readonly type: 'online'; readonly userId: string; readonly session: IMSessionInfo; readonly firstLoginTime: number }
+/**
+ * A user went offline. `kickCode` is -1 unless a kick ended the session (1 duplicate
+ * login, 2 kicked); `reason` says what ended it (`logout`, `kicked`, `superseded`,
+ * `idle timeout`, `connection closed`, `relogin`, `shutdown`, or an error id such as `IM_QUEUE_OVERFLOW`).
+ */
+export interface IMOfflineEvent {
+  readonly type: 'offline';
+  readonly userId: string;
+  readonly session: IMSessionInfo;
+  readonly kickCode: number;
+  readonly reason: string;
+}
+/** A tracked packet was ACKed by its recipient (`packet` is a copy). */
 export interface IMDeliveredEvent { readonly type: 'delivered'; readonly userId: string; readonly fp: string; readonly packet: Packet }
-/** A tracked packet ran out of retransmissions. */
+/** A tracked packet ran out of retransmissions (`packet` is a copy). */
 export interface IMLostEvent { readonly type: 'lost'; readonly userId: string; readonly fp: string; readonly packet: Packet }
 
-/** Session and delivery events, as published by `PushService.events$`. */
-export type IMEvent = IMOnlineEvent | IMOfflineEvent | IMDeliveredEvent | IMLostEvent;
+/** A packet crossed the MobileIMSDK-Web bridge: `out` confirmed by the broker, `in` consumed and handed to the recipient's server. */
+export interface IMBridgedEvent { readonly type: 'bridged'; readonly direction: 'in' | 'out'; readonly userId: string; readonly fp?: string; readonly packet: Packet }
+
+/** Session and delivery events, as published by `PushService.events$`: plain data only. */
+export type IMEvent = IMOnlineEvent | IMOfflineEvent | IMDeliveredEvent | IMLostEvent | IMBridgedEvent;
+
+/** Plain data describing `session`. */
+export function sessionInfo(session: Session): IMSessionInfo {
+  return { id: session.id, transport: session.transport, remoteAddress: session.remoteAddress, remotePort: session.connection.remotePort };
+}
+
+/** The public, plain form of a core event: no live session, socket or shared packet. */
+export function toPublicEvent(e: IMCoreEvent): IMEvent {
+  switch (e.type) {
+    case 'online':
+      return { type: 'online', userId: e.userId, session: sessionInfo(e.session), firstLoginTime: e.session.firstLoginTime };
+    case 'offline':
+      return { type: 'offline', userId: e.userId, session: sessionInfo(e.session), kickCode: e.kickCode, reason: e.reason };
+    case 'bridged':
+      return { ...e, packet: { ...e.packet } };
+    default:
+      return { type: e.type, userId: e.userId, fp: e.fp, packet: { ...e.packet } };
+  }
+}
 
 /** Counters for operations and abuse signals; read them for metrics. */
 export interface IMStats {
@@ -49,6 +99,18 @@ export interface IMStats {
   fdLimitRefused: number;
   /** Replies to unauthenticated UDP peers not sent because they were larger than the datagram. */
   repliesSuppressed: number;
+  /** Packets published to the MobileIMSDK-Web bridge and confirmed by the broker. */
+  bridgedOut: number;
+  /** Packets consumed from the bridge and delivered, stored or dropped by the offline path. */
+  bridgedIn: number;
+  /** Retransmitted C2C packets already bridged: only ACKed again. */
+  bridgeDuplicates: number;
+  /** Publishes that failed (broker down, nack, unroutable, no confirm in time): offline path. */
+  bridgePublishFailed: number;
+  /** Inbound bridge messages that are not a valid packet: acknowledged and dropped. */
+  bridgePoison: number;
+  /** Times the broker connection was lost. */
+  bridgeOutages: number;
 }
 
 /** A zeroed {@link IMStats}. */
@@ -59,5 +121,6 @@ export function emptyStats(): IMStats {
     c2sDuplicates: 0, outboundTooLarge: 0, retransmits: 0, delivered: 0, lost: 0, idleTimeouts: 0, handlerErrors: 0,
     fieldTooLong: 0, loginsThrottled: 0, loginTimeouts: 0, unauthenticatedRefused: 0, unauthenticatedEvicted: 0,
     fdLimitRefused: 0, repliesSuppressed: 0,
+    bridgedOut: 0, bridgedIn: 0, bridgeDuplicates: 0, bridgePublishFailed: 0, bridgePoison: 0, bridgeOutages: 0,
   };
 }

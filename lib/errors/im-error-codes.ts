@@ -19,6 +19,18 @@ function def(id: string, wireCode: number, text: string): IMErrorDefinition {
   return { id, wireCode, message: (detail) => (detail ? `${text}: ${detail}` : text) };
 }
 
+/** A condition reported to the application only (at start-up): it has no wire code. */
+export interface IMStartupErrorDefinition {
+  /** Stable machine-readable id, e.g. `IM_PORT_IN_USE`. */
+  readonly id: string;
+  /** Human-readable message factory. */
+  readonly message: (detail?: string) => string;
+}
+
+function startupDef(id: string, text: string): IMStartupErrorDefinition {
+  return { id, message: (detail) => (detail ? `${text}: ${detail}` : text) };
+}
+
 export const IMErrors = {
   /** The session is not logged in (the protocol's own error). */
   NOT_LOGGED_IN: def('IM_NOT_LOGGED_IN', 301, 'session is not logged in'),
@@ -68,6 +80,10 @@ export const IMErrors = {
   REPLY_SUPPRESSED: def('IM_REPLY_SUPPRESSED', 0, 'reply to an unauthenticated UDP peer suppressed'),
   /** A WebSocket binary frame (the protocol carries text only). */
   BINARY_FRAME: def('IM_BINARY_FRAME', 400, 'binary frames are not accepted'),
+  /** A listener's port is taken at start-up (by another process, or by the Nest HTTP server). */
+  PORT_IN_USE: startupDef('IM_PORT_IN_USE', 'port already in use'),
+  /** A listener could not bind at start-up for another reason (no permission, no such address). */
+  LISTEN_FAILED: startupDef('IM_LISTEN_FAILED', 'cannot listen'),
 } as const;
 
 /** Name of one registered error. */

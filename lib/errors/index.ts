@@ -1,2 +1,3 @@
 export * from './im-error-codes';
 export * from './im.exception';
+export { IMListenError, type IMListenerName } from './im-listen.error';

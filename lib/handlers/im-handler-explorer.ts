@@ -199,8 +199,9 @@ export class IMHandlerExplorer implements OnModuleInit {
   }
 }
 
-function dataContext(event: IMEventName, packet: Packet, session: Session): IMEventContext {
-  return { event, packet, session, userId: session.userId ?? undefined };
+/** Without a session (a packet that came over the bridge) the user is the packet's sender on the far side. */
+function dataContext(event: IMEventName, packet: Packet, session: Session | null): IMEventContext {
+  return session ? { event, packet, session, userId: session.userId ?? undefined } : { event, packet, userId: packet.from };
 }
 
 /** Runs handlers in order; the first `false` or refusal stops the packet. */

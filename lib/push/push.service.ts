@@ -1,9 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { IM_CLUSTER } from '../cluster/cluster.constants';
 import type { RedisCluster } from '../cluster/redis-cluster';
 import { randomUUID } from 'crypto';
 import { Observable } from 'rxjs';
-import { IMEvent, IMStats } from '../core/im-events';
+import { IMEvent, IMStats, toPublicEvent } from '../core/im-events';
+import { logText } from '../core/log-text';
+import { IMEventStream } from './im-event-stream';
 import { DeliveryResult, IMCore } from '../core/im-core';
 import { Packet } from '../protocol/packet';
 import { PacketType, SERVER_USER_ID } from '../protocol/packet-type';
@@ -27,14 +29,26 @@ export interface PushOptions {
  * Server-to-client sends (S2C) with QoS-tracked delivery, kicks and presence.
  * Each send settles with `delivered` (ACKed), `lost` (no ACK after the
  * retransmissions), `offline` (no session, or the write failed), `too-large`
- * (over what the user's transport and SDK accept) or `sent` (no QoS).
+ * (over what the user's transport and SDK accept) or `sent` (no QoS); with the
+ * MobileIMSDK-Web bridge, `bridged` (online nowhere here, handed to the far side).
  */
 @Injectable()
 export class PushService {
+  private readonly logger = new Logger('PushService');
+  private readonly events: IMEventStream<IMEvent>;
+
   constructor(
     private readonly core: IMCore,
     @Inject(IM_CLUSTER) private readonly cluster: RedisCluster | null,
-  ) {}
+  ) {
+    this.events = new IMEventStream<IMEvent>(
+      (err) => this.logger.error(`an events$ subscriber threw: ${logText((err as Error)?.message ?? err)}`, (err as Error)?.stack),
+      (subscriber) => {
+        const subscription = core.events.subscribe((e) => subscriber.next(toPublicEvent(e)));
+        return () => subscription.unsubscribe();
+      },
+    );
+  }
 
   /** Sends `data` (a string, or an object sent as JSON text) to one user. */
   send(userId: string, data: string | object, options: PushOptions = {}): Promise<DeliveryResult> {
@@ -86,9 +100,13 @@ export class PushService {
     return [...this.core.online.userIds()];
   }
 
-  /** Session and delivery events: online, offline, delivered, lost. */
+  /**
+   * Session and delivery events (online, offline, delivered, lost) as plain
+   * data: safe to log or serialise. A subscriber that throws is logged, never
+   * fatal, and keeps its subscription.
+   */
   get events$(): Observable<IMEvent> {
-    return this.core.events.asObservable();
+    return this.events;
   }
 
   /** Operational counters. */

@@ -85,6 +85,12 @@ export class ReceiveDedupTable {
     return duplicate;
   }
 
+  /** Forgets (sender, fp), e.g. when what it recorded did not happen after all. */
+  forget(sender: string, fp: string): void {
+    const node = this.users.get(sender)?.fps.get(fp);
+    if (node) this.remove(node);
+  }
+
   /** Removes expired entries and enforces the global caps. */
   purge(now: number): void {
     const { ttlMs, maxEntries, maxBytes } = this.limits;

@@ -27,6 +27,17 @@ describe('ReceiveDedupTable (PROTOCOL §10.5, QUIRK-7 fix)', () => {
     expect(t.checkAndRecord('alice', 'f1', TTL + 6)).toBe(true);
   });
 
+  it('forgets one (sender, fp) on request and leaves the others', () => {
+    const t = new ReceiveDedupTable(limits(TTL, 1000));
+    t.checkAndRecord('alice', 'f1', 0);
+    t.checkAndRecord('alice', 'f2', 0);
+    t.forget('alice', 'f1');
+    t.forget('alice', 'unknown');
+    expect(t.size).toBe(1);
+    expect(t.checkAndRecord('alice', 'f1', 1)).toBe(false);
+    expect(t.checkAndRecord('alice', 'f2', 1)).toBe(true);
+  });
+
   it('keys by (sender, fp): the same fp from two senders is not a duplicate', () => {
     const t = new ReceiveDedupTable(limits(TTL, 1000));
     expect(t.checkAndRecord('alice', 'same', 0)).toBe(false);
