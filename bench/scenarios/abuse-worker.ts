@@ -201,7 +201,7 @@ export interface FloodResult {
   loginFailures: string[];
   sent: number;
   sentBytes: number;
-  /** Sends skipped because the link's buffer was full (the server was not reading). */
+  /** Sends skipped: the link was down, or its buffer full (the server was not reading). */
   skipped: number;
   acks: number;
   errors: number;
