@@ -2,9 +2,10 @@
  * nestjs-im as a benchmark target, in its own process:
  *   node dist/bench/server.js [--host 127.0.0.1] [--tcp 8901] [--ws 3000] [--udp 7901] [--push 8902]
  *                             [--transports tcp,ws,udp] [--lifetime 3600] [--default-limits]
- * (or BENCH_HOST, BENCH_TCP_PORT, BENCH_WS_PORT, BENCH_UDP_PORT, BENCH_PUSH_PORT, BENCH_DEFAULT_LIMITS=1).
- * Every login is accepted, logs are at warn. Abuse limits are raised for load, unless
- * --default-limits keeps the library's defaults (the abuse scenario measures the server as shipped). Prints
+ * (or BENCH_HOST, BENCH_TCP_PORT, BENCH_WS_PORT, BENCH_UDP_PORT, BENCH_PUSH_PORT, BENCH_DEFAULT_LIMITS=1;
+ * BENCH_METRICS=1 turns the Prometheus metrics on, to measure what they cost). Every login is
+ * accepted, logs are at warn. Abuse limits are raised for load, unless --default-limits keeps the
+ * library's defaults (the abuse scenario measures the server as shipped). Prints
  * `BENCH-SERVER READY {"pid":…,"tcp":…,"ws":…,"udp":…,"push":…}` (and sends it over IPC when forked).
  * The push port serves GET /push?count=N&prefix=p&bytes=100 (PushService.sendMany to p0…p{N-1}),
  * GET /broadcast?bytes=100, GET /stats (online users, open sessions, RSS, counters), and GET /gc (a full GC when started with --expose-gc, then the RSS).
@@ -42,6 +43,7 @@ class AcceptEveryLogin {
       // Load, not abuse: the generators send far past a user's rate and log thousands in
       // from a handful of source addresses, so those limits are raised (not with --default-limits).
       ...(defaultLimits ? {} : { limits: { packetsPerSecond: 1e6, burst: 1e6, maxQueuedPackets: 1e5, maxUnauthenticatedPerAddress: 1e5, maxUnauthenticated: 1e5 } }),
+      metrics: env.BENCH_METRICS === '1',
     }),
   ],
   providers: [AcceptEveryLogin],

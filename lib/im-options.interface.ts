@@ -3,6 +3,7 @@ import { BridgeOptions, ResolvedBridgeOptions } from './bridge/bridge-options';
 import { ClusterOptions } from './cluster/cluster-options';
 import { Clock } from './core/clock';
 import { SenseMode } from './core/sense-mode';
+import { IMMetricsOptions } from './metrics/metrics-options';
 
 /** TCP transport options. */
 export interface TcpTransportOptions {
@@ -182,6 +183,8 @@ export interface IMModuleOptions {
   clock?: Clock;
   /** Timer tick in ms (QoS and idle checks). Default 100. */
   tickMs?: number;
+  /** Prometheus metrics (needs the `prom-client` package); `true` for the defaults. Off by default. */
+  metrics?: IMMetricsOptions | boolean;
 }
 
 /** Options after defaults are applied. */
@@ -199,4 +202,5 @@ export interface ResolvedIMOptions {
   manualStart: boolean;
   clock?: Clock;
   tickMs: number;
+  metrics?: IMMetricsOptions;
 }

@@ -1,13 +1,20 @@
 import { resolveBridgeOptions } from './bridge/bridge-options';
 import { streamIdleTimeoutMs, udpIdleTimeoutMs } from './core/sense-mode';
 import { IMModuleOptions, ResolvedIMOptions } from './im-options.interface';
+import { validateOptions } from './options-validation';
 
 /** Default ports, as in the reference server. */
 export const DEFAULT_PORTS = { tcp: 8901, udp: 7901, ws: 3000 } as const;
 const DEFAULT_MAX_CONNECTIONS = 50_000;
 
-/** Applies the documented defaults to user options. */
+/** Applies the documented defaults to user options and checks their ranges (throws naming each bad field). */
 export function resolveOptions(o: IMModuleOptions = {}): ResolvedIMOptions {
+  const resolved = applyDefaults(o);
+  validateOptions(resolved);
+  return resolved;
+}
+
+function applyDefaults(o: IMModuleOptions): ResolvedIMOptions {
   const tcpMax = (o.tcp && o.tcp.maxFrameBytes) || 6144;
   return {
     tcp: o.tcp === false ? false : {
@@ -82,5 +89,6 @@ export function resolveOptions(o: IMModuleOptions = {}): ResolvedIMOptions {
     manualStart: o.manualStart ?? false,
     clock: o.clock,
     tickMs: o.tickMs ?? 100,
+    metrics: o.metrics === true ? {} : o.metrics || undefined,
   };
 }

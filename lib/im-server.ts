@@ -37,6 +37,7 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
   private wsGateway?: WsGateway;
   private readonly logger = new Logger('IMServer');
   private started?: Promise<IMPorts>;
+  private stopping?: Promise<void>;
   private resolveReady!: (ports: IMPorts) => void;
   private rejectReady!: (err: unknown) => void;
   private unwatchHttpServer?: () => void;
@@ -111,7 +112,13 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
     await this.stop();
   }
 
-  async stop(): Promise<void> {
+  /** Idempotent: Nest calls both shutdown hooks, and a second stop would talk to a closed Redis. */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopOnce();
+    return this.stopping;
+  }
+
+  private async stopOnce(): Promise<void> {
     this.unwatchHttpServer?.();
     const closing = [this.tcp?.close(), this.udp?.close(), this.wsGateway?.close()];
     // Before the sessions close: unhandled inbound messages go back to the queue instead of the offline path.

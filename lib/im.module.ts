@@ -10,6 +10,7 @@ import { ConfigurableModuleClass, IM_MODULE_OPTIONS, IM_RESOLVED_OPTIONS } from 
 import { IMModuleOptions, ResolvedIMOptions } from './im-options.interface';
 import { resolveOptions } from './im-options';
 import { IMServer } from './im-server';
+import { IM_METRICS, imMetricsProvider } from './metrics/metrics.provider';
 import { PushService } from './push/push.service';
 
 /**
@@ -36,10 +37,11 @@ import { PushService } from './push/push.service';
         }) : null,
       inject: [IM_RESOLVED_OPTIONS, IMCore],
     },
+    imMetricsProvider,
     IMServer,
     IMHandlerExplorer,
     PushService,
   ],
-  exports: [PushService, IMServer, IMCore, IM_RESOLVED_OPTIONS, IM_CLUSTER, IM_BRIDGE],
+  exports: [PushService, IMServer, IMCore, IM_RESOLVED_OPTIONS, IM_CLUSTER, IM_BRIDGE, IM_METRICS],
 })
 export class IMModule extends ConfigurableModuleClass {}

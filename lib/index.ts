@@ -23,3 +23,7 @@ export { UdpTransport } from './transports/udp-transport';
 export { IMTransportServer } from './transports/im-listener';
 export { WsGateway } from './gateways/ws-gateway';
 export * from './protocol';
+export * from './metrics';
+export * from './admin';
+export * from './health';
+export { IMSessionLogRecord } from './core/session-log';

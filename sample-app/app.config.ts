@@ -23,6 +23,17 @@ export interface AppConfig {
   redisUrl?: string;
   /** Join a MobileIMSDK-Web bridge on this RabbitMQ (`IM_BRIDGE_URL`) as this side (`IM_BRIDGE_SIDE`). */
   bridge?: BridgeOptions;
+  /**
+   * Bearer token of the admin API, the /admin console, /metrics and the push,
+   * broadcast and kick endpoints (`IM_ADMIN_TOKEN`); without it they are off.
+   */
+  adminToken?: string;
+  /** `json`: one JSON object per log line (`IM_LOG_FORMAT`). Default text. */
+  logFormat?: 'text' | 'json';
+  /** Prefix of the IM metrics (default `im_`): two apps in one process (tests) need distinct names on the global registry. */
+  metricsPrefix?: string;
+  /** The bundled chat page script served as `/chat.js`; default what `npm run build` writes (`dist/sample-app/public/chat.js`). */
+  chatScript?: string;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -33,6 +44,8 @@ export const DEFAULT_OFFLINE_LIMITS = { perUser: 100, total: 10_000 } as const;
 /** Reads the documented environment variables; throws on a malformed value rather than guessing. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const demo = env.IM_DEMO?.trim();
+  const logFormat = env.IM_LOG_FORMAT?.trim() || 'text';
+  if (logFormat !== 'text' && logFormat !== 'json') throw new Error(`IM_LOG_FORMAT must be "json" or "text", got "${logFormat}"`);
   if (demo && demo !== 'reference') throw new Error(`IM_DEMO must be "reference" or unset, got "${demo}"`);
   return {
     tcpPort: port(env, 'IM_TCP_PORT', DEFAULT_PORTS.tcp),
@@ -43,6 +56,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     demo: demo ? 'reference' : undefined,
     redisUrl: env.IM_REDIS_URL?.trim() || undefined,
     bridge: bridge(env),
+    adminToken: env.IM_ADMIN_TOKEN?.trim() || undefined,
+    logFormat,
   };
 }
 

@@ -1,5 +1,11 @@
 import { DynamicModule, Module, Provider } from '@nestjs/common';
-import { IMModule, IMModuleOptions } from '../lib';
+import { TerminusModule } from '@nestjs/terminus';
+import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { IMAdminService, IMHealthIndicator, IMModule, IMModuleOptions } from '../lib';
+import { AdminAuthModule } from './admin/admin-auth.module';
+import { AdminController } from './admin/admin.controller';
+import { HealthController } from './admin/health.controller';
+import { MetricsController } from './admin/metrics.controller';
 import { APP_CONFIG, AppConfig } from './app.config';
 import { BlockListService } from './contacts/block-list.service';
 import { ChatHandlers } from './im/chat.handlers';
@@ -36,6 +42,8 @@ export function imOptions(config: AppConfig): IMModuleOptions {
     ...(config.demo === 'reference' ? { limits: REFERENCE_DEMO_LIMITS } : {}),
     ...(config.redisUrl ? { cluster: { redis: config.redisUrl } } : {}),
     ...(config.bridge ? { bridge: config.bridge } : {}),
+    // On prom-client's global registry, which PrometheusModule's /metrics serves.
+    metrics: config.metricsPrefix ? { prefix: config.metricsPrefix } : true,
   };
 }
 
@@ -43,7 +51,7 @@ export function imOptions(config: AppConfig): IMModuleOptions {
 @Module({})
 export class AppModule {
   static register(config: AppConfig): DynamicModule {
-    const providers: Provider[] = [{ provide: APP_CONFIG, useValue: config }];
+    const providers: Provider[] = [{ provide: APP_CONFIG, useValue: config }, IMAdminService, IMHealthIndicator];
     if (config.demo === 'reference') {
       providers.push(ReferenceHandlers);
     } else {
@@ -51,8 +59,14 @@ export class AppModule {
     }
     return {
       module: AppModule,
-      imports: [IMModule.forRoot(imOptions(config))],
-      controllers: [PushController, WebController],
+      imports: [
+        IMModule.forRoot(imOptions(config)),
+        AdminAuthModule.forRoot(config.adminToken),
+        // Process metrics stay off: collectDefaultMetrics registers globally once per process.
+        PrometheusModule.register({ controller: MetricsController, defaultMetrics: { enabled: false } }),
+        TerminusModule.forRoot({ logger: false }),
+      ],
+      controllers: [PushController, WebController, AdminController, HealthController],
       providers,
     };
   }

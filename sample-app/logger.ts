@@ -25,3 +25,13 @@ export function logLevels(env: NodeJS.ProcessEnv = process.env): LogLevel[] {
   if (extra === 'verbose') levels.push('debug', 'verbose');
   return levels;
 }
+
+/**
+ * Colour codes only on a terminal: redirected logs (files, CI, journald) stay
+ * plain. `NO_COLOR` turns them off, `FORCE_COLOR` (not "0") on.
+ */
+export function logColors(env: NodeJS.ProcessEnv = process.env, stream: { isTTY?: boolean } = process.stderr): boolean {
+  if (env.NO_COLOR) return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return true;
+  return stream.isTTY === true;
+}

@@ -4,12 +4,12 @@ import type { AddressInfo } from 'net';
 import { IMServer } from '../lib';
 import { configFromEnv } from './app.config';
 import { AppModule } from './app.module';
-import { logLevels, StderrLogger } from './logger';
+import { logColors, logLevels, StderrLogger } from './logger';
 
 async function bootstrap(): Promise<void> {
   const config = configFromEnv();
   const app = await NestFactory.create(AppModule.register(config), {
-    logger: new StderrLogger({ logLevels: logLevels() }),
+    logger: new StderrLogger({ logLevels: logLevels(), colors: logColors(), json: config.logFormat === 'json' }),
   });
   // SIGTERM/SIGINT close the IM listeners and sessions cleanly.
   app.enableShutdownHooks();

@@ -37,6 +37,8 @@ export function loginPacket(info: LoginPacketInfo): Packet {
     loginToken: info.loginToken,
     extra: info.extra,
     firstLoginTime: info.firstLoginTime,
+    // Ask for error 404 with the fp when a C2C will not be delivered (ignored by other servers).
+    notifyUndeliverable: true,
   };
   return clientPacket({ type: PacketType.LOGIN, dataContent: JSON.stringify(body), from: info.loginUserId, to: SERVER_USER_ID });
 }

@@ -66,6 +66,8 @@ export interface ServerErrorInfo {
   /** The error code; -1 when the payload could not be read. */
   errorCode: number;
   errorMsg?: string;
+  /** The fingerprint of the data packet this error refuses (nestjs-im servers set it on 403, 400, 500... answers to a data packet). */
+  fp?: string;
   /** The error packet itself. */
   packet: Packet;
 }

@@ -1,3 +1,4 @@
+import { IMErrors } from '../errors/im-error-codes';
 import { Packet } from '../protocol/packet';
 import { decodePacket, encodePacket } from '../protocol/packet-codec';
 import { PacketType, SERVER_USER_ID } from '../protocol/packet-type';
@@ -12,6 +13,7 @@ import {
   LoginResult,
   SendOptions,
   SendOutcome,
+  ServerErrorInfo,
 } from './im-client-types';
 import { KeepaliveTimer } from './keepalive-timer';
 import { IMLink, IMLinkFactory, LinkCloseInfo } from './link';
@@ -105,9 +107,15 @@ export class IMClient extends TypedEmitter<IMClientEvents> {
     return this.queue.length;
   }
 
-  /** Opens a link to the server. Rejects when already connected or when the link cannot open. */
+  /**
+   * Opens a link to the server. Rejects when already connected or when the
+   * link cannot open. A link still closing (after a refused login, a kick or
+   * `close()`) is waited for first, so `connect()` works whenever `isConnected` is false.
+   */
   async connect(): Promise<void> {
-    if (this.connected || this.closeWaiters.length > 0) throw new Error('IMClient is already connected');
+    if (this.connected) throw new Error('IMClient is already connected');
+    if (this.closeWaiters.length > 0) await new Promise<void>((resolve) => this.closeWaiters.push(resolve));
+    if (this.connected) throw new Error('IMClient is already connected');
     const link = typeof this.linkSource === 'function' ? this.linkSource() : this.linkSource;
     const timings = this.keepaliveTimings(link);
     link.onPacket = (text) => this.receive(text);
@@ -381,7 +389,13 @@ export class IMClient extends TypedEmitter<IMClientEvents> {
       this.loggedIn = false;
       this.keepalive?.stop();
     }
-    this.emit('error', { errorCode, errorMsg: typeof body?.errorMsg === 'string' ? body.errorMsg : undefined, packet: p });
+    const info: ServerErrorInfo = { errorCode, errorMsg: typeof body?.errorMsg === 'string' ? body.errorMsg : undefined, packet: p };
+    if (p.fp !== undefined) {
+      info.fp = p.fp;
+      // An error naming one of our pending packets is its final answer: no need to wait ~15 s for "lost".
+      this.qos.fail(p.fp, errorCode === IMErrors.UNDELIVERABLE.wireCode ? 'undeliverable' : 'refused');
+    }
+    this.emit('error', info);
   }
 
   private kicked(p: Packet): void {

@@ -21,6 +21,10 @@ export type {
   CloseInfo,
   LinkLostInfo,
 } from './im-client-types';
+/** Re-login after a link loss with backoff, as the same device (same `firstLoginTime`). */
+export { AutoReconnect, reconnectDelay, DEFAULT_RECONNECT_BACKOFF } from './auto-reconnect';
+/** Backoff, options and events of {@link AutoReconnect}. */
+export type { ReconnectBackoff, AutoReconnectOptions, AutoReconnectEvents } from './auto-reconnect';
 /** The transport seam: a link carries packet bodies; a factory makes one per connection. */
 export type { IMLink, IMLinkFactory, LinkKind, LinkCloseInfo } from './link';
 /** Node.js TCP link with 4-byte length framing. */

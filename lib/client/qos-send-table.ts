@@ -1,7 +1,12 @@
 import { unrefTimer } from './timers';
 
-/** Final state of a packet sent with QoS. */
-export type QoSOutcome = 'delivered' | 'lost';
+/**
+ * Final state of a packet sent with QoS: `delivered` (ACKed), `lost` (no ACK after
+ * the resends), `refused` (the server refused it: a guard, a handler or a limit; the
+ * `error` event for its `fp` has the code) or `undeliverable` (the recipient is
+ * offline and nothing stored it: error 404).
+ */
+export type QoSOutcome = 'delivered' | 'lost' | 'refused' | 'undeliverable';
 
 /** Client-side retransmission timing (PROTOCOL.md §10.6); the defaults are the SDKs'. */
 export interface QoSTimings {
@@ -67,6 +72,15 @@ export class QoSSendTable {
     if (!entry) return false;
     this.remove(fp);
     entry.settle('delivered');
+    return true;
+  }
+
+  /** The server answered `fp` with an error: it is settled with `outcome` now, not resent. */
+  fail(fp: string, outcome: 'refused' | 'undeliverable'): boolean {
+    const entry = this.pending.get(fp);
+    if (!entry) return false;
+    this.remove(fp);
+    entry.settle(outcome);
     return true;
   }
 

@@ -46,8 +46,10 @@ export class TcpLink implements IMLink {
     const timeoutMs = this.options.connectTimeoutMs ?? 5000;
     const secure = this.options.tls;
     return new Promise<void>((resolve, reject) => {
+      // SNI names hosts only: an IP address there is invalid (RFC 6066) and Node warns (DEP0123).
+      const sni = loadNodeModule<typeof net>('net').isIP(host) ? {} : { servername: host };
       const socket = secure
-        ? loadNodeModule<typeof tls>('tls').connect({ servername: host, ...secure, host, port })
+        ? loadNodeModule<typeof tls>('tls').connect({ ...sni, ...secure, host, port })
         : loadNodeModule<typeof net>('net').connect({ host, port, localAddress });
       const timer = setTimeout(
         () => socket.destroy(new Error(`TCP connect to ${host}:${port} timed out after ${timeoutMs} ms`)),

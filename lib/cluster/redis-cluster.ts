@@ -8,6 +8,7 @@ import type { DeliveryResult, IMCore } from '../core/im-core';
 import { RemoteRouter } from '../core/remote-router';
 import { Packet } from '../protocol/packet';
 import { LinkedQueue, QueueNode } from '../qos/linked-queue';
+import type { IMClusterOutcome } from '../metrics/im-metrics';
 import { ClusterOptions } from './cluster-options';
 import { ClusterEnvelope, ClusterReplies, ClusterRequest } from './cluster-messages';
 import { RedisPresence } from './redis-presence';
@@ -18,6 +19,8 @@ interface PendingRequest extends QueueNode {
   readonly deadline: number;
   readonly resolve: (reply: unknown) => void;
   readonly fallback: unknown;
+  readonly kind: ClusterRequest['kind'];
+  readonly startedAt: number;
 }
 
 /**
@@ -44,6 +47,7 @@ export class RedisCluster implements RemoteRouter {
   private timers: ClockTimer[] = [];
   private lastErrorAt = 0;
   private suppressedErrors = 0;
+  private stopping?: Promise<void>;
 
   constructor(
     private readonly core: IMCore,
@@ -65,6 +69,21 @@ export class RedisCluster implements RemoteRouter {
   /** Whether the user is online on any node. */
   async isOnline(userId: string): Promise<boolean> {
     return this.core.online.get(userId) !== undefined || (await this.remoteNodeOf(userId)) !== undefined;
+  }
+
+  /**
+   * Whether Redis answers a PING within `timeoutMs` (health checks). Fails at
+   * once while the connection is down rather than waiting in ioredis's offline queue.
+   */
+  async ping(timeoutMs = 1000): Promise<boolean> {
+    if (!this.redis || this.redis.status !== 'ready') return false;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, timeoutMs, false)));
+    try {
+      return await Promise.race([this.redis.ping().then((r) => r === 'PONG', () => false), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async start(): Promise<void> {
@@ -89,7 +108,13 @@ export class RedisCluster implements RemoteRouter {
     this.logger.log(`node ${this.nodeId} joined the cluster`);
   }
 
-  async stop(): Promise<void> {
+  /** Leaves the cluster; idempotent (a second call would fail on the closed connection). */
+  stop(): Promise<void> {
+    this.stopping ??= this.leave();
+    return this.stopping;
+  }
+
+  private async leave(): Promise<void> {
     if (!this.redis) return;
     this.core.setRemoteRouter(undefined);
     this.events?.unsubscribe();
@@ -102,7 +127,9 @@ export class RedisCluster implements RemoteRouter {
     await this.presence.clearOwn().catch((e) => this.fail(e));
     await this.redis.del(this.presence.aliveKey(this.nodeId)).catch((e) => this.fail(e));
     this.subscriber.disconnect();
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    // A connection that is already gone must not be disconnected again: ioredis
+    // would arm a 2 s timer on the dead stream and keep the process alive.
+    await this.redis.quit().catch(() => this.redis.status !== 'end' && this.redis.disconnect());
   }
 
   // ------------------------------------------------------------- RemoteRouter
@@ -157,18 +184,21 @@ export class RedisCluster implements RemoteRouter {
   ): Promise<ClusterReplies[K]> {
     const id = this.nextId++;
     const long = request.kind === 's2c';
-    const deadline = this.core.clock.now() + (long ? this.pushTimeoutMs : this.requestTimeoutMs);
+    const startedAt = this.core.clock.now();
+    const deadline = startedAt + (long ? this.pushTimeoutMs : this.requestTimeoutMs);
     return new Promise<ClusterReplies[K]>((resolve) => {
       const queue = long ? this.longQueue : this.shortQueue;
-      const entry: PendingRequest = { id, queue, deadline, fallback, prev: null, next: null, resolve: resolve as (r: unknown) => void };
+      const entry: PendingRequest = {
+        id, queue, deadline, fallback, kind: request.kind, startedAt, prev: null, next: null, resolve: resolve as (r: unknown) => void,
+      };
       this.pending.set(id, entry);
       queue.push(entry);
       const envelope: ClusterEnvelope = { id, from: this.nodeId, request };
       this.redis.publish(this.channel(nodeId), JSON.stringify(envelope)).then(
-        (receivers) => receivers === 0 && this.settle(id, fallback),
+        (receivers) => receivers === 0 && this.settle(id, fallback, 'unreachable'),
         (err) => {
           this.fail(err);
-          this.settle(id, fallback);
+          this.settle(id, fallback, 'failed');
         },
       );
     });
@@ -181,7 +211,7 @@ export class RedisCluster implements RemoteRouter {
     } catch {
       return;
     }
-    if ('reply' in envelope) return this.settle(envelope.id, envelope.reply);
+    if ('reply' in envelope) return this.settle(envelope.id, envelope.reply, 'answered');
     void this.answer(envelope.request).then(
       (reply) => this.redis.publish(this.channel(envelope.from), JSON.stringify({ id: envelope.id, from: this.nodeId, reply })),
       (err) => this.fail(err),
@@ -202,17 +232,18 @@ export class RedisCluster implements RemoteRouter {
     }
   }
 
-  private settle(id: number, reply: unknown): void {
+  private settle(id: number, reply: unknown, outcome: IMClusterOutcome): void {
     const entry = this.pending.get(id);
     if (!entry) return;
     this.pending.delete(id);
+    this.core.metrics.clusterRequest(entry.kind, this.core.clock.now() - entry.startedAt, outcome);
     entry.queue.remove(entry);
     entry.resolve(reply);
   }
 
   private expireRequests(now: number): void {
     for (const queue of [this.shortQueue, this.longQueue]) {
-      for (let e = queue.first; e && e.deadline <= now; e = queue.first) this.settle(e.id, e.fallback);
+      for (let e = queue.first; e && e.deadline <= now; e = queue.first) this.settle(e.id, e.fallback, 'timeout');
     }
   }
 

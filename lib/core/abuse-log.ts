@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { logText } from './log-text';
 import { Session } from './session';
+import { sessionLog } from './session-log';
 
 /**
  * Logs abuse (rate limits, bad input, throttled logins...) at warn level once
@@ -29,7 +30,8 @@ export class AbuseLog {
     }
     const more = last && last.suppressed > 0 ? ` (+${last.suppressed} more since last logged)` : '';
     seen.set(kind, { at: now, suppressed: 0 });
-    this.logger.warn(`${session}: ${kind}${detail ? ' ' + logText(detail) : ''}${more}`);
+    // A record, so that a JSON logger gets session id, user, transport, address and kind as fields.
+    this.logger.warn(sessionLog(session, `${detail ? logText(detail) : ''}${more}`.trim(), kind));
   }
 
   /** Abuse with no session yet (a refused connection): logged once per kind per interval. */

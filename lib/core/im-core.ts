@@ -14,16 +14,18 @@ import { ReceiveDedupTable } from '../qos/receive-dedup-table';
 import { AbuseLog } from './abuse-log';
 import { Admission } from './admission';
 import { BridgePort } from './bridge-port';
+import { closeReasonOf } from '../metrics/close-reason';
+import { IMMetrics, NOOP_METRICS } from '../metrics/im-metrics';
 import { Clock, ClockTimer, SystemClock } from './clock';
 import { IMConnection, TransportKind } from './connection';
 import { HookVerdict, IMCoreHooks, IMRefusal, isRefusal } from './core-hooks';
 import { countOpenFds, readOpenFileLimit } from './fd-limit';
 import { emptyStats, IMCoreEvent, IMStats } from './im-events';
-import { logText } from './log-text';
 import { LoginThrottle } from './login-throttle';
 import { OnlineTable } from './online-table';
 import { RemoteRouter } from './remote-router';
 import { Session } from './session';
+import { sessionLog } from './session-log';
 import { TimerWheel } from './timer-wheel';
 
 /** Outcome of a server-to-client send (PushService). */
@@ -67,6 +69,8 @@ export class IMCore {
   /** Session and delivery events (emitted only while observed); `PushService.events$` publishes them as plain data. */
   readonly events = new Subject<IMCoreEvent>();
   readonly clock: Clock;
+  /** Where counters with transport and reason labels go (no-op unless metrics are on). */
+  metrics: IMMetrics = NOOP_METRICS;
 
   private hooks: IMCoreHooks = {};
   private remote?: RemoteRouter;
@@ -177,6 +181,7 @@ export class IMCore {
     if (!verdict.admit) {
       if (verdict.error === IMErrors.FD_LIMIT) this.stats.fdLimitRefused++;
       else this.stats.unauthenticatedRefused++;
+      this.metrics.refused(transport, verdict.error.id);
       this.abuse.process(verdict.error.id, `${transport} connection from ${remoteAddress} refused: ${verdict.error.message()}`);
       return verdict.error;
     }
@@ -188,6 +193,11 @@ export class IMCore {
     return null;
   }
 
+  /** Entries in the C2S dedup table. */
+  get dedupEntries(): number {
+    return this.dedup.size;
+  }
+
   // ---------------------------------------------------------------- transport side
 
   /** A transport opened a session (TCP accept, WebSocket upgrade, first UDP datagram). */
@@ -196,6 +206,7 @@ export class IMCore {
     const session = new Session(connection, now, this.options.limits.anonymousBurst);
     this.sessions.add(session);
     this.admission.opened(session);
+    this.metrics.connectionOpened(connection.transport);
     this.idleWheel.schedule(session, now + Math.min(connection.idleTimeoutMs, this.options.limits.loginTimeoutMs));
     return session;
   }
@@ -213,6 +224,7 @@ export class IMCore {
       const { maxQueuedPackets, maxQueuedBytes } = this.options.limits;
       if (queue.length >= maxQueuedPackets || session.queuedChars + text.length > maxQueuedBytes) {
         this.stats.queueOverflow++;
+        this.metrics.rateLimited(session.transport, IMErrors.QUEUE_OVERFLOW.id);
         this.abuse.session(session, IMErrors.QUEUE_OVERFLOW.id, 'closing');
         this.closeSession(session, IMErrors.QUEUE_OVERFLOW.id);
         return;
@@ -238,6 +250,7 @@ export class IMCore {
   connectionClosed(session: Session): void {
     if (!this.sessions.delete(session)) return;
     this.admission.closed(session);
+    this.metrics.connectionClosed(session.transport, 'peer-closed');
     session.closed = true;
     session.queue = null;
     this.detach(session, session.kickCode, 'connection closed');
@@ -246,10 +259,12 @@ export class IMCore {
   /** Ends a session: detaches its user and closes (TCP/WS) or forgets (UDP) the connection. */
   closeSession(session: Session, reason: string): void {
     if (session.closed) return;
+    this.logger.debug(sessionLog(session, 'closing', reason));
     session.closed = true;
     session.queue = null;
     this.detach(session, session.kickCode, reason);
     if (this.sessions.delete(session)) this.admission.closed(session);
+    this.metrics.connectionClosed(session.transport, closeReasonOf(reason));
     session.connection.close(reason);
   }
 
@@ -275,6 +290,8 @@ export class IMCore {
     }
     const body = this.encode(packet);
     if (!this.fits(body, target)) return Promise.resolve({ userId, status: 'too-large', fp: packet.fp });
+    this.metrics.message(target.transport, 's2c');
+    this.metrics.packetOut(target.transport, PacketType.DATA);
     if (!packet.QoS || packet.fp === undefined) {
       const ok = target.connection.write(body);
       return Promise.resolve({ userId, status: ok ? 'sent' : 'offline', fp: packet.fp });
@@ -369,6 +386,7 @@ export class IMCore {
     const decoded = decodePacket(text, { lenient: this.options.lenientJson });
     if (!decoded.ok) return this.badInput(session, decoded.error, decoded.detail);
     const p = decoded.packet;
+    this.metrics.packetIn(session.transport, p.type);
     switch (p.type) {
       case PacketType.LOGIN:
         return this.login(session, p);
@@ -398,6 +416,7 @@ export class IMCore {
 
   private badInput(session: Session, error: IMErrorDefinition, detail: string): void {
     this.stats.badInput++;
+    this.metrics.badInput(session.transport, error.id);
     this.abuse.session(session, error.id, detail);
     // The reference answers bad input by closing (TCP/WS); on UDP we keep the session.
     if (!session.connection.connectionless) this.closeSession(session, error.id);
@@ -406,6 +425,7 @@ export class IMCore {
   /** Type 1, 2 or 4 before login: error 301 quoting the packet, then close (TCP/WS). */
   private notLoggedIn(session: Session, p: Packet): void {
     this.stats.notLoggedIn++;
+    this.metrics.refused(session.transport, IMErrors.NOT_LOGGED_IN.id);
     this.write(session, errorResponse(ProtocolErrorCode.NOT_LOGGED_IN, encodePacket(p)));
     if (!session.connection.connectionless) this.closeSession(session, IMErrors.NOT_LOGGED_IN.id);
   }
@@ -422,6 +442,7 @@ export class IMCore {
       return true;
     }
     this.stats.rateLimited++;
+    this.metrics.rateLimited(session.transport, IMErrors.RATE_LIMITED.id);
     this.abuse.session(session, IMErrors.RATE_LIMITED.id, anonymous ? '(not logged in)' : '');
     // Tell the client at most once a second, so a flood is not answered by a flood.
     if (now - session.limitedNoticeAt >= 1000) {
@@ -438,7 +459,7 @@ export class IMCore {
     if (!parsed.ok) {
       if (parsed.reason === 'malformed') return this.badInput(session, IMErrors.BAD_LOGIN_INFO, 'not a JSON object');
       // QUIRK-19: refused silently; TCP/WS close, a UDP session may log in later.
-      this.logger.debug(`${session}: ${IMErrors.BAD_LOGIN_INFO.id} no loginUserId`);
+      this.logger.debug(sessionLog(session, 'no loginUserId', IMErrors.BAD_LOGIN_INFO.id));
       if (!session.connection.connectionless) this.closeSession(session, IMErrors.BAD_LOGIN_INFO.id);
       return;
     }
@@ -449,6 +470,7 @@ export class IMCore {
     }
     if (info.loginUserId.length > this.options.limits.maxUserIdLength) {
       this.stats.fieldTooLong++;
+      this.metrics.badInput(session.transport, IMErrors.FIELD_TOO_LONG.id);
       this.abuse.session(session, IMErrors.FIELD_TOO_LONG.id, `loginUserId of ${info.loginUserId.length} chars`);
       return this.loginFailed(session, IMErrors.FIELD_TOO_LONG.wireCode);
     }
@@ -459,11 +481,12 @@ export class IMCore {
       this.detach(session, NO_KICK, 'relogin');
     }
     if (!this.hooks.verifyLogin) {
-      this.logger.warn(`${session}: login refused: no @OnLogin handler is registered`);
+      this.logger.warn(sessionLog(session, 'login refused: no @OnLogin handler is registered', IMErrors.LOGIN_REFUSED.id));
       return this.loginFailed(session, IMErrors.LOGIN_REFUSED.wireCode);
     }
     if (!this.loginThrottle.allows(session.remoteAddress, info.loginUserId, this.clock.now())) {
       this.stats.loginsThrottled++;
+      this.metrics.rateLimited(session.transport, IMErrors.LOGIN_THROTTLED.id);
       this.abuse.session(session, IMErrors.LOGIN_THROTTLED.id, `as ${info.loginUserId}`);
       return this.loginFailed(session, IMErrors.LOGIN_THROTTLED.wireCode);
     }
@@ -485,6 +508,7 @@ export class IMCore {
 
   private loginFailed(session: Session, code: number): void {
     this.stats.loginsRefused++;
+    this.metrics.login(session.transport, 'refused');
     this.write(session, loginResponse(code, '', -1));
     if (!session.connection.connectionless) this.closeSession(session, IMErrors.LOGIN_REFUSED.id);
   }
@@ -495,6 +519,7 @@ export class IMCore {
     const clientTime = info.firstLoginTime;
     const firstLoginTime = clientTime <= 0 ? this.clock.now() : clientTime;
     // The response to a successful login is exempt from the UDP no-amplification cap.
+    this.metrics.packetOut(session.transport, PacketType.LOGIN_RESPONSE);
     session.connection.write(this.encode(loginResponse(0, userId, firstLoginTime)));
     const old = this.online.get(userId);
     if (old && old !== session && this.resolveDuplicate(old, clientTime) === 'stale') {
@@ -504,6 +529,8 @@ export class IMCore {
     const relogin = session.userId === userId;
     session.userId = userId;
     session.firstLoginTime = firstLoginTime;
+    session.notifyUndeliverable = info.notifyUndeliverable === true;
+    session.loginAt = this.clock.now();
     session.kickCode = NO_KICK;
     if (!session.authenticated) {
       session.authenticated = true;
@@ -512,6 +539,7 @@ export class IMCore {
     }
     this.online.set(userId, session);
     this.stats.loginsAccepted++;
+    this.metrics.login(session.transport, 'accepted');
     if (!relogin && this.events.observed) this.events.next({ type: 'online', userId, session });
     // Not awaited: a handler that pushes to this user and awaits the ACK would
     // otherwise hold back that very ACK in the session's queue.
@@ -575,6 +603,7 @@ export class IMCore {
     // QUIRK-5 fix: a session speaks only as its own user.
     if (p.from !== session.userId) {
       this.stats.forgedSender++;
+      this.metrics.refused(session.transport, IMErrors.FORGED_SENDER.id);
       this.abuse.session(session, IMErrors.FORGED_SENDER.id, `from=${p.from}`);
       return this.sendError(session, IMErrors.FORGED_SENDER.wireCode, IMErrors.FORGED_SENDER.message());
     }
@@ -582,21 +611,25 @@ export class IMCore {
     const { maxFingerprintLength, maxUserIdLength } = this.options.limits;
     if ((p.fp !== undefined && p.fp.length > maxFingerprintLength) || (p.to !== undefined && p.to.length > maxUserIdLength)) {
       this.stats.fieldTooLong++;
+      this.metrics.badInput(session.transport, IMErrors.FIELD_TOO_LONG.id);
       const what = p.to !== undefined && p.to.length > maxUserIdLength ? `to of ${p.to.length} chars` : `fp of ${p.fp?.length} chars`;
       this.abuse.session(session, IMErrors.FIELD_TOO_LONG.id, what);
       return this.sendError(session, IMErrors.FIELD_TOO_LONG.wireCode, IMErrors.FIELD_TOO_LONG.message(what));
     }
     // QUIRK-8 fix: a QoS packet without fp cannot be ACKed; SDKs drop such packets, so refuse it.
     if (p.QoS && p.fp === undefined) {
+      this.metrics.badInput(session.transport, IMErrors.MISSING_FINGERPRINT.id);
       return this.sendError(session, IMErrors.MISSING_FINGERPRINT.wireCode, IMErrors.MISSING_FINGERPRINT.message());
     }
     if (p.to === SERVER_USER_ID) {
       this.stats.c2s++;
+      this.metrics.message(session.transport, 'c2s');
       const verdict = this.hooks.beforeC2S?.(p, session);
       if (isThenable(verdict)) return verdict.then((v) => this.c2s(session, p, v));
       return this.c2s(session, p, verdict);
     }
     this.stats.c2c++;
+    this.metrics.message(session.transport, 'c2c');
     const verdict = this.hooks.c2c?.(p, session);
     if (isThenable(verdict)) return verdict.then((v) => this.c2c(session, p, v));
     return this.c2c(session, p, verdict);
@@ -604,7 +637,7 @@ export class IMCore {
 
   /** §10.1 after the before-hook: ACK and dedup, then the C2S handlers. */
   private c2s(session: Session, p: Packet, verdict: HookVerdict): Promise<unknown> | void {
-    if (!this.allowed(session, verdict)) return;
+    if (!this.allowed(session, verdict, p.fp)) return;
     if (p.QoS) {
       const fp = p.fp as string;
       const duplicate = this.dedup.checkAndRecord(p.from as string, fp, this.clock.now());
@@ -615,13 +648,13 @@ export class IMCore {
       }
     }
     const result = this.hooks.c2s?.(p, session);
-    if (isThenable(result)) return result.then((v) => void this.allowed(session, v));
-    this.allowed(session, result);
+    if (isThenable(result)) return result.then((v) => void this.allowed(session, v, p.fp));
+    this.allowed(session, result, p.fp);
   }
 
   /** §10.2 after the C2C handlers: forward, or take the offline path. */
   private c2c(session: Session, p: Packet, verdict: HookVerdict): Promise<unknown> | void {
-    if (!this.allowed(session, verdict)) return;
+    if (!this.allowed(session, verdict, p.fp)) return;
     const target = p.to === undefined ? undefined : this.online.get(p.to);
     if (target && this.forward(target, p)) return this.delivered(session, p);
     if (!target && this.remote && p.to !== undefined) {
@@ -657,7 +690,11 @@ export class IMCore {
   }
 
   private offlineAck(session: Session, p: Packet, stored: boolean): void {
-    if (stored === true && p.QoS) this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
+    if (!p.QoS) return;
+    if (stored === true) this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
+    // Otherwise the reference stays silent and the sender's QoS reports "lost" after ~15 s;
+    // a client that asked for it learns at once.
+    else if (session.notifyUndeliverable) this.sendError(session, IMErrors.UNDELIVERABLE.wireCode, IMErrors.UNDELIVERABLE.message(), p.fp);
   }
 
   /** Delivers a C2C packet that another node routed here; false if the user has no session here. */
@@ -693,6 +730,7 @@ export class IMCore {
     const body = this.encode(p);
     if (!this.fits(body, target)) return false;
     const entry = p.QoS ? this.sendQoS.track(p.to as string, p.fp as string, p, body, this.clock.now()) : undefined;
+    this.metrics.packetOut(target.transport, PacketType.DATA);
     if (target.connection.write(body)) return true;
     if (entry) this.sendQoS.untrack(entry);
     return false;
@@ -706,20 +744,25 @@ export class IMCore {
     const entry = this.sendQoS.settle(userId, fp);
     if (!entry) return;
     this.stats.delivered++;
+    const now = this.clock.now();
+    this.metrics.qosDelivered(now - (entry.dueAt - this.options.qos.retransmitIntervalMs), now - entry.sentAt);
     if (this.events.observed) this.events.next({ type: 'delivered', userId, fp, packet: entry.packet });
     this.fireAndForget(this.hooks.messageDelivered?.(fp, userId, entry.packet, session));
   }
 
   private retransmit(entry: QoSEntry): void {
     this.stats.retransmits++;
+    this.metrics.qosRetransmitted();
     const target = this.online.get(entry.to);
     if (!target) return;
+    this.metrics.packetOut(target.transport, PacketType.DATA);
     if (this.options.serverTimestamp) entry.body = this.encode(entry.packet);
     target.connection.write(entry.body);
   }
 
   private reportLost(entries: QoSEntry[]): void {
     this.stats.lost += entries.length;
+    this.metrics.qosLost(entries.length);
     if (this.events.observed) {
       for (const e of entries) this.events.next({ type: 'lost', userId: e.to, fp: e.fp, packet: e.packet });
     }
@@ -746,21 +789,25 @@ export class IMCore {
 
   // ---------------------------------------------------------------- helpers
 
-  /** Applies a hook verdict: true to go on; a refusal is reported to the client. */
-  private allowed(session: Session, verdict: HookVerdict): boolean {
+  /** Applies a hook verdict: true to go on; a refusal is reported to the client, with the refused packet's fp. */
+  private allowed(session: Session, verdict: HookVerdict, fp?: string): boolean {
     if (verdict === false) return false;
     if (isRefusal(verdict)) {
-      this.sendError(session, verdict.code, verdict.message);
+      this.sendError(session, verdict.code, verdict.message, fp);
       return false;
     }
     return true;
   }
 
-  private sendError(session: Session, code: number, message: string): void {
-    this.write(session, errorResponse(code, message, session.userId ?? NO_USER_ID));
+  /** `fp`: the data packet the error answers, so a client can tell which message failed (QoS stays off: never ACKed). */
+  private sendError(session: Session, code: number, message: string, fp?: string): void {
+    const error = errorResponse(code, message, session.userId ?? NO_USER_ID);
+    if (fp !== undefined) error.fp = fp;
+    this.write(session, error);
   }
 
   private write(session: Session, p: Packet): boolean {
+    this.metrics.packetOut(session.transport, p.type);
     const body = this.encode(p);
     // No amplification: a peer that has not logged in over UDP (its source address may be
     // spoofed) never gets a reply larger than the datagram it sent.
@@ -777,6 +824,7 @@ export class IMCore {
       if (Buffer.byteLength(short) <= this.replyBudget(session)) return session.connection.write(short);
     }
     this.stats.repliesSuppressed++;
+    this.metrics.refused(session.transport, IMErrors.REPLY_SUPPRESSED.id);
     return false;
   }
 
@@ -794,6 +842,7 @@ export class IMCore {
     const max = target.connection.maxOutboundBytes;
     if (body.length * 3 <= max || Buffer.byteLength(body) <= max) return true;
     this.stats.outboundTooLarge++;
+    this.metrics.refused(target.transport, IMErrors.OUTBOUND_TOO_LARGE.id);
     return false;
   }
 
@@ -803,6 +852,6 @@ export class IMCore {
 
   private handlerFailed(session: Session | undefined, err: unknown): void {
     this.stats.handlerErrors++;
-    this.logger.error(`${session ?? 'hook'}: ${IMErrors.HANDLER_FAILED.message(logText((err as Error)?.message))}`, (err as Error)?.stack);
+    this.logger.error(sessionLog(session, IMErrors.HANDLER_FAILED.message((err as Error)?.message), IMErrors.HANDLER_FAILED.id), (err as Error)?.stack);
   }
 }

@@ -19,6 +19,11 @@ export function logText(value: unknown): string {
   return long ? `${s}…(${String(value).length} chars)` : s;
 }
 
+/** Escapes control characters only (for messages that embed user text but must stay whole). */
+export function escapeControls(s: string): string {
+  return s.replace(UNSAFE, escapeChar);
+}
+
 function escapeChar(c: string): string {
   if (c === '\n') return '\\n';
   if (c === '\r') return '\\r';

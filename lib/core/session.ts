@@ -15,6 +15,8 @@ export class Session {
   userId: string | null = null;
   /** `firstLoginTime` sent in this session's login response. */
   firstLoginTime = 0;
+  /** Server time of this session's login (the clock's ms), 0 before. */
+  loginAt = 0;
   /** Kick code set just before a kick ends the session; -1 otherwise. */
   kickCode: number = NO_KICK;
   /** Time of the last complete packet, for the idle timeout. */
@@ -23,6 +25,8 @@ export class Session {
   closed = false;
   /** Time the session opened (login deadline). */
   readonly openedAt: number;
+  /** The client asked at login to be told at once when a QoS C2C will not be delivered. */
+  notifyUndeliverable = false;
   /** True once the session has logged in at least once (it left the unauthenticated limits). */
   authenticated = false;
   /** Application data attached to the session (e.g. by a login handler). */

@@ -62,6 +62,12 @@ export const IMErrors = {
   TOO_MANY_CONNECTIONS: def('IM_TOO_MANY_CONNECTIONS', 503, 'connection limit reached'),
   /** An application handler threw an error that no filter mapped. */
   HANDLER_FAILED: def('IM_HANDLER_FAILED', 500, 'handler failed'),
+  /**
+   * A QoS C2C that will not be delivered: the recipient is online nowhere (or its
+   * transport cannot take the packet) and no `@OnC2COffline` handler stored it. Sent,
+   * with the packet's `fp`, only to clients that asked at login (`notifyUndeliverable`).
+   */
+  UNDELIVERABLE: def('IM_UNDELIVERABLE', 404, 'recipient is offline and the message was not stored'),
   /** An `fp`, user id or recipient longer than its limit (`limits.maxFingerprintLength`, `limits.maxUserIdLength`). */
   FIELD_TOO_LONG: def('IM_FIELD_TOO_LONG', 400, 'field exceeds its length limit'),
   /** `@IMJson()` content nested deeper than `limits.jsonMaxDepth`. */

@@ -125,6 +125,7 @@ export class WsGateway {
     }
     if (!wss) return rejectUpgrade(socket, 503, 'Service Unavailable');
     if (wss.clients.size >= this.options.maxConnections) {
+      this.core.metrics.refused('ws', IMErrors.TOO_MANY_CONNECTIONS.id);
       this.logger.warn(`${IMErrors.TOO_MANY_CONNECTIONS.id}: ${this.options.maxConnections} WebSocket connections`);
       return rejectUpgrade(socket, 503, 'Service Unavailable');
     }
@@ -157,8 +158,10 @@ export class WsGateway {
       if (isBinary) return core.rejectFrame(session, IMErrors.BINARY_FRAME);
       core.receive(session, data.toString());
     });
-    // `ws` closes with 1009 itself when a message exceeds maxPayload; log it and let it close.
-    ws.on('error', (err) => this.logger.debug(`${session}: ${err.message}`));
+    // `ws` closes with 1009 itself when a message exceeds maxPayload: count it as TCP counts an oversize frame.
+    ws.on('error', (err: Error & { code?: string }) =>
+      err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? core.rejectFrame(session, IMErrors.FRAME_TOO_LARGE) : this.logger.debug(`${session}: ${err.message}`),
+    );
     ws.on('close', () => core.connectionClosed(session));
   }
 }

@@ -11,6 +11,13 @@ export interface LoginInfo {
   extra?: string;
   /** 0 or less on a device's first login; otherwise the value the server gave it then. */
   firstLoginTime: number;
+  /**
+   * The client wants error 404 (`IM_UNDELIVERABLE`, carrying the packet's `fp`) for a
+   * QoS C2C that will not be delivered, instead of learning it from its own QoS
+   * timing. `nestjs-im/client` sends it; the official SDKs do not (so they see
+   * exactly what the reference sends), and the reference ignores the key.
+   */
+  notifyUndeliverable?: boolean;
 }
 
 /** Why a login packet's info could not be used. */
@@ -41,7 +48,10 @@ export function parseLoginInfo(dataContent: string | undefined): LoginInfoResult
   else if (typeof flt === 'string' && /^\s*-?\d+\s*$/.test(flt)) firstLoginTime = Number(flt);
   return {
     ok: true,
-    info: { loginUserId: userId, loginToken: scalarText(o.loginToken), extra: scalarText(o.extra), firstLoginTime },
+    info: {
+      loginUserId: userId, loginToken: scalarText(o.loginToken), extra: scalarText(o.extra), firstLoginTime,
+      ...(o.notifyUndeliverable === true ? { notifyUndeliverable: true } : {}),
+    },
   };
 }
 

@@ -1,4 +1,4 @@
-import { INestApplication, INestApplicationContext, ModuleMetadata } from '@nestjs/common';
+import { ConsoleLogger, INestApplication, INestApplicationContext, LoggerService, LogLevel, ModuleMetadata } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import { IMCore } from '../core/im-core';
 import { IMModule } from '../im.module';
@@ -20,6 +20,12 @@ export interface IMTestingAppOptions extends Pick<ModuleMetadata, 'imports' | 'p
   configure?: (app: INestApplication | TestingModule) => void;
   /** Replace `IMModule.forRoot` (e.g. to test `forRootAsync`); `im` is then ignored. */
   imModule?: ModuleMetadata['imports'];
+  /**
+   * Where the application logs (a logger, levels, or `false`). Default: Nest's
+   * console logger with errors only (every level with `IM_TEST_LOGS=1`),
+   * coloured only when stdout and stderr are terminals and `NO_COLOR` is unset.
+   */
+  logger?: LoggerService | LogLevel[] | false;
 }
 
 /** A running Nest application with the IM module, on free ports. */
@@ -67,11 +73,12 @@ export async function startIMTestingApp(options: IMTestingAppOptions = {}): Prom
     providers: options.providers ?? [],
     controllers: options.controllers ?? [],
   }).compile();
-  moduleRef.useLogger(process.env.IM_TEST_LOGS ? console : ['error']);
+  const logger = options.logger ?? defaultTestLogger();
+  moduleRef.useLogger(logger);
   let app: INestApplicationContext = moduleRef;
   let httpPort: number | undefined;
   if (options.http) {
-    const httpApp = moduleRef.createNestApplication({ logger: process.env.IM_TEST_LOGS ? undefined : ['error'] });
+    const httpApp = moduleRef.createNestApplication({ logger });
     options.configure?.(httpApp);
     await httpApp.listen(0, LOOPBACK);
     httpPort = (httpApp.getHttpServer().address() as { port: number }).port;
@@ -111,4 +118,11 @@ export async function startIMTestingApp(options: IMTestingAppOptions = {}): Prom
       await app.close();
     },
   };
+}
+
+/** Errors only unless IM_TEST_LOGS is set; no colour codes in redirected output (CI logs, files). */
+function defaultTestLogger(): LoggerService {
+  const levels: LogLevel[] = process.env.IM_TEST_LOGS ? ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] : ['fatal', 'error'];
+  const colors = !process.env.NO_COLOR && process.stdout.isTTY === true && process.stderr.isTTY === true;
+  return new ConsoleLogger({ logLevels: levels, colors });
 }

@@ -67,6 +67,7 @@ export class TcpTransport extends IMTransportServer {
   private accept(socket: net.Socket): void {
     if (this.sockets.size >= this.options.maxConnections) {
       socket.destroy();
+      this.core.metrics.refused('tcp', IMErrors.TOO_MANY_CONNECTIONS.id);
       if (this.refusedSinceLog++ % 1000 === 0) {
         this.logger.warn(`${IMErrors.TOO_MANY_CONNECTIONS.id}: ${this.options.maxConnections} connections`);
       }

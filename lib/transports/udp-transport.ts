@@ -124,6 +124,7 @@ export class UdpTransport extends IMTransportServer {
     let peer = this.peers.get(key);
     if (!peer) {
       if (this.peers.size >= this.options.maxSessions) {
+        this.core.metrics.refused('udp', IMErrors.TOO_MANY_CONNECTIONS.id);
         if (this.refused++ % 1000 === 0) {
           this.logger.warn(`${IMErrors.TOO_MANY_CONNECTIONS.id}: ${this.options.maxSessions} UDP sessions`);
         }

@@ -10,10 +10,12 @@ import { BlockCommandDto } from '../dto/block-command.dto';
 import { StatusCommandDto } from '../dto/status-command.dto';
 import { OfflineStore, StoredMessage } from '../offline/offline.store';
 import { UsersService } from '../users/users.service';
-import { MessageType, OfflineEnvelope } from './message-types';
+import { MAX_ONLINE_LISTED, MessageType, OfflineEnvelope, OnlineUsers, StoredNotice } from './message-types';
 
-/** Login code for a refused login; the protocol reserves 0-1024 for the framework. */
-export const BAD_CREDENTIALS = 1025;
+import { BAD_CREDENTIALS } from './login-codes';
+
+/** Login code for a refused login (re-exported from `login-codes.ts`, which the chat page imports). */
+export { BAD_CREDENTIALS };
 
 /** IM event handlers of the normal (non-demo) mode. */
 @Injectable()
@@ -99,9 +101,18 @@ export class ChatHandlers {
     this.logger.log(`${userId} is ${cmd.status}${cmd.message ? `: ${truncate(cmd.message)}` : ''}`);
   }
 
+  /** Who is online on this node: user ids only, and only to a logged-in user (C2S needs a login). */
+  @OnC2S({ typeu: MessageType.ONLINE_QUERY })
+  onOnlineQuery(@IMUserId() userId: string): void {
+    const all = this.push.onlineUsers();
+    const answer: OnlineUsers = { users: all.sort().slice(0, MAX_ONLINE_LISTED), count: all.length };
+    void this.push.send(userId, answer, { typeu: MessageType.ONLINE_USERS, qos: false });
+  }
+
   /**
    * Recipient offline: keep the message and return true, so the sender gets
    * its ACK. Unknown recipients are not stored (nobody could ever collect them).
+   * The sender is told first (a {@link StoredNotice}): the ACK alone would read as delivered.
    */
   @OnC2COffline()
   storeOffline(@IMPacket() packet: Packet, @IMUserId() from: string): boolean {
@@ -116,6 +127,11 @@ export class ChatHandlers {
       storedAt: Date.now(),
     });
     if (!stored) this.logger.warn(`offline store full for ${to}; message from ${from} not stored`);
+    else if (packet.fp !== undefined) {
+      // Written at once, so it reaches the sender ahead of the ACK the core writes when this returns.
+      const notice: StoredNotice = { fp: packet.fp, to, storedAt: Date.now() };
+      void this.push.send(from, notice, { typeu: MessageType.STORED, qos: false });
+    }
     return stored;
   }
 }

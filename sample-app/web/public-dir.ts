@@ -17,3 +17,15 @@ export function resolvePublicDir(): string {
   if (!found) throw new Error(`chat page not found; looked in ${candidates.join(', ')}`);
   return resolve(found);
 }
+
+/** Where `npm run build` writes the bundled chat page script, from the sources or from dist/sample-app/web. */
+export function defaultChatScriptPath(): string {
+  return resolve(repoRoot(), 'dist', 'sample-app', 'public', 'chat.js');
+}
+
+/** The repository root, from the TypeScript sources (sample-app/web) or from dist/sample-app/web. */
+export function repoRoot(): string {
+  const fromSource = resolve(__dirname, '..', '..');
+  if (existsSync(join(fromSource, 'sample-app', 'chat', 'main.ts'))) return fromSource;
+  return resolve(__dirname, '..', '..', '..');
+}

@@ -1,8 +1,7 @@
 /**
  * Conformance suite: replays every golden scenario of the MobileIMSDK
- * reference server (/work/shared/conformance, i.e. ../../../shared/conformance
- * from the repository root) against nestjs-im over real TCP, WebSocket and
- * UDP sockets.
+ * reference server (test/conformance/scenarios, see its README) against
+ * nestjs-im over real TCP, WebSocket and UDP sockets.
  *
  * - One Nest application for the whole file, all three transports on port 0,
  *   configured like the reference demo (README "Server configuration"):
@@ -16,13 +15,12 @@
  */
 import { Injectable, INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import * as path from 'path';
 import { IMModule, IMServer, OnLogin } from '../../lib';
 import type { LoginInfo } from '../../lib';
 import { effectiveScenario } from './quirk-fixes';
 import { loadScenarios, runScenario, ServerAddress } from './scenario-runner';
+import { SCENARIO_DIR } from './scenario-dir';
 
-const SCENARIO_DIR = path.resolve(__dirname, '../../../shared/conformance');
 const HOST = '127.0.0.1';
 const SCENARIO_TIMEOUT_MS = 30_000;
 

@@ -2,7 +2,6 @@
  * Pure unit tests for the conformance runner's placeholder, matcher and
  * keyOrder logic (no server, no sockets).
  */
-import * as path from 'path';
 import {
   checkKeyOrder,
   createContext,
@@ -23,8 +22,8 @@ import {
   uidFor,
   validateScenario,
 } from './scenario-runner';
+import { SCENARIO_DIR } from './scenario-dir';
 
-const SCENARIO_DIR = path.resolve(__dirname, '../../../shared/conformance');
 
 function ctxWith(vars: Record<string, Json> = {}, suffix = 'abc123'): PlaceholderContext {
   const ctx = createContext(suffix);

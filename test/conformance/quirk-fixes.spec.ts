@@ -1,13 +1,12 @@
 /**
- * Pure checks of quirk-fixes.ts against the shared scenario files: every
+ * Pure checks of quirk-fixes.ts against the recorded scenario files: every
  * quirk scenario has exactly one decision, fixed steps are valid scenarios,
  * and each fixed copy starts as the recording does.
  */
-import * as path from 'path';
 import { effectiveScenario, QUIRK_FIXES } from './quirk-fixes';
 import { loadScenarios, Scenario, Step, validateScenario } from './scenario-runner';
+import { SCENARIO_DIR } from './scenario-dir';
 
-const SCENARIO_DIR = path.resolve(__dirname, '../../../shared/conformance');
 const scenarios: Scenario[] = loadScenarios(SCENARIO_DIR);
 const quirkScenarios = scenarios.filter((s) => s.tags.includes('quirk'));
 

@@ -1,6 +1,6 @@
 /**
- * The ONE place that says, for every scenario tagged `quirk` in the shared
- * conformance folder, what nestjs-im does instead of the reference
+ * The ONE place that says, for every scenario tagged `quirk` in the recorded
+ * scenarios (test/conformance/scenarios), what nestjs-im does instead of the reference
  * (PROTOCOL.md §12 "Fix" recommendations).
  *
  * - `replicate`: nestjs-im behaves like the reference; the recorded steps run as is.

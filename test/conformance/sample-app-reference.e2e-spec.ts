@@ -6,12 +6,11 @@
  */
 import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import * as path from 'path';
 import { IMServer } from '../../lib';
 import { AppModule } from '../../sample-app/app.module';
 import { loadScenarios, runScenario, ServerAddress } from './scenario-runner';
+import { SCENARIO_DIR } from './scenario-dir';
 
-const SCENARIO_DIR = path.resolve(__dirname, '../../../shared/conformance');
 const HOST = '127.0.0.1';
 const core = loadScenarios(SCENARIO_DIR).filter((s) => s.tags.includes('core') && !s.tags.includes('timing'));
 

@@ -1,6 +1,6 @@
 /**
  * Conformance scenario runner for the MobileIMSDK golden scenarios in
- * `/work/shared/conformance` (format: that folder's README.md).
+ * `test/conformance/scenarios` (format: that folder's README.md).
  *
  * Pure and reusable: it knows nothing about Nest or nestjs-im. Give it a
  * scenario and the host/ports of a running server; it replays the steps over

@@ -1,6 +1,6 @@
 import { encodeTcpFrame } from '../../lib';
-import { IMTestingApp, startIMTestingApp } from '../../lib/testing';
-import { RecordingHandlers, sleep } from './fixtures/recording-handlers';
+import { IMTestingApp, startIMTestingApp, until } from '../../lib/testing';
+import { RecordingHandlers } from './fixtures/recording-handlers';
 
 const loginFrame = (userId: string) =>
   encodeTcpFrame(JSON.stringify({ type: 0, from: userId, to: '0', dataContent: JSON.stringify({ loginUserId: userId, loginToken: `token-${userId}`, firstLoginTime: 0 }) }));
@@ -112,7 +112,7 @@ describe('bad input (PROTOCOL §11): a clear answer, nothing lost, nobody else d
     const bytes = Buffer.concat([loginFrame('alice'), keepaliveFrame('alice')]);
     for (const byte of bytes) {
       a.sendRaw(Buffer.from([byte]));
-      await sleep(0);
+      await new Promise((resolve) => setImmediate(resolve)); // one write per byte, not one coalesced write
     }
     await a.expect({ type: 50 });
     await a.expect({ type: 51 });
@@ -168,7 +168,8 @@ describe('security defaults', () => {
     const flooder = await im.login('tcp', 'flooder');
     const calm = await im.login('tcp', 'calm');
     for (let i = 0; i < 200; i++) flooder.keepalive();
-    await sleep(200);
+    // Every keepalive is either answered or dropped; wait until all 200 are accounted for and the notice is in.
+    await until(() => flooder.inbox.filter((p) => p.type === 51).length + im.core.stats.rateLimited >= 200 && flooder.inbox.some((p) => p.type === 52));
     const answers = flooder.inbox.filter((p) => p.type === 51).length;
     const notices = flooder.inbox.filter((p) => p.type === 52);
     expect(answers).toBeLessThan(40);

@@ -1,5 +1,5 @@
-import { IMTestingApp, startIMTestingApp } from '../../lib/testing';
-import { RecordingHandlers, sleep } from './fixtures/recording-handlers';
+import { IMTestingApp, startIMTestingApp, until } from '../../lib/testing';
+import { RecordingHandlers } from './fixtures/recording-handlers';
 
 describe('C2C (PROTOCOL §10.2)', () => {
   let im: IMTestingApp;
@@ -24,8 +24,8 @@ describe('C2C (PROTOCOL §10.2)', () => {
     expect(msg.dataContent).toBe('héllo <b>&\'= 😀 你好');
     await a.expect({ type: 4, dataContent: fp, from: 'bob', to: 'alice', QoS: false, typeu: -1, sm: -1 });
     b.ack(msg);
+    await until(() => handlers.delivered.length > 0);
     await a.expectNothing(100);
-    await sleep(20);
     expect(handlers.delivered).toEqual([fp]);
     expect(handlers.calls).toEqual([
       'login:alice', 'loginSuccess:alice', 'login:bob', 'loginSuccess:bob', 'c2c:héllo <b>&\'= 😀 你好', `c2cDelivered:${fp}`,
@@ -102,7 +102,7 @@ describe('C2C (PROTOCOL §10.2)', () => {
     const b = await im.login('udp', 'bob');
     const fp = a.c2c('bob', 'ack me');
     b.ack(await b.expect({ type: 2, fp }));
-    await sleep(30);
+    await until(() => im.core.pendingQoS === 0); // the ACK is in before time moves on
     im.clock!.advance(10_000);
     await b.expectNothing(100);
     expect(handlers.lost).toEqual([]);

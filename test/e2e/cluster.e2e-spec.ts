@@ -1,21 +1,14 @@
 import { randomBytes } from 'crypto';
 import Redis from 'ioredis';
 import { IM_CLUSTER, IMModuleOptions, RedisCluster } from '../../lib';
-import { IMTestingApp, startIMTestingApp } from '../../lib/testing';
-import { RecordingHandlers, sleep } from './fixtures/recording-handlers';
+import { IMTestingApp, startIMTestingApp, until } from '../../lib/testing';
+import { CapturingLogger } from '../support/capturing-logger';
+import { describeWithRedis } from '../support/redis-server';
+import { RecordingHandlers } from './fixtures/recording-handlers';
 
-const REDIS = process.env.IM_TEST_REDIS ?? 'redis://127.0.0.1:6379';
-
-/** Polls until `check` holds (presence is written just after the login response). */
-async function until(check: () => Promise<boolean> | boolean, timeoutMs = 2000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
-
-describe('cluster on Redis: two nodes', () => {
+// Each suite gets its own private redis-server (never the user's 6379); presence is
+// written just after the login response, hence the until() waits.
+describeWithRedis('cluster on Redis: two nodes', (redis) => {
   let prefix: string;
   let a: IMTestingApp;
   let b: IMTestingApp;
@@ -23,7 +16,7 @@ describe('cluster on Redis: two nodes', () => {
   const node = (nodeId: string, extra: IMModuleOptions = {}) =>
     startIMTestingApp({
       providers: [RecordingHandlers],
-      im: { cluster: { redis: REDIS, nodeId, keyPrefix: prefix }, qos: { retransmitIntervalMs: 300 }, ...extra },
+      im: { cluster: { redis: redis.url, nodeId, keyPrefix: prefix }, qos: { retransmitIntervalMs: 300 }, ...extra },
     });
 
   beforeEach(async () => {
@@ -34,14 +27,6 @@ describe('cluster on Redis: two nodes', () => {
   afterEach(async () => {
     await a.close();
     await b.close();
-    // A node that lost Redis (one test does that on purpose) cannot remove its keys.
-    const redis = new Redis(REDIS);
-    try {
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length) await redis.del(...keys);
-    } finally {
-      redis.disconnect();
-    }
   });
 
   const online = (app: IMTestingApp, userId: string) => () => app.push.isOnlineAnywhere(userId);
@@ -145,22 +130,57 @@ describe('cluster on Redis: two nodes', () => {
     await b.login('tcp', 'bob');
     await until(online(a, 'bob'));
     const alice = await a.login('tcp', 'alice');
+    const logs = new CapturingLogger();
+    a.app.useLogger(logs);
     (a.app.get<RedisCluster>(IM_CLUSTER) as unknown as { redis: Redis }).redis.disconnect();
     alice.c2c('bob', 'anyone?');
+    await until(() => a.app.get(RecordingHandlers).calls.includes('offline:bob'));
     await alice.expectNothing(200);
-    expect(a.app.get(RecordingHandlers).calls).toContain('offline:bob');
     alice.keepalive();
     await alice.expect({ type: 51 });
+    // Losing Redis is worth an error line: reported, not thrown.
+    expect(logs.lines('error')).toContainEqual(expect.stringMatching(/^ERROR \[IMCluster\] Redis: /));
   });
 
   it('drops the presence of a node that died without cleaning up', async () => {
-    const redis = new Redis(REDIS);
+    const client = new Redis(redis.url);
     try {
-      await redis.hset(`${prefix}presence`, 'ghost', 'crashed-node|123');
+      await client.hset(`${prefix}presence`, 'ghost', 'crashed-node|123');
       expect(await a.push.isOnlineAnywhere('ghost')).toBe(false);
-      expect(await redis.hexists(`${prefix}presence`, 'ghost')).toBe(0);
+      expect(await client.hexists(`${prefix}presence`, 'ghost')).toBe(0);
     } finally {
-      redis.disconnect();
+      client.disconnect();
+    }
+  });
+});
+
+describeWithRedis('cluster on Redis: clean shutdown', (redis) => {
+  it('logs no error or warning when nodes stop cleanly (shutdown hooks run once)', async () => {
+    const logs = new CapturingLogger();
+    const prefix = `im-test-${randomBytes(4).toString('hex')}:`;
+    const start = (nodeId: string) =>
+      startIMTestingApp({ providers: [RecordingHandlers], logger: logs, im: { cluster: { redis: redis.url, nodeId, keyPrefix: prefix } } });
+    const a = await start('a');
+    const b = await start('b');
+    try {
+      const alice = await a.login('tcp', 'alice');
+      const bob = await b.login('ws', 'bob');
+      await until(() => a.push.isOnlineAnywhere('bob'));
+      const fp = alice.c2c('bob', 'before shutdown');
+      bob.ack(await bob.expect({ type: 2, fp }));
+      await alice.expect({ type: 4, dataContent: fp });
+    } finally {
+      await a.close();
+      await b.close();
+    }
+    // The capture saw the nodes' own lines, so silence about errors means something.
+    expect(logs.lines('log')).toContainEqual(expect.stringMatching(/\[IMCluster\] node a joined the cluster/));
+    expect(logs.lines('error', 'fatal', 'warn')).toEqual([]);
+    const client = new Redis(redis.url);
+    try {
+      expect(await client.hlen(`${prefix}presence`)).toBe(0);
+    } finally {
+      client.disconnect();
     }
   });
 });

@@ -1,7 +1,7 @@
 import { LoggerService } from '@nestjs/common';
 import { filter, map } from 'rxjs';
 import { IMEvent } from '../../lib';
-import { IMTestingApp, startIMTestingApp } from '../../lib/testing';
+import { IMTestingApp, startIMTestingApp, until } from '../../lib/testing';
 import { RecordingHandlers } from './fixtures/recording-handlers';
 
 class CapturingLogger implements LoggerService {
@@ -9,14 +9,6 @@ class CapturingLogger implements LoggerService {
   log(): void {}
   warn(): void {}
   error(m: unknown): void { this.errors.push(String(m)); }
-}
-
-async function until(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('PushService.events$ (issue 9 item 7)', () => {

@@ -1,6 +1,8 @@
+import type { Socket } from 'net';
+import { once } from 'events';
 import { WebSocket } from 'ws';
-import { IMTestingApp, startIMTestingApp } from '../../lib/testing';
-import { RecordingHandlers, sleep } from './fixtures/recording-handlers';
+import { IMTestingApp, startIMTestingApp, until } from '../../lib/testing';
+import { RecordingHandlers } from './fixtures/recording-handlers';
 
 describe('keepalive and idle timeout (PROTOCOL §5, §9)', () => {
   let im: IMTestingApp;
@@ -28,9 +30,11 @@ describe('keepalive and idle timeout (PROTOCOL §5, §9)', () => {
   it('closes TCP and WebSocket sessions idle for 11 s under sense mode 5S, logged in or not', async () => {
     const tcp = await im.login('tcp', 'alice');
     const ws = await im.connect('ws');
+    await until(() => im.core.sessionCount === 2);
+    // Idle timeouts fire inside advance(): right after it the server's own view is final.
     im.clock!.advance(10_500);
-    await sleep(50);
-    expect(tcp.isOpen && ws.isOpen).toBe(true);
+    expect(im.core.sessionCount).toBe(2);
+    expect(im.core.stats.idleTimeouts).toBe(0);
     im.clock!.advance(1_000);
     await tcp.expectClosed();
     expect((await ws.expectClosed()).code).toBe(1000);
@@ -39,11 +43,12 @@ describe('keepalive and idle timeout (PROTOCOL §5, §9)', () => {
 
   it('every complete packet restarts the idle timer, whatever its type', async () => {
     const tcp = await im.connect('tcp');
-    for (let i = 0; i < 4; i++) {
+    for (let i = 1; i <= 4; i++) {
       im.clock!.advance(8_000);
       tcp.send({ type: 99 });
-      await sleep(20);
+      await until(() => im.core.stats.unknownType === i); // the server has read it
     }
+    expect(im.core.stats.idleTimeouts).toBe(0);
     expect(tcp.isOpen).toBe(true);
   });
 
@@ -54,18 +59,20 @@ describe('keepalive and idle timeout (PROTOCOL §5, §9)', () => {
     const pong = new Promise((resolve) => ws.once('pong', resolve));
     ws.ping();
     await pong;
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 3; i++) {
       im.clock!.advance(3_000);
       ws.ping();
-      await sleep(10);
+      await once(ws, 'pong'); // the server has seen the ping before time moves on
     }
+    im.clock!.advance(3_000); // 12 s after the connection opened, pings every 3 s
     expect(await closed).toBe(1000);
   });
 
   it('a partial TCP frame does not count as activity', async () => {
     const tcp = await im.connect('tcp');
     tcp.sendRaw(Buffer.from([0, 0, 0, 50, 0x7b]));
-    await sleep(20);
+    const serverSockets = (im.server.tcp as unknown as { sockets: Set<Socket> }).sockets;
+    await until(() => [...serverSockets].some((s) => s.bytesRead >= 5)); // the server has read the partial frame
     im.clock!.advance(11_500);
     await tcp.expectClosed();
   });
@@ -73,7 +80,6 @@ describe('keepalive and idle timeout (PROTOCOL §5, §9)', () => {
   it('forgets a UDP session idle for 10 s: the next keepalive gets 301, and login works again', async () => {
     const udp = await im.login('udp', 'alice');
     im.clock!.advance(10_500);
-    await sleep(20);
     expect(im.push.isOnline('alice')).toBe(false);
     udp.keepalive();
     const err = await udp.expect({ type: 52 });

@@ -1,3 +1,4 @@
+import { IMClient, TcpLink, WsLink } from '../../lib/client';
 import { IMTestingApp, startIMTestingApp } from '../../lib/testing';
 import { RecordingHandlers } from './fixtures/recording-handlers';
 
@@ -36,6 +37,21 @@ describe('login (PROTOCOL §7)', () => {
     expect(a.rawLog[0]).toContain('"to":"-1"');
     await a.expectClosed();
     expect(im.push.isOnline('alice')).toBe(false);
+  });
+
+  it.each(['tcp', 'ws'] as const)('the shipped client connects again at once after a refused login (%s)', async (kind) => {
+    const link = kind === 'tcp' ? new TcpLink({ host: '127.0.0.1', port: im.ports.tcp! }) : new WsLink({ host: '127.0.0.1', port: im.ports.ws! });
+    const client = new IMClient(link, { keepalive: false });
+    try {
+      await client.connect();
+      expect((await client.login({ userId: 'alice', token: 'wrong' })).code).toBe(1026);
+      expect(client.isConnected).toBe(false);
+      await client.connect();
+      expect((await client.login({ userId: 'alice', token: 'token-alice' })).code).toBe(0);
+      expect(im.push.isOnline('alice')).toBe(true);
+    } finally {
+      await client.close();
+    }
   });
 
   it('maps an IMException thrown by @OnLogin to its code', async () => {

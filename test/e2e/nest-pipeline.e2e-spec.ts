@@ -8,7 +8,8 @@ import { tap } from 'rxjs';
 import {
   getIMEvent, IMException, IMJson, IMSession, IMTypeu, IMUserId, isIMContext, LoginInfo, OnC2C, OnC2S, OnLogin, Session,
 } from '../../lib';
-import { IMTestingApp, startIMTestingApp } from '../../lib/testing';
+import { IMTestingApp, startIMTestingApp, until } from '../../lib/testing';
+import { CapturingLogger } from '../support/capturing-logger';
 
 /** Refuses logins whose token is not in the allow-list. */
 @Injectable()
@@ -105,9 +106,10 @@ const errorOf = (p: { dataContent?: string }) => JSON.parse(p.dataContent as str
 
 describe('Nest pipeline on IM handlers', () => {
   let im: IMTestingApp;
+  const logs = new CapturingLogger();
 
   beforeAll(async () => {
-    im = await startIMTestingApp({ providers: [ChatHandlers, TimingInterceptor, { provide: APP_GUARD, useClass: BanGuard }] });
+    im = await startIMTestingApp({ providers: [ChatHandlers, TimingInterceptor, { provide: APP_GUARD, useClass: BanGuard }], logger: logs });
   });
   afterAll(() => im.close());
 
@@ -131,7 +133,9 @@ describe('Nest pipeline on IM handlers', () => {
     await a.expect({ type: 4, dataContent: 'ok-1' });
     a.c2s(JSON.stringify({ text: 'x'.repeat(30), priority: 0 }), { typeu: 200, fp: 'bad-1' });
     await a.expect({ type: 4, dataContent: 'bad-1' });
-    const err = errorOf(await a.expect({ type: 52, to: 'carol' }));
+    const errorPacket = await a.expect({ type: 52, to: 'carol' });
+    expect(errorPacket.fp).toBe('bad-1');
+    const err = errorOf(errorPacket);
     expect(err.errorCode).toBe(400);
     expect(err.errorMsg).toMatch(/text must be shorter than or equal to 20 characters/);
     expect(err.errorMsg).toMatch(/priority must not be less than 1/);
@@ -156,17 +160,20 @@ describe('Nest pipeline on IM handlers', () => {
     a.c2s('{}', { typeu: 202, fp: 'e-1' });
     await a.expect({ type: 4 });
     expect(errorOf(await a.expect({ type: 52 })).errorCode).toBe(500);
+    expect(logs.lines('error')).toContainEqual(expect.stringContaining('ChatHandlers.broken failed: unexpected bug'));
     a.keepalive();
     await a.expect({ type: 51 });
   });
 
-  it('a guard on @OnC2C refuses a message: not forwarded, no ACK, the sender gets error 403', async () => {
+  it('a guard on @OnC2C refuses a message: not forwarded, no ACK, the sender gets error 403 with the fp of the message', async () => {
     const vip = await im.connect('tcp');
     await vip.login('vip', { token: 'valid' });
     const fan = await im.connect('tcp');
     await fan.login('fan', { token: 'valid' });
-    fan.c2c('vip', 'hi!');
-    expect(errorOf(await fan.expect({ type: 52 })).errorCode).toBe(403);
+    const refused = fan.c2c('vip', 'hi!');
+    const error = await fan.expect({ type: 52 });
+    expect(errorOf(error).errorCode).toBe(403);
+    expect(error).toMatchObject({ fp: refused, QoS: false });
     await vip.expectNothing(100);
     const assistant = await im.connect('ws');
     await assistant.login('assistant', { token: 'valid' });
@@ -175,8 +182,18 @@ describe('Nest pipeline on IM handlers', () => {
     await assistant.expect({ type: 4, dataContent: fp });
   });
 
-  it('an interceptor measures handler time with the IM context type', () => {
-    expect(TimingInterceptor.timings.length).toBeGreaterThan(3);
+  it('an interceptor measures handler time with the IM context type', async () => {
+    TimingInterceptor.timings.length = 0; // its own traffic, whatever ran before
+    const a = await im.connect('tcp');
+    await a.login('frank', { token: 'valid' });
+    const b = await im.connect('ws');
+    await b.login('grace', { token: 'valid' });
+    a.c2s(JSON.stringify({ text: 'timed', priority: 1 }), { typeu: 200 });
+    await a.expect({ type: 4 });
+    const fp = a.c2c('grace', 'timed too');
+    b.ack(await b.expect({ type: 2, fp }));
+    await a.expect({ type: 4, dataContent: fp });
+    await until(() => TimingInterceptor.timings.some((t) => t.event === 'c2s'));
     expect(TimingInterceptor.timings.map((t) => t.event)).toEqual(expect.arrayContaining(['login', 'c2s', 'c2c']));
     for (const t of TimingInterceptor.timings) expect(t.ms).toBeGreaterThanOrEqual(0);
   });

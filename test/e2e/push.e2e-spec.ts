@@ -1,7 +1,7 @@
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { IMEvent } from '../../lib';
 import { IMTestingApp, startIMTestingApp } from '../../lib/testing';
-import { RecordingHandlers, sleep } from './fixtures/recording-handlers';
+import { RecordingHandlers } from './fixtures/recording-handlers';
 
 describe('PushService (S2C, PROTOCOL §10.3)', () => {
   let im: IMTestingApp;
@@ -64,7 +64,9 @@ describe('PushService (S2C, PROTOCOL §10.3)', () => {
     const result = im.push.send('alice', 'for alice', { fp: 'alice-only' });
     await a.expect({ type: 2 });
     b.send({ type: 4, dataContent: 'alice-only', to: '0' });
-    await sleep(50);
+    // A session's packets are handled in order: once bob's keepalive is answered, his ACK was handled.
+    b.keepalive();
+    await b.expect({ type: 51 });
     expect(im.core.pendingQoS).toBe(1);
     a.send({ type: 4, dataContent: 'alice-only', to: '0' });
     expect((await result).status).toBe('delivered');

@@ -4,17 +4,22 @@
  */
 import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { mkdtempSync, rmSync } from 'fs';
 import type { AddressInfo } from 'net';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import { IMPorts, IMServer, PacketType } from '../../lib';
 import { IMTestClient } from '../../lib/testing';
 import { AppConfig } from '../../sample-app/app.config';
 import { AppModule } from '../../sample-app/app.module';
+import { buildChatScript } from '../../sample-app/chat/build-chat';
 import { BAD_CREDENTIALS } from '../../sample-app/im/chat.handlers';
 import { MessageType } from '../../sample-app/im/message-types';
 import { OfflineStore } from '../../sample-app/offline/offline.store';
 import { NO_SUCH_USER } from '../../sample-app/contacts/unknown-user.filter';
 
 const HOST = '127.0.0.1';
+const ADMIN_TOKEN = 'test-admin-token';
 
 interface Running {
   app: INestApplication;
@@ -23,7 +28,7 @@ interface Running {
 }
 
 async function start(overrides: Partial<AppConfig> = {}): Promise<Running> {
-  const config: AppConfig = { tcpPort: 0, udpPort: 0, wsPort: 0, httpPort: 0, host: HOST, ...overrides };
+  const config: AppConfig = { tcpPort: 0, udpPort: 0, wsPort: 0, httpPort: 0, host: HOST, adminToken: ADMIN_TOKEN, ...overrides };
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(config)] }).compile();
   const app = moduleRef.createNestApplication({ logger: process.env.IM_TEST_LOGS ? undefined : false });
   await app.listen(0, HOST);
@@ -34,6 +39,7 @@ async function start(overrides: Partial<AppConfig> = {}): Promise<Running> {
 
 describe('sample app (normal mode)', () => {
   let s: Running;
+  let scriptDir: string;
   const clients: IMTestClient[] = [];
 
   const connect = async (transport: 'tcp' | 'ws' = 'tcp') => {
@@ -50,7 +56,7 @@ describe('sample app (normal mode)', () => {
   const post = async (path: string, body: unknown) => {
     const res = await fetch(s.http + path, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(10_000),
     });
@@ -58,7 +64,11 @@ describe('sample app (normal mode)', () => {
   };
 
   beforeAll(async () => {
-    s = await start();
+    // The page script is bundled here, so the test does not depend on a prior `npm run build`.
+    scriptDir = mkdtempSync(join(tmpdir(), 'im-chat-'));
+    const chatScript = join(scriptDir, 'chat.js');
+    await buildChatScript(chatScript);
+    s = await start({ chatScript });
   });
 
   afterEach(() => {
@@ -67,6 +77,7 @@ describe('sample app (normal mode)', () => {
 
   afterAll(async () => {
     await s?.app.close();
+    rmSync(scriptDir, { recursive: true, force: true });
   });
 
   it('binds every listener on a free port', () => {
@@ -135,11 +146,13 @@ describe('sample app (normal mode)', () => {
     expect((await post('/kick/bob', {})).body).toEqual({ userId: 'bob', kicked: false });
   });
 
-  it('stores a C2C message for an offline user, ACKs the sender, and delivers it on login', async () => {
+  it('stores a C2C message for an offline user, tells the sender (notice, then ACK), and delivers it on login', async () => {
     const store = s.app.get(OfflineStore);
     const bob = await loginAs('bob');
     const fp = bob.c2c('carol', 'hello carol', { typeu: 3 });
-    // The server ACKs on carol's behalf because the message was stored.
+    // The notice comes first, so the ACK the server sends on carol's behalf is not read as delivered.
+    const notice = await bob.expect({ type: PacketType.DATA, from: '0', to: 'bob', typeu: MessageType.STORED, QoS: false });
+    expect(JSON.parse(notice.dataContent as string)).toEqual({ fp, to: 'carol', storedAt: expect.any(Number) });
     await bob.expect({ type: PacketType.ACK, dataContent: fp, from: 'carol', to: 'bob' });
     expect(store.count('carol')).toBe(1);
 
@@ -148,6 +161,15 @@ describe('sample app (normal mode)', () => {
     expect(JSON.parse(delivered.dataContent as string)).toMatchObject({ from: 'bob', data: 'hello carol', typeu: 3, fp });
     carol.ack(delivered);
     expect(store.count('carol')).toBe(0);
+  });
+
+  it('answers the online query (C2S) with the user ids online', async () => {
+    const alice = await loginAs('alice');
+    await loginAs('bob', 'ws');
+    const query = alice.c2s('', { typeu: MessageType.ONLINE_QUERY });
+    await alice.expect({ type: PacketType.ACK, dataContent: query });
+    const answer = await alice.expect({ type: PacketType.DATA, from: '0', typeu: MessageType.ONLINE_USERS, QoS: false });
+    expect(JSON.parse(answer.dataContent as string)).toEqual({ users: ['alice', 'bob'], count: 2 });
   });
 
   it('does not store messages for unknown users (no ACK)', async () => {
@@ -174,8 +196,8 @@ describe('sample app (normal mode)', () => {
     const bob = await loginAs('bob', 'ws');
     const block = alice.c2s('{"user":"bob"}', { typeu: MessageType.BLOCK });
     await alice.expect({ type: PacketType.ACK, dataContent: block });
-    bob.c2c('alice', 'hello?');
-    expect(JSON.parse((await bob.expect({ type: PacketType.ERROR })).dataContent as string).errorCode).toBe(403);
+    const refused = bob.c2c('alice', 'hello?');
+    expect(JSON.parse((await bob.expect({ type: PacketType.ERROR, fp: refused })).dataContent as string).errorCode).toBe(403);
     await alice.expectNothing(150);
     alice.c2s('{"user":"bob","unblock":true}', { typeu: MessageType.BLOCK });
     await alice.expect({ type: PacketType.ACK });
@@ -196,7 +218,11 @@ describe('sample app (normal mode)', () => {
     const page = await fetch(`${s.http}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<script src="chat.js">');
-    expect((await fetch(`${s.http}/chat.js`)).status).toBe(200);
+    const script = await fetch(`${s.http}/chat.js`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
+    // The bundle carries the shipped client (no hand-written protocol code).
+    expect(await script.text()).toContain('lib/client/im-client.ts');
     expect(await (await fetch(`${s.http}/config.json`)).json()).toEqual({ wsPort: s.ports.ws, wsPath: '/websocket' });
   });
 });

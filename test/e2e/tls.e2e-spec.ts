@@ -2,6 +2,7 @@ import { readFileSync } from 'fs';
 import { request } from 'http';
 import { connect } from 'net';
 import { join } from 'path';
+import tls from 'tls';
 import { Injectable } from '@nestjs/common';
 import { OnLogin } from '../../lib';
 import { WebSocket } from 'ws';
@@ -67,6 +68,27 @@ describe('TLS and WebSocket handshakes', () => {
     } finally {
       await tcp.close();
       await wss.close();
+    }
+  });
+
+  it('the shipped TLS client names the server (SNI) only when it is a host name: no DEP0123 warning for an IP', async () => {
+    const connectSpy = jest.spyOn(tls, 'connect');
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const byIp = new TcpLink({ host: '127.0.0.1', port: im.ports.tcp!, tls: { ca: cert } });
+      await byIp.open();
+      byIp.close();
+      expect(connectSpy.mock.calls[0][0]).not.toHaveProperty('servername');
+      const byName = new TcpLink({ host: 'localhost', port: im.ports.tcp!, tls: { ca: cert } });
+      await byName.open().then(() => byName.close(), () => undefined); // only the options matter here
+      expect(connectSpy.mock.calls[1][0]).toMatchObject({ servername: 'localhost' });
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+      expect(warnings.map((w) => w.message)).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      connectSpy.mockRestore();
     }
   });
 

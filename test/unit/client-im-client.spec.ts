@@ -18,6 +18,7 @@ import { decodePacket, encodePacket } from '../../lib/protocol/packet-codec';
 import { ackPacket, errorResponse, keepaliveResponse, kickoutPacket, loginResponse } from '../../lib/protocol/payloads';
 import { serverPacket } from '../../lib/protocol/packet';
 import { encodeTcpFrame, TcpFrameDecoder } from '../../lib/protocol/tcp-frame-decoder';
+import { until } from '../../lib/testing';
 
 type Kind = 'tcp' | 'udp' | 'ws';
 
@@ -240,14 +241,6 @@ async function loggedIn(kind: Kind, userId: string, options?: IMClientOptions): 
   return client;
 }
 
-async function waitUntil(cond: () => boolean, timeoutMs = 2000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 function nextEvent<T>(client: IMClient, event: 'close' | 'kicked' | 'error' | 'linkLost' | 'message', timeoutMs = 2000): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ${event} event`)), timeoutMs);
@@ -270,7 +263,7 @@ describe.each<Kind>(['tcp', 'ws', 'udp'])('IMClient over %s', (kind) => {
 
     const first = await server.waitFor((r) => r.packet.type === 0);
     expect(first.text).toBe(
-      `{"bridge":false,"type":0,"dataContent":"{\\"loginUserId\\":\\"u-${kind}\\",\\"loginToken\\":\\"secret\\",\\"extra\\":\\"x\\",\\"firstLoginTime\\":0}",` +
+      `{"bridge":false,"type":0,"dataContent":"{\\"loginUserId\\":\\"u-${kind}\\",\\"loginToken\\":\\"secret\\",\\"extra\\":\\"x\\",\\"firstLoginTime\\":0,\\"notifyUndeliverable\\":true}",` +
         `"from":"u-${kind}","to":"0","QoS":false,"typeu":-1,"sm":-1}`,
     );
 
@@ -280,7 +273,7 @@ describe.each<Kind>(['tcp', 'ws', 'udp'])('IMClient over %s', (kind) => {
     await client.connect();
     await client.login({ userId: `u-${kind}`, token: 'secret' });
     const logins = server.all((r) => r.packet.type === 0);
-    expect(JSON.parse(logins[1].packet.dataContent as string)).toEqual({ loginUserId: `u-${kind}`, loginToken: 'secret', firstLoginTime: 123 });
+    expect(JSON.parse(logins[1].packet.dataContent as string)).toEqual({ loginUserId: `u-${kind}`, loginToken: 'secret', firstLoginTime: 123, notifyUndeliverable: true });
   });
 
   it('answers echo with the type-53 reply, in order', async () => {
@@ -323,7 +316,7 @@ describe.each<Kind>(['tcp', 'ws', 'udp'])('IMClient over %s', (kind) => {
     // A non-QoS marker behind them shows the client has handled both copies.
     server.sendTo(userId, serverPacket(2, userId, 'plain'));
     await client.nextPacket((p) => p.dataContent === 'plain');
-    await waitUntil(() => server.all((r) => r.packet.type === 4).length >= 2);
+    await until(() => server.all((r) => r.packet.type === 4).length >= 2);
     const acks = server.all((r) => r.packet.type === 4);
     expect(acks).toHaveLength(2);
     expect(acks[0].text).toBe(`{"bridge":true,"type":4,"dataContent":"fp-dup","from":"${userId}","to":"0","QoS":false,"typeu":-1,"sm":-1}`);
@@ -335,17 +328,17 @@ describe.each<Kind>(['tcp', 'ws', 'udp'])('IMClient over %s', (kind) => {
   });
 
   it('sends keepalives and declares the link lost when they go unanswered', async () => {
-    const keepalive = { intervalMs: 30, timeoutMs: 250, checkIntervalMs: 20 };
+    // The timeout is generous so that a busy machine's stalls are not taken for a dead link.
+    const keepalive = { intervalMs: 30, timeoutMs: 1500, checkIntervalMs: 20 };
     const client = await loggedIn(kind, `k-${kind}`, { keepalive });
-    await server.waitFor((r) => r.packet.type === 1 && r.packet.from === `k-${kind}`);
-    await new Promise((r) => setTimeout(r, 200));
+    await until(() => server.all((r) => r.packet.type === 1 && r.packet.from === `k-${kind}`).length >= 3);
     expect(client.isConnected).toBe(true);
     const ka = server.all((r) => r.packet.type === 1)[0];
     expect(ka.text).toBe(`{"bridge":false,"type":1,"dataContent":"{}","from":"k-${kind}","to":"0","QoS":false,"typeu":-1,"sm":-1}`);
 
     server.answerKeepalive = false;
-    const lost = nextEvent<LinkLostInfo>(client, 'linkLost', 1000);
-    const closed = nextEvent<CloseInfo>(client, 'close', 1000);
+    const lost = nextEvent<LinkLostInfo>(client, 'linkLost', 10_000);
+    const closed = nextEvent<CloseInfo>(client, 'close', 10_000);
     await expect(lost).resolves.toEqual({ reason: 'keepalive-timeout' });
     await expect(closed).resolves.toEqual({ reason: 'keepalive-timeout' });
     expect(client.isConnected).toBe(false);
@@ -436,6 +429,16 @@ describe('IMClient across transports and on the wire', () => {
     client.sendRaw('{"type":3,"from":"dropped","to":"0"}');
     expect(await lost).toMatchObject({ reason: 'remote' });
     expect(await closed).toMatchObject({ reason: 'remote' });
+  });
+
+  it('gives the fp of a refused message with the error that refuses it', async () => {
+    const client = await loggedIn('ws', 'refused');
+    const error = nextEvent<ServerErrorInfo>(client, 'error');
+    server.sendTo('refused', { ...errorResponse(403, 'blocked', 'refused'), fp: 'f-1' });
+    expect(await error).toMatchObject({ errorCode: 403, errorMsg: 'blocked', fp: 'f-1' });
+    const plain = nextEvent<ServerErrorInfo>(client, 'error');
+    server.sendTo('refused', errorResponse(429, 'slow down', 'refused'));
+    expect((await plain).fp).toBeUndefined();
   });
 
   it('reports pending QoS sends lost on close()', async () => {

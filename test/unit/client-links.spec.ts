@@ -3,6 +3,7 @@ import * as net from 'net';
 import { WebSocket as WsSocket, WebSocketServer } from 'ws';
 import { IMClient, LinkCloseInfo, TcpLink, UdpLink, WebSocketConstructor, WsLink } from '../../lib/client';
 import { encodePacket } from '../../lib/protocol/packet-codec';
+import { until as waitUntil } from '../../lib/testing';
 import { loginResponse } from '../../lib/protocol/payloads';
 import { encodeTcpFrame, TcpFrameDecoder } from '../../lib/protocol/tcp-frame-decoder';
 
@@ -22,12 +23,8 @@ function watch(link: { onPacket?: (t: string) => void; onClose?: (i: LinkCloseIn
     link.onClose = (info) => resolve((closeInfo = info));
   });
   link.onPacket = (t) => packets.push(t);
-  const until = async (n: number, timeoutMs = 2000): Promise<string[]> => {
-    const end = Date.now() + timeoutMs;
-    while (packets.length < n) {
-      if (Date.now() > end) throw new Error(`only ${packets.length} of ${n} packets`);
-      await sleep(5);
-    }
+  const until = async (n: number): Promise<string[]> => {
+    await waitUntil(() => packets.length >= n, { message: `${n} packets (got ${packets.length})` });
     return packets;
   };
   return { packets, closed, until, get closeInfo() { return closeInfo; } };
@@ -144,8 +141,7 @@ describe('TcpLink', () => {
     await link.open();
     expect(link.isOpen).toBe(true);
     link.close();
-    await sleep(20);
-    expect(accepted).toBe(2);
+    await waitUntil(() => accepted === 2);
   });
 });
 
@@ -176,8 +172,10 @@ describe('UdpLink', () => {
     await new Promise<void>((r) => stranger.bind(0, HOST, r));
     await new Promise<void>((r) => stranger.send('{"type":2,"dataContent":"spoof"}', link.localPort as number, HOST, () => r()));
     stranger.close();
-    await sleep(30);
-    expect(w.packets).toHaveLength(2);
+    // The server's next datagram is queued after the stranger's: once it is in, the spoof was dropped.
+    server.send('{"type":53,"dataContent":"after"}', link.localPort as number, HOST);
+    expect((await w.until(3))[2]).toBe('{"type":53,"dataContent":"after"}');
+    expect(w.packets).toHaveLength(3);
 
     link.close();
     expect(await w.closed).toEqual({ local: true });
