@@ -4,6 +4,7 @@
  * orchestrator goes away, or when its lifetime is over.
  */
 import { WorkerChannel } from './lib/worker-io';
+import { abuseWorker } from './scenarios/abuse-worker';
 import { connectionsWorker } from './scenarios/connections-worker';
 import { messagingWorker } from './scenarios/messaging-worker';
 import { pushWorker } from './scenarios/push-worker';
@@ -14,6 +15,7 @@ const WORKERS: Record<string, ScenarioWorker> = {
   messaging: messagingWorker,
   connections: connectionsWorker,
   push: pushWorker,
+  abuse: abuseWorker,
 };
 
 interface RunCommand {

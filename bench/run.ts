@@ -14,6 +14,7 @@ import { profileTop } from './lib/cpu-profile';
 import { Transport } from './lib/links';
 import { BenchResults, renderReport } from './lib/report';
 import { externalTarget, startServer, Target } from './lib/targets';
+import { AbuseOptions, runAbuse } from './scenarios/abuse';
 import { ConnectionsOptions, runConnections } from './scenarios/connections';
 import { MessagingOptions, runMessaging } from './scenarios/messaging';
 import { MessagingKind } from './scenarios/messaging-worker';
@@ -25,6 +26,9 @@ const USAGE = `Usage:
       connections (instead of 5,000 each) and TCP c2c with 1,000 pairs.
   node dist/bench/run.js <c2c|c2s|echo|relay|connections|push> [options]
       One scenario; the report is printed (and written with --out FILE).
+  node dist/bench/run.js abuse [--duration S] [--rows 1,2,3]
+      Issue 8's abuse rows against a server at the default limits, while a canary pair chats
+      (about 3 × duration + 20 s); not part of the standard set.
   node dist/bench/run.js profile-top <file.cpuprofile> [--limit 25]
 
 Options:
@@ -40,6 +44,9 @@ Options:
   --with-relay             c2s/echo: run the bare relay with the same parameters too
   --host H --port P [--pid PID] [--ws-path P]   measure an external server (nothing is started);
                            --pid enables server CPU and RSS figures
+  abuse: --duration S per row (20), --quiet S before and after (5), --rows 1,2,3, --canary-rate (50),
+         --accounts N and --rate R (rows 1-2: 10 accounts, 190 packets/s each), --fp-chars N (row 2: 20000),
+         --anon-count N --anon-rate R --anon-per-worker N --echo-every S (row 3: 20000, 2000/s, 5000, 3)
   --server-prof            start the bench server with --cpu-prof (profiles in bench/reports/prof/)
   --out FILE               also write the report to FILE`;
 
@@ -89,6 +96,25 @@ function pushOptions(): PushOptions {
   };
 }
 
+function abuseOptions(): AbuseOptions {
+  return {
+    rowMs: sec('duration', 20),
+    quietMs: sec('quiet', 5),
+    rows: args.str('rows', '1,2,3').split(',').map(Number),
+    canaryRate: args.num('canary-rate', 50),
+    row1Accounts: args.num('accounts', 10),
+    floodRate: args.num('rate', 190),
+    // 16-65 KB fingerprints, inside a 64 KiB WebSocket message with the rest of the packet.
+    row1FpMin: 16_000,
+    row1FpMax: 65_000,
+    row2FpChars: args.num('fp-chars', 20_000),
+    anonCount: args.num('anon-count', 20_000),
+    anonRate: args.num('anon-rate', 2000),
+    anonPerWorker: args.num('anon-per-worker', 5000),
+    echoEveryMs: sec('echo-every', 3),
+  };
+}
+
 const serverExecArgv = () => (args.flag('server-prof') ? ['--cpu-prof', `--cpu-prof-dir=${path.join(reportsDir, 'prof')}`] : []);
 
 /** Runs `body` against a fresh bench server (or the external one given by --port). */
@@ -128,6 +154,17 @@ async function runSingle(scenario: string, res: BenchResults): Promise<void> {
     case 'push': {
       const o = pushOptions();
       res.push.push(await withServer('nestjs-im', 300_000, (t) => runPush(t, o)));
+      return;
+    }
+    case 'abuse': {
+      const o = abuseOptions();
+      const lifetimeMs = o.quietMs * 2 + o.rowMs * o.rows.length + 180_000;
+      const target = await startServer('nestjs-im', { lifetimeMs, execArgv: serverExecArgv(), defaultLimits: true });
+      try {
+        (res.abuse ??= []).push(await runAbuse(target, o));
+      } finally {
+        await target.stop();
+      }
       return;
     }
     default:

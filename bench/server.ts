@@ -1,19 +1,20 @@
 /**
  * nestjs-im as a benchmark target, in its own process:
  *   node dist/bench/server.js [--host 127.0.0.1] [--tcp 8901] [--ws 3000] [--udp 7901] [--push 8902]
- *                             [--transports tcp,ws,udp] [--lifetime 3600]
- * (or BENCH_HOST, BENCH_TCP_PORT, BENCH_WS_PORT, BENCH_UDP_PORT, BENCH_PUSH_PORT; BENCH_METRICS=1 turns
- * the Prometheus metrics on, to measure what they cost). Every login is
- * accepted, abuse limits are raised for load, logs are at warn. Prints
+ *                             [--transports tcp,ws,udp] [--lifetime 3600] [--default-limits]
+ * (or BENCH_HOST, BENCH_TCP_PORT, BENCH_WS_PORT, BENCH_UDP_PORT, BENCH_PUSH_PORT, BENCH_DEFAULT_LIMITS=1;
+ * BENCH_METRICS=1 turns the Prometheus metrics on, to measure what they cost). Every login is
+ * accepted, logs are at warn. Abuse limits are raised for load, unless --default-limits keeps the
+ * library's defaults (the abuse scenario measures the server as shipped). Prints
  * `BENCH-SERVER READY {"pid":…,"tcp":…,"ws":…,"udp":…,"push":…}` (and sends it over IPC when forked).
  * The push port serves GET /push?count=N&prefix=p&bytes=100 (PushService.sendMany to p0…p{N-1}),
- * GET /broadcast?bytes=100, GET /stats, and GET /gc (a full GC when started with --expose-gc, then the RSS).
+ * GET /broadcast?bytes=100, GET /stats (online users, open sessions, RSS, counters), and GET /gc (a full GC when started with --expose-gc, then the RSS).
  */
 import 'reflect-metadata';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import * as http from 'http';
-import { DeliveryResult, IMModule, IMServer, OnLogin, PushService } from '../lib';
+import { DeliveryResult, IMCore, IMModule, IMServer, OnLogin, PushService } from '../lib';
 import { Args } from './lib/args';
 import { processRssKb } from './lib/proc';
 import { READY_MARKER } from './lib/targets';
@@ -23,6 +24,7 @@ const env = process.env;
 const host = args.str('host', env.BENCH_HOST ?? '127.0.0.1');
 const port = (name: string, envName: string, dflt: number) => args.num(name, Number(env[envName] ?? dflt));
 const transports = new Set(args.str('transports', 'tcp,ws,udp').split(','));
+const defaultLimits = args.flag('default-limits') || env.BENCH_DEFAULT_LIMITS === '1';
 
 @Injectable()
 class AcceptEveryLogin {
@@ -39,8 +41,8 @@ class AcceptEveryLogin {
       ws: transports.has('ws') && { host, port: port('ws', 'BENCH_WS_PORT', 3000) },
       udp: transports.has('udp') && { host, port: port('udp', 'BENCH_UDP_PORT', 7901) },
       // Load, not abuse: the generators send far past a user's rate and log thousands in
-      // from a handful of source addresses, so those two limits are raised.
-      limits: { packetsPerSecond: 1e6, burst: 1e6, maxQueuedPackets: 1e5, maxUnauthenticatedPerAddress: 1e5, maxUnauthenticated: 1e5 },
+      // from a handful of source addresses, so those limits are raised (not with --default-limits).
+      ...(defaultLimits ? {} : { limits: { packetsPerSecond: 1e6, burst: 1e6, maxQueuedPackets: 1e5, maxUnauthenticatedPerAddress: 1e5, maxUnauthenticated: 1e5 } }),
       metrics: env.BENCH_METRICS === '1',
     }),
   ],
@@ -56,7 +58,7 @@ function tally(results: DeliveryResult[]): Record<string, number> {
 }
 
 /** The push trigger: runs a PushService call and answers with its timing and results. */
-function pushTrigger(push: PushService): http.Server {
+function pushTrigger(push: PushService, core: IMCore): http.Server {
   return http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://bench');
     const reply = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -75,7 +77,7 @@ function pushTrigger(push: PushService): http.Server {
       gc?.();
       return reply(200, { gc: !!gc, rssKb: processRssKb(process.pid), heapUsedKb: Math.round(process.memoryUsage().heapUsed / 1024) });
     } else if (url.pathname === '/stats') {
-      return reply(200, { online: push.onlineCount, rssKb: processRssKb(process.pid), stats: push.stats });
+      return reply(200, { online: push.onlineCount, sessions: core.sessionCount, rssKb: processRssKb(process.pid), stats: push.stats });
     } else {
       return reply(404, { error: 'unknown path' });
     }
@@ -96,7 +98,7 @@ async function main(): Promise<void> {
 
   const app = await NestFactory.createApplicationContext(BenchServerModule, { logger: ['error', 'warn'] });
   const ports = await app.get(IMServer).ready;
-  const trigger = pushTrigger(app.get(PushService));
+  const trigger = pushTrigger(app.get(PushService), app.get(IMCore));
   await new Promise<void>((resolve) => trigger.listen(port('push', 'BENCH_PUSH_PORT', 8902), host, resolve));
   const pushPort = (trigger.address() as { port: number }).port;
 

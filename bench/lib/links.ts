@@ -28,6 +28,8 @@ export interface Link {
   readonly framed: boolean;
   onBody: BodyHandler;
   onClose: () => void;
+  /** Bytes written but not yet handed to the kernel: a sender that must not outrun the server checks it. */
+  readonly bufferedBytes: number;
   write(packet: Buffer): void;
   close(): void;
 }
@@ -63,6 +65,10 @@ class TcpLink implements Link {
     socket.on('close', () => this.onClose());
   }
 
+  get bufferedBytes(): number {
+    return this.socket.writableLength;
+  }
+
   write(packet: Buffer): void {
     if (this.socket.destroyed) return;
     corkForTick(this.socket);
@@ -86,6 +92,10 @@ class WsLink implements Link {
     this.socket = (ws as unknown as { _socket: net.Socket })._socket;
     ws.on('message', (data: Buffer) => this.onBody(data, 0, data.length));
     ws.on('close', () => this.onClose());
+  }
+
+  get bufferedBytes(): number {
+    return this.ws.bufferedAmount;
   }
 
   write(packet: Buffer): void {
@@ -112,6 +122,8 @@ class UdpLink implements Link {
     socket.on('message', (msg: Buffer) => this.onBody(msg, 0, msg.length));
     socket.on('close', () => this.onClose());
   }
+
+  readonly bufferedBytes = 0;
 
   write(packet: Buffer): void {
     if (!this.closed) this.socket.send(packet);

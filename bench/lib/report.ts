@@ -2,6 +2,8 @@ import * as os from 'os';
 import type { ConnectionsResult } from '../scenarios/connections';
 import type { MessagingResult } from '../scenarios/messaging';
 import type { PushResult } from '../scenarios/push';
+import type { AbuseResult } from '../scenarios/abuse';
+import { abuseSection } from './abuse-report';
 import type { LatencySummary } from './histogram';
 
 /** Everything one bench run measured, for the Markdown report. */
@@ -9,6 +11,8 @@ export interface BenchResults {
   messaging: MessagingResult[];
   connections: ConnectionsResult[];
   push: PushResult[];
+  /** The abuse scenario (run alone, never in the standard set). */
+  abuse?: AbuseResult[];
   failures: { scenario: string; error: string }[];
   command: string;
   startedAt: Date;
@@ -231,6 +235,7 @@ export function renderReport(res: BenchResults): string {
     ...messagingSection(res.messaging),
     ...pushSection(res.push),
     ...connectionsSection(res.connections),
+    ...abuseSection(res.abuse ?? []),
     ...(res.failures.length ? ['## Failed scenarios', '', ...res.failures.map((f) => `- ${f.scenario}: ${f.error}`), ''] : []),
   ].join('\n');
 }
