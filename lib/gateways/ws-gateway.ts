@@ -137,7 +137,7 @@ export class WsGateway {
   private startHandshakeDeadline(socket: Duplex): void {
     const timer = setTimeout(() => socket.destroy(), this.options.handshakeTimeoutMs);
     timer.unref();
-    (socket as HandshakeSocket)[HANDSHAKE_TIMER] = timer;
+    handshakeTimers.set(socket, timer);
     socket.once('close', () => clearTimeout(timer));
   }
 
@@ -166,13 +166,13 @@ export class WsGateway {
   }
 }
 
-const HANDSHAKE_TIMER = Symbol('nestjs-im:handshake-deadline');
-type HandshakeSocket = Duplex & { [HANDSHAKE_TIMER]?: NodeJS.Timeout };
+/** Handshake deadlines by socket: a WeakMap rather than a property, so sockets keep Node's own shape. */
+const handshakeTimers = new WeakMap<Duplex, NodeJS.Timeout>();
 
 /** Clears the deadline of the upgraded socket and, under TLS, of the TCP socket beneath it. */
 function clearHandshakeDeadline(socket: Duplex): void {
   for (let s: Duplex | undefined = socket; s; s = (s as { _parent?: Duplex })._parent) {
-    const timer = (s as HandshakeSocket)[HANDSHAKE_TIMER];
+    const timer = handshakeTimers.get(s);
     if (timer) clearTimeout(timer);
   }
 }
