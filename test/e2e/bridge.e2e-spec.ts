@@ -54,13 +54,7 @@ describeRabbit('MobileIMSDK-Web bridge on RabbitMQ: two servers, one per side', 
     jest.restoreAllMocks();
     for (const im of started.splice(0)) await im.close();
     await proxy.close();
-    const { connection, channel } = await openTestChannel();
-    try {
-      await channel.deleteQueue(queues.app2webQueue);
-      await channel.deleteQueue(queues.web2appQueue);
-    } finally {
-      await connection.close();
-    }
+    await deleteQueues(queues);
   });
 
   /** Sends one QoS C2C from `sender` to `recipient` across the bridge and checks every step of its delivery. */
