@@ -6,7 +6,7 @@ import { Packet } from '../protocol/packet';
 import { DedupLimits, ReceiveDedupTable } from '../qos/receive-dedup-table';
 import { decodeBridgeMessage, encodeBridgeMessage } from './bridge-codec';
 import { ResolvedBridgeOptions } from './bridge-options';
-import { LogThrottle } from './log-throttle';
+import { LogThrottle } from '../core/log-throttle';
 
 /** What the bridge needs of the server's own options. */
 export interface IMBridgeContext {

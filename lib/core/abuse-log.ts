@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { LogThrottle } from './log-throttle';
 import { logText } from './log-text';
 import { Session } from './session';
 import { sessionLog } from './session-log';
@@ -10,8 +11,8 @@ import { sessionLog } from './session-log';
  * (`IMStats`); this only decides what reaches the log.
  */
 export class AbuseLog {
-  /** Last time each process-wide kind (no session) was logged, and what was suppressed since. */
-  private readonly global = new Map<string, { at: number; suppressed: number }>();
+  /** Process-wide kinds (no session yet, e.g. a refused connection). */
+  private readonly global = new Map<string, LogThrottle>();
 
   constructor(
     private readonly logger: Logger,
@@ -21,29 +22,21 @@ export class AbuseLog {
 
   /** Abuse by one session: the line names the session (id, transport, user, remote address). */
   session(session: Session, kind: string, detail = ''): void {
-    const now = this.now();
-    const seen = (session.abuseLoggedAt ??= new Map());
-    const last = seen.get(kind);
-    if (last && now - last.at < this.intervalMs) {
-      last.suppressed++;
-      return;
-    }
-    const more = last && last.suppressed > 0 ? ` (+${last.suppressed} more since last logged)` : '';
-    seen.set(kind, { at: now, suppressed: 0 });
+    const line = throttleOf((session.abuseLoggedAt ??= new Map()), kind, this.intervalMs).next(detail ? logText(detail) : '', this.now());
     // A record, so that a JSON logger gets session id, user, transport, address and kind as fields.
-    this.logger.warn(sessionLog(session, `${detail ? logText(detail) : ''}${more}`.trim(), kind));
+    if (line !== undefined) this.logger.warn(sessionLog(session, line.trim(), kind));
   }
 
   /** Abuse with no session yet (a refused connection): logged once per kind per interval. */
   process(kind: string, message: string): void {
-    const now = this.now();
-    const last = this.global.get(kind);
-    if (last && now - last.at < this.intervalMs) {
-      last.suppressed++;
-      return;
-    }
-    const more = last && last.suppressed > 0 ? ` (+${last.suppressed} more since last logged)` : '';
-    this.global.set(kind, { at: now, suppressed: 0 });
-    this.logger.warn(`${kind}: ${message}${more}`);
+    const line = throttleOf(this.global, kind, this.intervalMs).next(`${kind}: ${message}`, this.now());
+    if (line !== undefined) this.logger.warn(line);
   }
+}
+
+/** The throttle of `kind` in `throttles`, made on first use. */
+export function throttleOf(throttles: Map<string, LogThrottle>, kind: string, intervalMs: number): LogThrottle {
+  let throttle = throttles.get(kind);
+  if (!throttle) throttles.set(kind, (throttle = new LogThrottle(intervalMs)));
+  return throttle;
 }

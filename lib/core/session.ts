@@ -1,6 +1,7 @@
 import { NO_KICK } from '../protocol/protocol-codes';
 import { IMConnection, TransportKind } from './connection';
 import { logText } from './log-text';
+import type { LogThrottle } from './log-throttle';
 
 let nextSessionId = 1;
 
@@ -49,7 +50,7 @@ export class Session {
   /** @internal Byte length of the last datagram (UDP replies to strangers may not be larger). */
   lastInboundBytes = 0;
   /** @internal When each abuse kind was last logged for this session (see AbuseLog). */
-  abuseLoggedAt?: Map<string, { at: number; suppressed: number }>;
+  abuseLoggedAt?: Map<string, LogThrottle>;
 
   constructor(
     /** The transport's side of the session. */

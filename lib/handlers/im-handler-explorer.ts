@@ -17,6 +17,8 @@ import { IMParamsFactory } from './im-params.factory';
 import { IM_RESOLVED_OPTIONS } from '../im-module-definition';
 import { ResolvedIMOptions } from '../im-options.interface';
 import { logText } from '../core/log-text';
+import { throttleOf } from '../core/abuse-log';
+import { LogThrottle } from '../core/log-throttle';
 
 /** One discovered handler, wrapped in Nest's guards, pipes, interceptors and filters. */
 interface BoundHandler {
@@ -37,8 +39,8 @@ type HandlerTable = Record<IMEventName, BoundHandler[]>;
 export class IMHandlerExplorer implements OnModuleInit {
   private readonly logger = new Logger('IMHandlerExplorer');
   private readonly paramsFactory: IMParamsFactory;
-  /** Per handler: when its last unexpected error was logged, and how many were not logged since. */
-  private readonly errorLogged = new Map<string, { at: number; suppressed: number }>();
+  /** Per handler: lets one unexpected-error line through per abuse-log interval. */
+  private readonly errorLogged = new Map<string, LogThrottle>();
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -139,15 +141,9 @@ export class IMHandlerExplorer implements OnModuleInit {
 
   /** Logs a handler's unexpected error with its stack, at most once per handler per abuse-log interval. */
   private logHandlerError(name: string, err: unknown): void {
-    const now = this.core.clock.now();
-    const last = this.errorLogged.get(name);
-    if (last && now - last.at < this.options.limits.abuseLogIntervalMs) {
-      last.suppressed++;
-      return;
-    }
-    const more = last?.suppressed ? ` (+${last.suppressed} more since last logged)` : '';
-    this.errorLogged.set(name, { at: now, suppressed: 0 });
-    this.logger.error(`${name} failed: ${logText((err as Error)?.message ?? err)}${more}`, (err as Error)?.stack);
+    const throttle = throttleOf(this.errorLogged, name, this.options.limits.abuseLogIntervalMs);
+    const line = throttle.next(`${name} failed: ${logText((err as Error)?.message ?? err)}`, this.core.clock.now());
+    if (line !== undefined) this.logger.error(line, (err as Error)?.stack);
   }
 
   private buildHooks(t: HandlerTable): IMCoreHooks {

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { IMCore } from '../../lib/core/im-core';
-import { LogThrottle } from '../../lib/bridge/log-throttle';
+import { LogThrottle } from '../../lib/core/log-throttle';
 import {
   decodeBridgeMessage, DEFAULT_BRIDGE_QUEUES, encodeBridgeMessage, IMBridge, resolveBridgeOptions, withHeartbeat,
 } from '../../lib/bridge';

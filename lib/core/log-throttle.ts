@@ -1,6 +1,6 @@
 /**
  * Lets one log line through per interval and counts the ones held back, so a
- * flood (poison messages, failed publishes) is reported without flooding the log.
+ * flood (abuse, handler errors, poison messages, failed publishes) is reported without flooding the log.
  */
 export class LogThrottle {
   private loggedAt = -Infinity;
