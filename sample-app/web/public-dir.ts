@@ -7,14 +7,19 @@ import { join, resolve } from 'path';
  * dist/sample-app/web, and from any cwd; IM_PUBLIC_DIR overrides.
  */
 export function resolvePublicDir(): string {
-  const candidates = [
+  return firstDirWithIndex('chat page', [
     process.env.IM_PUBLIC_DIR,
     join(process.cwd(), 'sample-app', 'public'),
     join(__dirname, '..', 'public'), // running from the TypeScript sources
     join(__dirname, '..', '..', '..', 'sample-app', 'public'), // running from dist/sample-app/web
-  ].filter((d): d is string => !!d);
-  const found = candidates.find((d) => existsSync(join(d, 'index.html')));
-  if (!found) throw new Error(`chat page not found; looked in ${candidates.join(', ')}`);
+  ]);
+}
+
+/** The first of `candidates` holding an `index.html` (the sample app's pages), or an error naming where it looked. */
+export function firstDirWithIndex(what: string, candidates: Array<string | undefined>): string {
+  const dirs = candidates.filter((d): d is string => !!d);
+  const found = dirs.find((d) => existsSync(join(d, 'index.html')));
+  if (!found) throw new Error(`${what} not found; looked in ${dirs.join(', ')}`);
   return resolve(found);
 }
 
