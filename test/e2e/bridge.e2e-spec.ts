@@ -1,11 +1,10 @@
 import { INestApplication, Logger } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { randomBytes } from 'crypto';
-import { IM_BRIDGE, IMBridge, IMEvent, IMModule, IMModuleOptions, IMPorts, IMServer, Packet, PushService } from '../../lib';
+import { IM_BRIDGE, IMBridge, IMEvent, IMModule, IMModuleOptions, IMPorts, Packet, PushService } from '../../lib';
 import { IMTestClient, IMTestingApp, startIMTestingApp, until as untilHolds } from '../../lib/testing';
-import { AppModule } from '../../sample-app/app.module';
 import { OfflineStore } from '../../sample-app/offline/offline.store';
 import { redisServerAvailable, startRedisServer, TestRedisServer } from '../support/redis-server';
+import { startSampleApp } from '../support/sample-app';
 import { AMQP_URL, BrokerProxy, openTestChannel, rabbitAvailable } from './fixtures/rabbit';
 import { RecordingHandlers } from './fixtures/recording-handlers';
 
@@ -394,15 +393,12 @@ describeRabbit('MobileIMSDK-Web bridge between two sample apps', () => {
   const apps: INestApplication[] = [];
 
   const start = async (side: 'app' | 'web'): Promise<{ app: INestApplication; ports: IMPorts }> => {
-    const config = {
-      tcpPort: 0, udpPort: 0, wsPort: 0, httpPort: 0, host: HOST, bridge: { url: AMQP_URL, side, ...queues },
+    const { app, ports } = await startSampleApp({
+      bridge: { url: AMQP_URL, side, ...queues },
       metricsPrefix: `im_${side}_`, // two sample apps in one process: distinct names on prom-client's global registry
-    };
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(config)] }).compile();
-    const app = moduleRef.createNestApplication({ logger: process.env.IM_TEST_LOGS ? undefined : false });
+    });
     apps.push(app);
-    await app.listen(0, HOST);
-    return { app, ports: await app.get(IMServer).ready };
+    return { app, ports };
   };
   const clients: IMTestClient[] = [];
   const loginAs = async (ports: IMPorts, userId: string) => {

@@ -2,17 +2,14 @@
  * End-to-end test of the sample app: the real AppModule on free ports, driven
  * over TCP/WebSocket with the library's wire-level test client and over HTTP.
  */
-import { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { mkdtempSync, rmSync } from 'fs';
-import type { AddressInfo } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { IMPorts, IMServer, PacketType } from '../../lib';
+import { PacketType } from '../../lib';
 import { IMTestClient } from '../../lib/testing';
 import { AppConfig } from '../../sample-app/app.config';
-import { AppModule } from '../../sample-app/app.module';
 import { buildChatScript } from '../../sample-app/chat/build-chat';
+import { RunningSample, startSampleApp } from '../support/sample-app';
 import { BAD_CREDENTIALS } from '../../sample-app/im/chat.handlers';
 import { MessageType } from '../../sample-app/im/message-types';
 import { OfflineStore } from '../../sample-app/offline/offline.store';
@@ -21,21 +18,8 @@ import { NO_SUCH_USER } from '../../sample-app/contacts/unknown-user.filter';
 const HOST = '127.0.0.1';
 const ADMIN_TOKEN = 'test-admin-token';
 
-interface Running {
-  app: INestApplication;
-  ports: IMPorts;
-  http: string;
-}
-
-async function start(overrides: Partial<AppConfig> = {}): Promise<Running> {
-  const config: AppConfig = { tcpPort: 0, udpPort: 0, wsPort: 0, httpPort: 0, host: HOST, adminToken: ADMIN_TOKEN, ...overrides };
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(config)] }).compile();
-  const app = moduleRef.createNestApplication({ logger: process.env.IM_TEST_LOGS ? undefined : false });
-  await app.listen(0, HOST);
-  const ports = await app.get(IMServer).ready;
-  const { port } = app.getHttpServer().address() as AddressInfo;
-  return { app, ports, http: `http://${HOST}:${port}` };
-}
+type Running = RunningSample;
+const start = (overrides: Partial<AppConfig> = {}) => startSampleApp({ adminToken: ADMIN_TOKEN, ...overrides });
 
 describe('sample app (normal mode)', () => {
   let s: Running;
