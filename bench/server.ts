@@ -2,6 +2,7 @@
  * nestjs-im as a benchmark target, in its own process:
  *   node dist/bench/server.js [--host 127.0.0.1] [--tcp 8901] [--ws 3000] [--udp 7901] [--push 8902]
  *                             [--transports tcp,ws,udp] [--lifetime 3600] [--default-limits]
+ *                             [--cluster redis://127.0.0.1:port --node-id a]
  * (or BENCH_HOST, BENCH_TCP_PORT, BENCH_WS_PORT, BENCH_UDP_PORT, BENCH_PUSH_PORT, BENCH_DEFAULT_LIMITS=1;
  * BENCH_METRICS=1 turns the Prometheus metrics on, to measure what they cost). Every login is
  * accepted, logs are at warn. Abuse limits are raised for load, unless --default-limits keeps the
@@ -25,6 +26,9 @@ const host = args.str('host', env.BENCH_HOST ?? '127.0.0.1');
 const port = (name: string, envName: string, dflt: number) => args.num(name, Number(env[envName] ?? dflt));
 const transports = new Set(args.str('transports', 'tcp,ws,udp').split(','));
 const defaultLimits = args.flag('default-limits') || env.BENCH_DEFAULT_LIMITS === '1';
+// A cluster node on this Redis (the cross-node scenario starts two); none by default.
+const clusterRedis = args.str('cluster', env.BENCH_CLUSTER ?? '');
+const clusterNodeId = args.str('node-id', env.BENCH_NODE_ID ?? `bench-${process.pid}`);
 
 @Injectable()
 class AcceptEveryLogin {
@@ -44,6 +48,7 @@ class AcceptEveryLogin {
       // from a handful of source addresses, so those limits are raised (not with --default-limits).
       ...(defaultLimits ? {} : { limits: { packetsPerSecond: 1e6, burst: 1e6, maxQueuedPackets: 1e5, maxUnauthenticatedPerAddress: 1e5, maxUnauthenticated: 1e5 } }),
       metrics: env.BENCH_METRICS === '1',
+      ...(clusterRedis ? { cluster: { redis: clusterRedis, nodeId: clusterNodeId, keyPrefix: 'bench:' } } : {}),
     }),
   ],
   providers: [AcceptEveryLogin],
