@@ -17,7 +17,16 @@ export interface ClusterReplies {
   supersede: 'kicked' | 'retired' | 'stale' | 'absent';
 }
 
-/** What travels on a node's channel. */
-export type ClusterEnvelope =
-  | { id: number; from: string; request: ClusterRequest }
-  | { id: number; from: string; reply: unknown };
+/** Version of the envelope format; a node ignores (and counts) envelopes of another version. */
+export const ENVELOPE_VERSION = 1;
+
+/**
+ * What travels on a node's channel: the requests and replies one node made for another in one
+ * turn of its event loop, in order; each request's id comes back with its reply.
+ */
+export interface ClusterEnvelope {
+  v: number;
+  from: string;
+  requests?: Array<[number, ClusterRequest]>;
+  replies?: Array<[number, unknown]>;
+}

@@ -11,12 +11,21 @@ import type { Session } from '../core/session';
 import { LinkedQueue, QueueNode } from '../qos/linked-queue';
 import type { IMClusterOutcome } from '../metrics/im-metrics';
 import { ClusterOptions } from './cluster-options';
-import { ClusterEnvelope, ClusterReplies, ClusterRequest } from './cluster-messages';
+import { ClusterEnvelope, ClusterReplies, ClusterRequest, ENVELOPE_VERSION } from './cluster-messages';
 import { RedisPresence } from './redis-presence';
 import type { PresenceEntry } from './presence-entry';
 
+/** Requests or replies per published message at most: bounds a message's size. */
+const ENVELOPE_BATCH = 500;
+/** Lookups per presence script call at most. */
+const LOOKUP_BATCH = 1000;
+
+const isThenable = (v: unknown): v is Promise<unknown> => typeof v === 'object' && v !== null && typeof (v as Promise<unknown>).then === 'function';
+
 interface PendingRequest extends QueueNode {
   readonly id: number;
+  readonly request: ClusterRequest;
+  readonly unreachable: unknown;
   readonly queue: LinkedQueue<PendingRequest>;
   readonly deadline: number;
   readonly resolve: (reply: unknown) => void;
@@ -59,6 +68,13 @@ export class RedisCluster implements RemoteRouter {
   private clearing?: Promise<void>;
   private subscribed = false;
   private onJoined?: () => void;
+  /** Requests and replies made this turn of the event loop, by destination node; published together. */
+  private readonly outbox = new Map<string, PendingRequest[]>();
+  private readonly replies = new Map<string, Array<[number, unknown]>>();
+  private flushScheduled = false;
+  /** Presence lookups made this turn: one script call for all of them. */
+  private lookups: Array<{ userId: string; resolve: (e: PresenceEntry | undefined) => void; reject: (err: unknown) => void }> = [];
+  private lookupScheduled = false;
 
   constructor(
     private readonly core: IMCore,
@@ -190,7 +206,7 @@ export class RedisCluster implements RemoteRouter {
   /** The live node, other than this one, where the user is online. */
   private async remoteNodeOf(userId: string): Promise<string | undefined> {
     try {
-      const where = await this.presence.lookup(userId);
+      const where = await this.lookup(userId);
       return where && where.nodeId !== this.nodeId ? where.nodeId : undefined;
     } catch (err) {
       this.fail(err);
@@ -221,6 +237,29 @@ export class RedisCluster implements RemoteRouter {
       this.fail(err);
     } finally {
       this.claiming--;
+    }
+  }
+
+  /** Where the user is online; lookups made in one turn of the event loop share one script call, answered in order. */
+  private lookup(userId: string): Promise<PresenceEntry | undefined> {
+    return new Promise((resolve, reject) => {
+      this.lookups.push({ userId, resolve, reject });
+      if (this.lookupScheduled) return;
+      this.lookupScheduled = true;
+      setImmediate(() => this.flushLookups());
+    });
+  }
+
+  private flushLookups(): void {
+    this.lookupScheduled = false;
+    const all = this.lookups;
+    this.lookups = [];
+    for (let i = 0; i < all.length; i += LOOKUP_BATCH) {
+      const batch = all.slice(i, i + LOOKUP_BATCH);
+      this.presence.lookupMany(batch.map((l) => l.userId)).then(
+        (entries) => batch.forEach((l, j) => l.resolve(entries[j])),
+        (err) => batch.forEach((l) => l.reject(err)),
+      );
     }
   }
 
@@ -290,6 +329,8 @@ export class RedisCluster implements RemoteRouter {
   /**
    * Sends a request to another node's channel. `fallback` answers a request that timed out;
    * `unreachable` one that could not be sent or that no node was listening for (that node is gone).
+   * Requests made in one turn of the event loop travel together, one message per node, in the
+   * order they were made: so the order of one sender's messages to one recipient holds.
    */
   private request<K extends ClusterRequest['kind']>(
     nodeId: string,
@@ -305,19 +346,58 @@ export class RedisCluster implements RemoteRouter {
     return new Promise<ClusterReplies[K]>((resolve) => {
       const queue = long ? this.longQueue : this.shortQueue;
       const entry: PendingRequest = {
-        id, queue, deadline, fallback, kind: request.kind, startedAt, prev: null, next: null, resolve: resolve as (r: unknown) => void,
+        id, queue, deadline, fallback, unreachable, request, kind: request.kind, startedAt, prev: null, next: null,
+        resolve: resolve as (r: unknown) => void,
       };
       this.pending.set(id, entry);
       queue.push(entry);
-      const envelope: ClusterEnvelope = { id, from: this.nodeId, request };
-      this.redis.publish(this.channel(nodeId), JSON.stringify(envelope)).then(
-        (receivers) => receivers === 0 && this.settle(id, unreachable, 'unreachable'),
-        (err) => {
-          this.fail(err);
-          this.settle(id, unreachable, 'failed');
-        },
-      );
+      let out = this.outbox.get(nodeId);
+      if (!out) this.outbox.set(nodeId, (out = []));
+      out.push(entry);
+      this.scheduleFlush();
     });
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Publishes what this turn queued: requests and replies, one message (per batch) per node, in order. */
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.stopped) return;
+    for (const [nodeId, entries] of this.outbox) {
+      for (let i = 0; i < entries.length; i += ENVELOPE_BATCH) {
+        const batch = entries.slice(i, i + ENVELOPE_BATCH);
+        const envelope: ClusterEnvelope = { v: ENVELOPE_VERSION, from: this.nodeId, requests: batch.map((e) => [e.id, e.request]) };
+        this.redis.publish(this.channel(nodeId), JSON.stringify(envelope)).then(
+          (receivers) => {
+            if (receivers === 0) for (const e of batch) this.settle(e.id, e.unreachable, 'unreachable');
+          },
+          (err) => {
+            this.fail(err);
+            for (const e of batch) this.settle(e.id, e.unreachable, 'failed');
+          },
+        );
+      }
+    }
+    this.outbox.clear();
+    for (const [nodeId, replies] of this.replies) {
+      for (let i = 0; i < replies.length; i += ENVELOPE_BATCH) {
+        const envelope: ClusterEnvelope = { v: ENVELOPE_VERSION, from: this.nodeId, replies: replies.slice(i, i + ENVELOPE_BATCH) };
+        this.redis.publish(this.channel(nodeId), JSON.stringify(envelope)).catch((err) => this.fail(err));
+      }
+    }
+    this.replies.clear();
+  }
+
+  private reply(nodeId: string, id: number, reply: unknown): void {
+    let out = this.replies.get(nodeId);
+    if (!out) this.replies.set(nodeId, (out = []));
+    out.push([id, reply]);
+    this.scheduleFlush();
   }
 
   private onMessage(text: string): void {
@@ -327,15 +407,25 @@ export class RedisCluster implements RemoteRouter {
     } catch {
       return;
     }
-    if ('reply' in envelope) return this.settle(envelope.id, envelope.reply, 'answered');
-    void this.answer(envelope.request).then(
-      (reply) => this.redis.publish(this.channel(envelope.from), JSON.stringify({ id: envelope.id, from: this.nodeId, reply })),
-      (err) => this.fail(err),
-    );
+    if (envelope.replies) for (const [id, reply] of envelope.replies) this.settle(id, reply, 'answered');
+    if (!envelope.requests) return;
+    const from = envelope.from;
+    // In arrival order: C2C is written at once, so messages keep the order they were sent in.
+    for (const [id, request] of envelope.requests) {
+      let answer: unknown;
+      try {
+        answer = this.answer(request);
+      } catch (err) {
+        this.fail(err);
+        continue;
+      }
+      if (isThenable(answer)) answer.then((r) => this.reply(from, id, r), (err) => this.fail(err));
+      else this.reply(from, id, answer);
+    }
   }
 
   /** Serves another node's request against this node's sessions only. */
-  private async answer(request: ClusterRequest): Promise<unknown> {
+  private answer(request: ClusterRequest): unknown {
     switch (request.kind) {
       case 'c2c':
         return this.core.deliverRemoteC2C(request.packet);
@@ -346,7 +436,7 @@ export class RedisCluster implements RemoteRouter {
       case 'supersede': {
         const outcome = this.core.supersede(request.userId, request.clientTime, request.sessionId);
         // Retired quietly, without an offline event: take the user out of this node's set here.
-        if (outcome === 'retired') await this.presence.forget(request.userId).catch((e) => this.fail(e));
+        if (outcome === 'retired') return this.presence.forget(request.userId).catch((e) => this.fail(e)).then(() => outcome);
         return outcome;
       }
     }

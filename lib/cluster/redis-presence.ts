@@ -34,6 +34,23 @@ local node = string.match(cur, '^(.*)|[^|]*|[^|]*$')
 if node and redis.call('EXISTS', ARGV[2] .. node) == 1 then return cur end
 redis.call('HDEL', KEYS[1], ARGV[1])
 return nil`;
+// LOOKUP for many users at once (ARGV[1]: alive prefix, then the users): their entries, false where none.
+const LOOKUP_MANY = `
+local out, live = {}, {}
+for i = 2, #ARGV do
+  local cur = redis.call('HGET', KEYS[1], ARGV[i])
+  local found = false
+  if cur then
+    local node = string.match(cur, '^(.*)|[^|]*|[^|]*$')
+    if node then
+      if live[node] == nil then live[node] = redis.call('EXISTS', ARGV[1] .. node) == 1 end
+      if live[node] then found = cur end
+    end
+    if not found then redis.call('HDEL', KEYS[1], ARGV[i]) end
+  end
+  out[#out + 1] = found
+end
+return out`;
 // Re-asserts this node's sessions (ARGV: alive prefix, node id, then user/entry pairs): written
 // where the entry is missing, this node's, or of a node that is gone; the others are returned
 // as user/entry pairs for the duplicate-login rules.
@@ -91,6 +108,7 @@ export class RedisPresence {
     redis.defineCommand('imRelease', { numberOfKeys: 2, lua: RELEASE });
     redis.defineCommand('imRestore', { numberOfKeys: 1, lua: RESTORE });
     redis.defineCommand('imLookup', { numberOfKeys: 1, lua: LOOKUP });
+    redis.defineCommand('imLookupMany', { numberOfKeys: 1, lua: LOOKUP_MANY });
     redis.defineCommand('imAssert', { numberOfKeys: 2, lua: ASSERT });
     redis.defineCommand('imSweep', { numberOfKeys: 2, lua: SWEEP });
   }
@@ -128,6 +146,18 @@ export class RedisPresence {
   /** Where the user is online, on a live node. */
   async lookup(userId: string): Promise<PresenceEntry | undefined> {
     return parsePresence(await this.cmd('imLookup', this.hash, userId, `${this.prefix}alive:`));
+  }
+
+  /** Where each user is online, on a live node (the same user may be asked for more than once). */
+  async lookupMany(userIds: string[]): Promise<Array<PresenceEntry | undefined>> {
+    const index = new Map<string, number>();
+    const unique: string[] = [];
+    for (const u of userIds) if (!index.has(u)) index.set(u, unique.push(u) - 1);
+    const found = (await (this.redis as unknown as Record<string, (...a: string[]) => Promise<Array<string | null>>>).imLookupMany(
+      this.hash, `${this.prefix}alive:`, ...unique,
+    )) ?? [];
+    const entries = unique.map((_, i) => parsePresence(found[i] ?? null));
+    return userIds.map((u) => entries[index.get(u) as number]);
   }
 
   /**

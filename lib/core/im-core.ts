@@ -660,12 +660,50 @@ export class IMCore {
   /** §10.2 after the C2C handlers: forward, or take the offline path. */
   private c2c(session: Session, p: Packet, verdict: HookVerdict): Promise<unknown> | void {
     if (!this.allowed(session, verdict, p.fp)) return;
-    const target = p.to === undefined ? undefined : this.online.get(p.to);
+    const to = p.to;
+    const target = to === undefined ? undefined : this.online.get(to);
+    if (!target && this.remote && to !== undefined) return this.sendToNode(session, to, this.forwardAcross(session, p));
+    const behind = to === undefined ? undefined : session.crossNode?.get(to);
+    // The recipient came to this node while earlier messages to it are still on their way to its old one: after them.
+    if (behind && to !== undefined) return this.sendToNode(session, to, behind.tail.then(() => this.route(session, p)));
+    return this.route(session, p, target);
+  }
+
+  /** Local session, else another node, else the bridge or the offline path. */
+  private route(session: Session, p: Packet, target = p.to === undefined ? undefined : this.online.get(p.to)): Promise<unknown> | void {
     if (target && this.forward(target, p)) return this.delivered(session, p);
-    if (!target && this.remote && p.to !== undefined) {
-      return this.remote.forwardC2C(p).then((ok) => (ok ? this.delivered(session, p) : this.across(session, p)));
-    }
+    if (!target && this.remote && p.to !== undefined) return this.forwardAcross(session, p);
     return target ? this.offline(session, p) : this.across(session, p);
+  }
+
+  private forwardAcross(session: Session, p: Packet): Promise<unknown> {
+    return (this.remote as RemoteRouter).forwardC2C(p).then((ok) => (ok ? this.delivered(session, p) : this.across(session, p)));
+  }
+
+  /**
+   * A C2C on its way to another node does not hold the session's later packets: many are in
+   * flight at once (the router keeps their order per destination node), so local traffic and
+   * keepalives go on while Redis or another node is slow. Past `limits.maxCrossNodeInFlight`
+   * the session waits for this one, as it does behind a slow handler.
+   */
+  private sendToNode(session: Session, to: string, outcome: Promise<unknown>): Promise<unknown> | void {
+    const settled = outcome.then(undefined, (err) => this.handlerFailed(session, err));
+    const sends = (session.crossNode ??= new Map());
+    let mine = sends.get(to);
+    if (mine) {
+      mine.count++;
+      mine.tail = settled;
+    } else sends.set(to, (mine = { count: 1, tail: settled }));
+    const record = mine;
+    session.crossNodeInFlight++;
+    void settled.then(() => {
+      session.crossNodeInFlight--;
+      if (--record.count === 0 && sends.get(to) === record) sends.delete(to);
+    });
+    if (session.crossNodeInFlight < this.options.limits.maxCrossNodeInFlight) return;
+    this.stats.crossNodeWaits++;
+    this.abuse.session(session, IMErrors.CROSS_NODE_BACKLOG.id, `${session.crossNodeInFlight} C2C in flight to other nodes`);
+    return settled;
   }
 
   /**

@@ -111,6 +111,8 @@ export interface IMStats {
   bridgePoison: number;
   /** Times the broker connection was lost. */
   bridgeOutages: number;
+  /** C2C that found `limits.maxCrossNodeInFlight` sends of their session on the way to other nodes: the session's later packets waited. */
+  crossNodeWaits: number;
 }
 
 /** A zeroed {@link IMStats}. */
@@ -122,5 +124,6 @@ export function emptyStats(): IMStats {
     fieldTooLong: 0, loginsThrottled: 0, loginTimeouts: 0, unauthenticatedRefused: 0, unauthenticatedEvicted: 0,
     fdLimitRefused: 0, repliesSuppressed: 0,
     bridgedOut: 0, bridgedIn: 0, bridgeDuplicates: 0, bridgePublishFailed: 0, bridgePoison: 0, bridgeOutages: 0,
+    crossNodeWaits: 0,
   };
 }

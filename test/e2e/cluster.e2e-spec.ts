@@ -46,6 +46,42 @@ describeWithRedis('cluster on Redis: two nodes', (redis) => {
     expect(a.app.get(RecordingHandlers).calls).toContain('c2c:across nodes');
   });
 
+  it('pipelines cross-node C2C: many in flight from one session, in the order sent, local messages not held behind them', async () => {
+    const alice = await a.login('tcp', 'alice');
+    const carol = await a.login('tcp', 'carol');
+    const bob = await b.login('ws', 'bob');
+    await until(online(a, 'bob'));
+    const across = Array.from({ length: 50 }, (_, i) => alice.c2c('bob', `m${i}`));
+    const local = alice.c2c('carol', 'local, sent after them');
+    for (const fp of across) bob.ack(await bob.expect({ type: 2, fp }));
+    carol.ack(await carol.expect({ type: 2, fp: local }));
+    const acked = new Set<string>();
+    while (acked.size < 51) acked.add((await alice.expect({ type: 4 })).dataContent as string);
+    expect(acked).toEqual(new Set([...across, local]));
+    // Delivered locally while the cross-node ones were still waiting for their answers (one at a time, it would come last).
+    const delivered = a.app.get(RecordingHandlers).calls.filter((c) => c.startsWith('c2cDelivered:'));
+    expect(delivered.indexOf(`c2cDelivered:${local}`)).toBeLessThan(delivered.indexOf(`c2cDelivered:${across[49]}`));
+  });
+
+  it('limits.maxCrossNodeInFlight: past it the session waits for its cross-node sends (counted), and nothing is lost', async () => {
+    const c = await node('c', { limits: { maxCrossNodeInFlight: 1 } });
+    try {
+      const alice = await c.login('tcp', 'alice');
+      const carol = await c.login('tcp', 'carol');
+      const bob = await b.login('ws', 'bob');
+      await until(online(c, 'bob'));
+      const across = Array.from({ length: 5 }, (_, i) => alice.c2c('bob', `m${i}`));
+      const local = alice.c2c('carol', 'local, sent after them');
+      for (const fp of across) bob.ack(await bob.expect({ type: 2, fp }));
+      carol.ack(await carol.expect({ type: 2, fp: local }));
+      const delivered = c.app.get(RecordingHandlers).calls.filter((x) => x.startsWith('c2cDelivered:'));
+      expect(delivered).toEqual([...across, local].map((fp) => `c2cDelivered:${fp}`));
+      expect(c.push.stats.crossNodeWaits).toBe(5);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('takes the offline path for a user online nowhere', async () => {
     const alice = await a.login('tcp', 'alice');
     alice.c2c('nobody', 'hello?');
