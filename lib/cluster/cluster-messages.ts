@@ -11,7 +11,8 @@ export type ClusterRequest =
 
 /** The answers, by request kind. */
 export interface ClusterReplies {
-  c2c: boolean;
+  /** Written to the user's session there; `'unknown'` only as the sender's fallback when no answer came in time. */
+  c2c: boolean | 'unknown';
   s2c: DeliveryResult;
   kick: boolean;
   supersede: 'kicked' | 'retired' | 'stale' | 'absent';

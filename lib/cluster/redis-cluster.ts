@@ -5,7 +5,7 @@ import type Redis from 'ioredis';
 import { Subscription } from 'rxjs';
 import { ClockTimer } from '../core/clock';
 import type { DeliveryResult, IMCore } from '../core/im-core';
-import { RemoteRouter } from '../core/remote-router';
+import { RemoteC2COutcome, RemoteRouter } from '../core/remote-router';
 import { Packet } from '../protocol/packet';
 import type { Session } from '../core/session';
 import { LinkedQueue, QueueNode } from '../qos/linked-queue';
@@ -181,19 +181,24 @@ export class RedisCluster implements RemoteRouter {
   // With Redis unreachable these answer "online nowhere else" (and log), so the
   // core takes its offline path instead of failing the sender's packet.
 
-  async forwardC2C(packet: Packet): Promise<boolean> {
-    // One deadline for the lookup and the request together: the sender's session queue waits at most that.
+  async forwardC2C(packet: Packet): Promise<RemoteC2COutcome> {
+    // One deadline for the lookup and the request together.
     const deadline = this.core.clock.now() + this.requestTimeoutMs;
     const nodeId = await this.remoteNodeOf(packet.to as string);
-    return nodeId ? this.request(nodeId, { kind: 'c2c', packet }, false, false, deadline) : false;
+    // No answer in time: the other node may have written it ('unknown'). Not sent, or nobody on its channel: 'absent'.
+    if (!nodeId) return 'absent';
+    const written = await this.request(nodeId, { kind: 'c2c', packet }, 'unknown', false, deadline);
+    return written === 'unknown' ? 'unknown' : written ? 'delivered' : 'absent';
   }
 
   async push(userId: string, packet: Packet): Promise<DeliveryResult | undefined> {
     const nodeId = await this.remoteNodeOf(userId);
     if (!nodeId) return undefined;
-    // Timed out: 'lost', the other node may have written it. Its node gone (nobody on the channel): 'offline'.
+    // Timed out: 'unknown', the other node may have written it. Its node gone (nobody on the channel): 'offline'.
     const offline: DeliveryResult = { userId, status: 'offline', fp: packet.fp };
-    return this.request(nodeId, { kind: 's2c', userId, packet }, { userId, status: 'lost', fp: packet.fp }, offline);
+    const result = await this.request(nodeId, { kind: 's2c', userId, packet }, { userId, status: 'unknown', fp: packet.fp }, offline);
+    if (result.status === 'unknown') this.core.stats.crossNodeUnknown++;
+    return result;
   }
 
   async kick(userId: string, reason?: string): Promise<boolean> {
@@ -378,7 +383,9 @@ export class RedisCluster implements RemoteRouter {
           },
           (err) => {
             this.fail(err);
-            for (const e of batch) this.settle(e.id, e.unreachable, 'failed');
+            // A PUBLISH that timed out may still have been carried out: as a request without an answer.
+            const maybeSent = /timed out/i.test((err as Error)?.message ?? '');
+            for (const e of batch) this.settle(e.id, maybeSent ? e.fallback : e.unreachable, maybeSent ? 'timeout' : 'failed');
           },
         );
       }

@@ -21,6 +21,7 @@ import { IMConnection, TransportKind } from './connection';
 import { HookVerdict, IMCoreHooks, IMRefusal, isRefusal } from './core-hooks';
 import { countOpenFds, readOpenFileLimit } from './fd-limit';
 import { emptyStats, IMCoreEvent, IMStats } from './im-events';
+import { logText } from './log-text';
 import { LoginThrottle } from './login-throttle';
 import { OnlineTable } from './online-table';
 import { RemoteRouter } from './remote-router';
@@ -41,7 +42,9 @@ export type DeliveryStatus =
   /** Larger than the user's transport and SDK accept (QUIRK-17); not sent. */
   | 'too-large'
   /** Online nowhere here: published to the MobileIMSDK-Web bridge and confirmed by the broker; the far side delivers it. */
-  | 'bridged';
+  | 'bridged'
+  /** Cluster: sent to the user's node, which did not answer in time; it may or may not have been delivered. */
+  | 'unknown';
 
 /** Result of one server-to-client send. */
 export interface DeliveryResult {
@@ -677,7 +680,21 @@ export class IMCore {
   }
 
   private forwardAcross(session: Session, p: Packet): Promise<unknown> {
-    return (this.remote as RemoteRouter).forwardC2C(p).then((ok) => (ok ? this.delivered(session, p) : this.across(session, p)));
+    return (this.remote as RemoteRouter).forwardC2C(p).then((outcome) => {
+      if (outcome === 'delivered') return this.delivered(session, p);
+      if (outcome === 'absent') return this.across(session, p);
+      this.unknownOutcome(session, p);
+    });
+  }
+
+  /**
+   * Sent to another node that did not answer in time: it may have written the packet, so neither
+   * the offline path (a second copy later) nor an ACK (it may be lost). The sender's QoS
+   * retransmits the same fp, which is routed again; the recipient's SDK drops a duplicate fp.
+   */
+  private unknownOutcome(session: Session, p: Packet): void {
+    this.stats.crossNodeUnknown++;
+    this.abuse.process(IMErrors.CROSS_NODE_UNKNOWN.id, `${IMErrors.CROSS_NODE_UNKNOWN.message()} (C2C from ${logText(session.userId ?? '')} to ${logText(p.to ?? '')})`);
   }
 
   /**
@@ -752,10 +769,15 @@ export class IMCore {
    * offline path. Never sent back across the bridge. The hooks get a null
    * session: the sender is on the far side.
    */
-  async deliverBridged(p: Packet): Promise<'delivered' | 'stored' | 'dropped'> {
+  async deliverBridged(p: Packet): Promise<'delivered' | 'stored' | 'dropped' | 'unknown'> {
     const target = p.to === undefined ? undefined : this.online.get(p.to);
-    const written = target ? this.forward(target, p) : this.remote !== undefined && (await this.remote.forwardC2C(p));
-    if (written) {
+    const outcome = target ? (this.forward(target, p) ? 'delivered' : 'absent') : this.remote ? await this.remote.forwardC2C(p) : 'absent';
+    // Maybe written on the other node: not stored as well (a second copy).
+    if (outcome === 'unknown') {
+      this.stats.crossNodeUnknown++;
+      return 'unknown';
+    }
+    if (outcome === 'delivered') {
       this.fireAndForget(this.hooks.c2cDelivered?.(p, null));
       return 'delivered';
     }

@@ -113,6 +113,8 @@ export interface IMStats {
   bridgeOutages: number;
   /** C2C that found `limits.maxCrossNodeInFlight` sends of their session on the way to other nodes: the session's later packets waited. */
   crossNodeWaits: number;
+  /** C2C and pushes sent to another node that did not answer in time (maybe delivered): no offline path, no ACK. */
+  crossNodeUnknown: number;
 }
 
 /** A zeroed {@link IMStats}. */
@@ -124,6 +126,6 @@ export function emptyStats(): IMStats {
     fieldTooLong: 0, loginsThrottled: 0, loginTimeouts: 0, unauthenticatedRefused: 0, unauthenticatedEvicted: 0,
     fdLimitRefused: 0, repliesSuppressed: 0,
     bridgedOut: 0, bridgedIn: 0, bridgeDuplicates: 0, bridgePublishFailed: 0, bridgePoison: 0, bridgeOutages: 0,
-    crossNodeWaits: 0,
+    crossNodeWaits: 0, crossNodeUnknown: 0,
   };
 }

@@ -67,13 +67,19 @@ export function describeWithRedis(name: string, fn: (redis: RedisHandle) => void
   });
 }
 
+/** Extra settings of a private Redis. */
+export interface RedisServerOptions {
+  /** More redis-server arguments, e.g. `['--enable-debug-command', 'local']` for `DEBUG SLEEP`. */
+  args?: string[];
+}
+
 /** Starts a private Redis; retries on another port if the chosen one was taken meanwhile. */
-export async function startRedisServer(): Promise<TestRedisServer> {
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<TestRedisServer> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePortBelow32768();
     try {
-      return await launch(port);
+      return await launch(port, options.args ?? []);
     } catch (err) {
       lastError = err;
     }
@@ -81,26 +87,26 @@ export async function startRedisServer(): Promise<TestRedisServer> {
   throw lastError;
 }
 
-async function launch(port: number): Promise<TestRedisServer> {
-  let current = await spawnServer(port);
+async function launch(port: number, args: string[]): Promise<TestRedisServer> {
+  let current = await spawnServer(port, args);
   return {
     port,
     url: `redis://${HOST}:${port}`,
     stop: () => current.stop(),
     kill: () => current.kill(),
     restart: async () => {
-      current = await spawnServer(port);
+      current = await spawnServer(port, args);
     },
   };
 }
 
 /** One redis-server process on `port`, answering PING. */
-async function spawnServer(port: number): Promise<{ stop(): Promise<void>; kill(): Promise<void> }> {
+async function spawnServer(port: number, args: string[] = []): Promise<{ stop(): Promise<void>; kill(): Promise<void> }> {
   // Its own working directory, so nothing is written into the repository even if a save is forced.
   const dir = mkdtempSync(path.join(tmpdir(), 'im-test-redis-'));
   const child = spawn(
     BINARY,
-    ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning', '--daemonize', 'no'],
+    ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning', '--daemonize', 'no', ...args],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
