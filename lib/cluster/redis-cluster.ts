@@ -4,6 +4,8 @@ import { randomBytes } from 'crypto';
 import type Redis from 'ioredis';
 import { Subscription } from 'rxjs';
 import { ClockTimer } from '../core/clock';
+import { logText } from '../core/log-text';
+import { LogThrottle } from '../core/log-throttle';
 import type { DeliveryResult, IMCore } from '../core/im-core';
 import { RemoteC2COutcome, RemoteRouter } from '../core/remote-router';
 import { Packet } from '../protocol/packet';
@@ -11,7 +13,7 @@ import type { Session } from '../core/session';
 import { LinkedQueue, QueueNode } from '../qos/linked-queue';
 import type { IMClusterOutcome } from '../metrics/im-metrics';
 import { ClusterOptions } from './cluster-options';
-import { ClusterEnvelope, ClusterReplies, ClusterRequest, ENVELOPE_VERSION } from './cluster-messages';
+import { ClusterEnvelope, ClusterReplies, ClusterRequest, ENVELOPE_VERSION, isClusterReply, parseEnvelope } from './cluster-messages';
 import { RedisPresence } from './redis-presence';
 import type { PresenceEntry } from './presence-entry';
 
@@ -72,6 +74,7 @@ export class RedisCluster implements RemoteRouter {
   private readonly outbox = new Map<string, PendingRequest[]>();
   private readonly replies = new Map<string, Array<[number, unknown]>>();
   private flushScheduled = false;
+  private readonly rejectLog = new LogThrottle(10_000);
   /** Presence lookups made this turn: one script call for all of them. */
   private lookups: Array<{ userId: string; resolve: (e: PresenceEntry | undefined) => void; reject: (err: unknown) => void }> = [];
   private lookupScheduled = false;
@@ -88,7 +91,7 @@ export class RedisCluster implements RemoteRouter {
     this.nodeTtlMs = options.nodeTtlMs ?? 10_000;
   }
 
-  /** Users online in the whole cluster (a dead node's users drop out within about 2 × nodeTtlMs). */
+  /** Users online in the whole cluster (a dead node's users drop out once its liveness lapsed, within nodeTtlMs). */
   onlineCount(): Promise<number> {
     return this.presence.count();
   }
@@ -408,13 +411,17 @@ export class RedisCluster implements RemoteRouter {
   }
 
   private onMessage(text: string): void {
-    let envelope: ClusterEnvelope;
-    try {
-      envelope = JSON.parse(text) as ClusterEnvelope;
-    } catch {
-      return;
+    const parsed = parseEnvelope(text);
+    if (!parsed.ok) return this.rejectEnvelope(parsed.reason, text);
+    const envelope = parsed.envelope;
+    if (envelope.replies) {
+      for (const [id, reply] of envelope.replies) {
+        const kind = this.pending.get(id)?.kind;
+        // Unknown id: answered late, after its deadline. A reply of the wrong shape is refused (the request times out).
+        if (kind && !isClusterReply(kind, reply)) this.rejectEnvelope(`malformed ${kind} reply`, text);
+        else this.settle(id, reply, 'answered');
+      }
     }
-    if (envelope.replies) for (const [id, reply] of envelope.replies) this.settle(id, reply, 'answered');
     if (!envelope.requests) return;
     const from = envelope.from;
     // In arrival order: C2C is written at once, so messages keep the order they were sent in.
@@ -429,6 +436,13 @@ export class RedisCluster implements RemoteRouter {
       if (isThenable(answer)) answer.then((r) => this.reply(from, id, r), (err) => this.fail(err));
       else this.reply(from, id, answer);
     }
+  }
+
+  /** Counts and logs (once per 10 s, with the count since) a message on this node's channel that it cannot use. */
+  private rejectEnvelope(reason: string, text: string): void {
+    this.core.stats.clusterEnvelopesRejected++;
+    const line = this.rejectLog.next(`ignored a message on its channel: ${reason}: ${logText(text)}`, Date.now());
+    if (line !== undefined) this.logger.warn(line);
   }
 
   /** Serves another node's request against this node's sessions only. */

@@ -195,9 +195,21 @@ export class RedisPresence {
     return this.redis.scard(this.usersKey(this.nodeId));
   }
 
-  /** Users online in the whole cluster (entries of a node that died count until it is swept or they are looked up). */
-  count(): Promise<number> {
-    return this.redis.hlen(this.hash);
+  /** Users online in the whole cluster: the users of the nodes whose liveness has not lapsed. */
+  async count(): Promise<number> {
+    const nodes = await this.redis.smembers(this.nodes);
+    if (nodes.length === 0) return 0;
+    const pipeline = this.redis.pipeline();
+    for (const node of nodes) pipeline.exists(this.aliveKey(node)).scard(this.usersKey(node));
+    const replies = (await pipeline.exec()) ?? [];
+    let total = 0;
+    for (let i = 0; i < replies.length; i += 2) {
+      const [aliveErr, alive] = replies[i];
+      const [countErr, users] = replies[i + 1];
+      if (aliveErr || countErr) throw aliveErr ?? countErr;
+      if (alive === 1) total += users as number;
+    }
+    return total;
   }
 
   /** Removes every entry this node holds (start-up after a crash, shutdown). */

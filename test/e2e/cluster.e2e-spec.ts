@@ -82,6 +82,39 @@ describeWithRedis('cluster on Redis: two nodes', (redis) => {
     }
   });
 
+  it('ignores, counts and logs once what is not a valid envelope of its version on its channel; routing goes on', async () => {
+    const logs = new CapturingLogger();
+    a.app.useLogger(logs);
+    const alice = await a.login('tcp', 'alice');
+    const bob = await b.login('ws', 'bob');
+    await until(online(a, 'bob'));
+    const admin = new Redis(redis.url);
+    try {
+      const channel = `${prefix}node:a`;
+      const bad = [
+        'not json',
+        '[1,2]',
+        JSON.stringify({ v: 2, from: 'b', requests: [[1, { kind: 'kick', userId: 'alice' }]] }),
+        JSON.stringify({ v: 1, from: 'b', requests: [[1, { kind: 'kick' }]] }),
+        JSON.stringify({ v: 1, from: 'b', requests: [[1, { kind: 'c2c', packet: { type: 2, to: 'alice' } }]] }),
+        JSON.stringify({ v: 1, from: 'b', requests: [[1, { kind: 'format-disk' }]] }),
+        JSON.stringify({ v: 1, requests: [] }),
+        JSON.stringify({ v: 1, from: 'b', replies: 'yes' }),
+      ];
+      for (const text of bad) await admin.publish(channel, text);
+      await until(() => a.push.stats.clusterEnvelopesRejected === bad.length);
+      expect(alice.isOpen).toBe(true); // the version-2 kick was not carried out
+      const warnings = logs.lines('warn').filter((l) => l.includes('ignored a message on its channel'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain('not JSON');
+      const fp = alice.c2c('bob', 'still routed');
+      bob.ack(await bob.expect({ type: 2, fp }));
+      await alice.expect({ type: 4, dataContent: fp });
+    } finally {
+      admin.disconnect();
+    }
+  });
+
   it('takes the offline path for a user online nowhere', async () => {
     const alice = await a.login('tcp', 'alice');
     alice.c2c('nobody', 'hello?');
