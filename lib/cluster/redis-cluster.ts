@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { hostname } from 'os';
 import { randomBytes } from 'crypto';
-import type Redis from 'ioredis';
+import type { Cluster, default as Redis } from 'ioredis';
 import { Subscription } from 'rxjs';
 import { ClockTimer } from '../core/clock';
 import { logText } from '../core/log-text';
@@ -12,9 +12,9 @@ import { Packet } from '../protocol/packet';
 import type { Session } from '../core/session';
 import { LinkedQueue, QueueNode } from '../qos/linked-queue';
 import type { IMClusterOutcome } from '../metrics/im-metrics';
-import { ClusterOptions } from './cluster-options';
+import { ClusterOptions, isRedisClusterConfig } from './cluster-options';
 import { ClusterEnvelope, ClusterReplies, ClusterRequest, ENVELOPE_VERSION, isClusterReply, parseEnvelope } from './cluster-messages';
-import { RedisPresence } from './redis-presence';
+import { ClusterKeys, RedisClient, RedisPresence } from './redis-presence';
 import type { PresenceEntry } from './presence-entry';
 
 /** Requests or replies per published message at most: bounds a message's size. */
@@ -45,11 +45,13 @@ interface PendingRequest extends QueueNode {
 export class RedisCluster implements RemoteRouter {
   readonly nodeId: string;
   private readonly logger = new Logger('IMCluster');
-  private readonly prefix: string;
   private readonly requestTimeoutMs: number;
   private readonly nodeTtlMs: number;
-  private redis!: Redis;
-  private subscriber!: Redis;
+  private redis!: RedisClient;
+  private subscriber!: RedisClient;
+  /** On a Redis Cluster: sharded pub/sub (SPUBLISH, SSUBSCRIBE). */
+  private sharded = false;
+  private readonly keys: ClusterKeys;
   private presence!: RedisPresence;
   private nextId = 1;
   private readonly pending = new Map<number, PendingRequest>();
@@ -86,7 +88,7 @@ export class RedisCluster implements RemoteRouter {
     private readonly pushTimeoutMs: number,
   ) {
     this.nodeId = options.nodeId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-    this.prefix = options.keyPrefix ?? 'im:';
+    this.keys = new ClusterKeys(options.keyPrefix ?? 'im:');
     this.requestTimeoutMs = options.requestTimeoutMs ?? 2000;
     this.nodeTtlMs = options.nodeTtlMs ?? 10_000;
   }
@@ -118,19 +120,32 @@ export class RedisCluster implements RemoteRouter {
 
   async start(): Promise<void> {
     // Loaded here so that applications without a cluster need not install ioredis.
-    const IORedis = (require('ioredis') as { default: typeof Redis }).default;
+    const ioredis = require('ioredis') as { default: typeof Redis; Cluster: typeof Cluster };
     // Nothing waits for Redis longer than a cross-node request may take: a command fails at once
     // while the connection is down (no offline queue) and after `requestTimeoutMs` if Redis is frozen.
     const defaults = { enableOfflineQueue: false, commandTimeout: this.requestTimeoutMs };
     const redis = this.options.redis;
-    const connect = () => (typeof redis === 'string' ? new IORedis(redis, defaults) : new IORedis({ ...defaults, ...redis }));
+    let connect: (subscriber: boolean) => RedisClient;
+    if (isRedisClusterConfig(redis)) {
+      // Sharded pub/sub: each node's channel lives in the slot of its keys, and SPUBLISH counts its listeners.
+      connect = (subscriber) =>
+        new ioredis.Cluster(redis.nodes, {
+          enableOfflineQueue: false,
+          ...redis.options,
+          ...(subscriber ? { shardedSubscribers: true } : {}),
+          redisOptions: { commandTimeout: this.requestTimeoutMs, ...(redis.options as { redisOptions?: object } | undefined)?.redisOptions },
+        });
+      this.sharded = true;
+    } else {
+      connect = () => (typeof redis === 'string' ? new ioredis.default(redis, defaults) : new ioredis.default({ ...defaults, ...redis }));
+    }
     const joined = new Promise<void>((resolve) => (this.onJoined = resolve));
-    this.redis = connect();
-    this.subscriber = connect();
-    this.presence = new RedisPresence(this.redis, this.prefix, this.nodeId);
+    this.redis = connect(false);
+    this.subscriber = connect(true);
+    this.presence = new RedisPresence(this.redis, this.keys, this.nodeId);
     this.watch(this.redis, 'commands');
     this.watch(this.subscriber, 'pub/sub');
-    this.subscriber.on('message', (_channel: string, text: string) => this.onMessage(text));
+    this.subscriber.on(this.sharded ? 'smessage' : 'message', (_channel: string, text: string) => this.onMessage(text));
     // Every (re)connection: subscribe again, and put this node's presence back in case Redis lost it;
     // only once subscribed, so that no other node routes to this one before it can hear.
     this.subscriber.on('ready', () => void this.subscribe());
@@ -172,7 +187,7 @@ export class RedisCluster implements RemoteRouter {
     this.shortQueue.clear();
     this.longQueue.clear();
     await this.presence.clearOwn().catch((e) => this.fail(e));
-    await this.redis.del(this.presence.aliveKey(this.nodeId)).catch((e) => this.fail(e));
+    await this.presence.withdraw().catch((e) => this.fail(e));
     this.subscriber.disconnect();
     // A connection that is already gone must not be disconnected again: ioredis
     // would arm a 2 s timer on the dead stream and keep the process alive.
@@ -294,7 +309,8 @@ export class RedisCluster implements RemoteRouter {
 
   private async subscribe(): Promise<void> {
     try {
-      await this.subscriber.subscribe(this.channel(this.nodeId));
+      const channel = this.channel(this.nodeId);
+      await (this.sharded ? this.subscriber.ssubscribe(channel) : this.subscriber.subscribe(channel));
       this.subscribed = true;
       await this.rejoin();
     } catch (err) {
@@ -380,7 +396,7 @@ export class RedisCluster implements RemoteRouter {
       for (let i = 0; i < entries.length; i += ENVELOPE_BATCH) {
         const batch = entries.slice(i, i + ENVELOPE_BATCH);
         const envelope: ClusterEnvelope = { v: ENVELOPE_VERSION, from: this.nodeId, requests: batch.map((e) => [e.id, e.request]) };
-        this.redis.publish(this.channel(nodeId), JSON.stringify(envelope)).then(
+        this.publish(nodeId, JSON.stringify(envelope)).then(
           (receivers) => {
             if (receivers === 0) for (const e of batch) this.settle(e.id, e.unreachable, 'unreachable');
           },
@@ -397,7 +413,7 @@ export class RedisCluster implements RemoteRouter {
     for (const [nodeId, replies] of this.replies) {
       for (let i = 0; i < replies.length; i += ENVELOPE_BATCH) {
         const envelope: ClusterEnvelope = { v: ENVELOPE_VERSION, from: this.nodeId, replies: replies.slice(i, i + ENVELOPE_BATCH) };
-        this.redis.publish(this.channel(nodeId), JSON.stringify(envelope)).catch((err) => this.fail(err));
+        this.publish(nodeId, JSON.stringify(envelope)).catch((err) => this.fail(err));
       }
     }
     this.replies.clear();
@@ -484,12 +500,9 @@ export class RedisCluster implements RemoteRouter {
    */
   private async renewAlive(renewOnly = false): Promise<void> {
     if (this.redis.status !== 'ready' || this.stopped) return;
-    const [was, held] = await Promise.all([
-      this.redis.set(this.presence.aliveKey(this.nodeId), '1', 'PX', this.nodeTtlMs, 'GET'),
-      this.presence.ownCount(),
-    ]);
+    const [wasLive, held] = await Promise.all([this.presence.renew(this.nodeTtlMs), this.presence.ownCount()]);
     if (renewOnly || this.reasserting) return;
-    if (was === null || held + this.claiming < this.core.online.size) await this.reassert();
+    if (!wasLive || held + this.claiming < this.core.online.size) await this.reassert();
   }
 
   /** Removes what dead nodes left in Redis (every node does it; the scripts are atomic, so they may overlap). */
@@ -504,7 +517,7 @@ export class RedisCluster implements RemoteRouter {
   }
 
   /** Logs each Redis connection's state changes once (lost, back), not each error of an outage. */
-  private watch(client: Redis, name: string): void {
+  private watch(client: RedisClient, name: string): void {
     let up: boolean | undefined;
     const down = (why: string) => {
       if (up === false || this.stopped) return;
@@ -520,7 +533,11 @@ export class RedisCluster implements RemoteRouter {
   }
 
   private channel(nodeId: string): string {
-    return `${this.prefix}node:${nodeId}`;
+    return this.keys.channel(nodeId);
+  }
+
+  private publish(nodeId: string, text: string): Promise<number> {
+    return (this.sharded ? this.redis.spublish(this.channel(nodeId), text) : this.redis.publish(this.channel(nodeId), text)) as Promise<number>;
   }
 
   /** Logs a Redis failure; during an outage, at most once per 10 s with a count of the rest. */

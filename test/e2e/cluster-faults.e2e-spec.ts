@@ -94,11 +94,11 @@ if (!withRedis) console.log('redis-server not installed: skipping the cluster fa
       previous = winner;
     }
     // Redis agrees: one entry, held by the node of the last winner, in that node's set only.
-    const entry = (await admin.hget(`${prefix}presence`, 'u')) as string;
+    const entry = (await admin.hget(`{${prefix}}presence`, 'u')) as string;
     const winnerNode = a.push.isOnline('u') ? 'a' : 'b';
     expect(entry.startsWith(`${winnerNode}|`)).toBe(true);
     await until('the user in the winning node set only', async () => {
-      const [inA, inB] = await Promise.all([admin.sismember(`${prefix}users:a`, 'u'), admin.sismember(`${prefix}users:b`, 'u')]);
+      const [inA, inB] = await Promise.all([admin.sismember(`{${prefix}}users:a`, 'u'), admin.sismember(`{${prefix}}users:b`, 'u')]);
       return inA + inB === 1 && (winnerNode === 'a' ? inA : inB) === 1;
     });
   });
@@ -115,8 +115,8 @@ if (!withRedis) console.log('redis-server not installed: skipping the cluster fa
     const carol = await a.login('tcp', 'carol');
     await c2cReaches(carol, again, 'alice', 'from the old node');
     await pushDelivered(a, again, 'alice', 'push from the old node');
-    await until('alice out of node a set', async () => (await admin.sismember(`${prefix}users:a`, 'alice')) === 0);
-    expect(await admin.hget(`${prefix}presence`, 'alice')).toMatch(/^b\|/);
+    await until('alice out of node a set', async () => (await admin.sismember(`{${prefix}}users:a`, 'alice')) === 0);
+    expect(await admin.hget(`{${prefix}}presence`, 'alice')).toMatch(/^b\|/);
   });
 
   describe('presence that repairs itself', () => {
@@ -137,12 +137,12 @@ if (!withRedis) console.log('redis-server not installed: skipping the cluster fa
 
     it('Redis restarted empty: every connected user is reachable from the other node again within 2 s, without logging in', async () => {
       const { onA, onB } = await population();
-      await admin.set(`${prefix}marker`, 'the old Redis');
+      await admin.set(`{${prefix}}marker`, 'the old Redis');
       await redis.kill();
       await redis.restart();
       const back = Date.now();
       // A new, empty server (the nodes may well have re-asserted their presence already).
-      expect(await admin.exists(`${prefix}marker`)).toBe(0);
+      expect(await admin.exists(`{${prefix}}marker`)).toBe(0);
       await until('presence re-asserted after the restart', everyoneReachable, 2000);
       console.log(`presence back ${Date.now() - back} ms after an empty Redis came up`);
       await c2cReaches(onA[3], onB[7], 'b7', 'after the restart');
@@ -180,10 +180,10 @@ if (!withRedis) console.log('redis-server not installed: skipping the cluster fa
     it('entries of a node whose liveness lapsed are not routed to; that node puts them back on its next renewal', async () => {
       const { onB } = await population();
       // As if node a had been paused past its TTL: its liveness key is gone, its entries still there.
-      await admin.del(`${prefix}alive:a`);
+      await admin.zrem(`{${prefix}}alive`, 'a');
       expect(await b.push.isOnlineAnywhere('a1')).toBe(false);
       await until('node a re-asserted its presence', everyoneReachable);
-      expect(await admin.exists(`${prefix}alive:a`)).toBe(1);
+      expect(Number(await admin.zscore(`{${prefix}}alive`, 'a'))).toBeGreaterThan(Date.now());
       await pushDelivered(a, onB[0], 'b0', 'across after the repair');
     });
   });
@@ -208,8 +208,8 @@ if (!withRedis) console.log('redis-server not installed: skipping the cluster fa
 
     it('push to a user whose node died answers offline, not lost; C2C takes the offline path', async () => {
       // A node that crashed a moment ago: its entries and unexpired liveness key remain, nobody listens on its channel.
-      await admin.set(`${prefix}alive:dead`, '1', 'PX', 10_000);
-      await admin.hset(`${prefix}presence`, 'ghost', 'dead|7|123');
+      await admin.zadd(`{${prefix}}alive`, Date.now() + 10_000, 'dead');
+      await admin.hset(`{${prefix}}presence`, 'ghost', 'dead|7|123');
       expect(await a.push.isOnlineAnywhere('ghost')).toBe(true);
       expect(await a.push.send('ghost', 'hello?')).toMatchObject({ userId: 'ghost', status: 'offline' });
       const alice = await a.login('tcp', 'alice');
@@ -221,15 +221,15 @@ if (!withRedis) console.log('redis-server not installed: skipping the cluster fa
       await a.login('tcp', 'alice');
       await until('alice counted', async () => (await b.push.onlineCountAnywhere()) === 1);
       // A node that died: listed, no liveness key, two entries of its own and one that moved to node a.
-      await admin.sadd(`${prefix}nodes`, 'dead');
-      await admin.sadd(`${prefix}users:dead`, 'ghost1', 'ghost2', 'alice');
-      await admin.hset(`${prefix}presence`, 'ghost1', 'dead|1|1', 'ghost2', 'dead|2|1');
+      await admin.sadd(`{${prefix}}nodes`, 'dead');
+      await admin.sadd(`{${prefix}}users:dead`, 'ghost1', 'ghost2', 'alice');
+      await admin.hset(`{${prefix}}presence`, 'ghost1', 'dead|1|1', 'ghost2', 'dead|2|1');
       // Not counted even before they are swept: the node's liveness has lapsed.
       expect(await b.push.onlineCountAnywhere()).toBe(1);
-      await until('dead node swept', async () => (await admin.exists(`${prefix}users:dead`)) === 0 && !(await admin.sismember(`${prefix}nodes`, 'dead')), 10_000);
+      await until('dead node swept', async () => (await admin.exists(`{${prefix}}users:dead`)) === 0 && !(await admin.sismember(`{${prefix}}nodes`, 'dead')), 10_000);
       expect(await b.push.onlineCountAnywhere()).toBe(1);
-      expect(await admin.hget(`${prefix}presence`, 'alice')).toMatch(/^a\|/);
-      expect(await admin.smembers(`${prefix}nodes`)).toEqual(expect.arrayContaining(['a', 'b']));
+      expect(await admin.hget(`{${prefix}}presence`, 'alice')).toMatch(/^a\|/);
+      expect(await admin.smembers(`{${prefix}}nodes`)).toEqual(expect.arrayContaining(['a', 'b']));
     });
 
     it('a frozen Redis does not hold local traffic; the cross-node send takes the offline path after requestTimeoutMs', async () => {

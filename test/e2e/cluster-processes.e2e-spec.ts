@@ -122,7 +122,7 @@ if (!withRedis) console.log('redis-server not installed: skipping the cluster pr
 
     await b.kill();
     // Redis has seen b's connections close: nobody listens on its channel any more.
-    await until('b unsubscribed', async () => (((await admin.pubsub('NUMSUB', `${prefix}node:b`)) as [string, number])[1]) === 0);
+    await until('b unsubscribed', async () => (((await admin.pubsub('NUMSUB', `{${prefix}}node:b`)) as [string, number])[1]) === 0);
     expect(await a.push.send('bob', 'to a dead node')).toEqual({ userId: 'bob', status: 'offline', fp: expect.any(String) });
     alice.c2c('bob', 'to a dead node');
     await until('C2C offline path', () => calls().includes('offline:bob'));

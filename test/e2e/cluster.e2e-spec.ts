@@ -90,7 +90,7 @@ describeWithRedis('cluster on Redis: two nodes', (redis) => {
     await until(online(a, 'bob'));
     const admin = new Redis(redis.url);
     try {
-      const channel = `${prefix}node:a`;
+      const channel = `{${prefix}}node:a`;
       const bad = [
         'not json',
         '[1,2]',
@@ -214,9 +214,9 @@ describeWithRedis('cluster on Redis: two nodes', (redis) => {
   it('drops the presence of a node that died without cleaning up', async () => {
     const client = new Redis(redis.url);
     try {
-      await client.hset(`${prefix}presence`, 'ghost', 'crashed-node|123');
+      await client.hset(`{${prefix}}presence`, 'ghost', 'crashed-node|123');
       expect(await a.push.isOnlineAnywhere('ghost')).toBe(false);
-      expect(await client.hexists(`${prefix}presence`, 'ghost')).toBe(0);
+      expect(await client.hexists(`{${prefix}}presence`, 'ghost')).toBe(0);
     } finally {
       client.disconnect();
     }
@@ -247,7 +247,7 @@ describeWithRedis('cluster on Redis: clean shutdown', (redis) => {
     expect(logs.lines('error', 'fatal', 'warn')).toEqual([]);
     const client = new Redis(redis.url);
     try {
-      expect(await client.hlen(`${prefix}presence`)).toBe(0);
+      expect(await client.hlen(`{${prefix}}presence`)).toBe(0);
     } finally {
       client.disconnect();
     }
