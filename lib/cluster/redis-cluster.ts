@@ -80,6 +80,11 @@ export class RedisCluster implements RemoteRouter {
   /** Presence lookups made this turn: one script call for all of them. */
   private lookups: Array<{ userId: string; resolve: (e: PresenceEntry | undefined) => void; reject: (err: unknown) => void }> = [];
   private lookupScheduled = false;
+  /** C2C of this turn, routed together (see flushRoutes). */
+  private routes: PendingRequest[] = [];
+  private routeScheduled = false;
+  /** The start of an envelope of requests from this node (the route script appends the requests). */
+  private readonly envelopeHead: string;
 
   constructor(
     private readonly core: IMCore,
@@ -89,6 +94,7 @@ export class RedisCluster implements RemoteRouter {
   ) {
     this.nodeId = options.nodeId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.keys = new ClusterKeys(options.keyPrefix ?? 'im:');
+    this.envelopeHead = `{"v":${ENVELOPE_VERSION},"from":${JSON.stringify(this.nodeId)},"requests":[`;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 2000;
     this.nodeTtlMs = options.nodeTtlMs ?? 10_000;
   }
@@ -142,7 +148,7 @@ export class RedisCluster implements RemoteRouter {
     const joined = new Promise<void>((resolve) => (this.onJoined = resolve));
     this.redis = connect(false);
     this.subscriber = connect(true);
-    this.presence = new RedisPresence(this.redis, this.keys, this.nodeId);
+    this.presence = new RedisPresence(this.redis, this.keys, this.nodeId, this.sharded);
     this.watch(this.redis, 'commands');
     this.watch(this.subscriber, 'pub/sub');
     this.subscriber.on(this.sharded ? 'smessage' : 'message', (_channel: string, text: string) => this.onMessage(text));
@@ -200,13 +206,44 @@ export class RedisCluster implements RemoteRouter {
   // core takes its offline path instead of failing the sender's packet.
 
   async forwardC2C(packet: Packet): Promise<RemoteC2COutcome> {
-    // One deadline for the lookup and the request together.
-    const deadline = this.core.clock.now() + this.requestTimeoutMs;
-    const nodeId = await this.remoteNodeOf(packet.to as string);
+    // Looked up and sent in one script call with the other C2C of this turn (one Redis round trip, not two).
     // No answer in time: the other node may have written it ('unknown'). Not sent, or nobody on its channel: 'absent'.
-    if (!nodeId) return 'absent';
-    const written = await this.request(nodeId, { kind: 'c2c', packet }, 'unknown', false, deadline);
+    const { entry, settled } = this.track<'c2c'>({ kind: 'c2c', packet }, 'unknown', false);
+    this.routes.push(entry);
+    if (!this.routeScheduled) {
+      this.routeScheduled = true;
+      setImmediate(() => this.flushRoutes());
+    }
+    const written = await settled;
     return written === 'unknown' ? 'unknown' : written ? 'delivered' : 'absent';
+  }
+
+  /** Routes this turn's C2C: each recipient looked up and each node's share published, by one script per batch. */
+  private flushRoutes(): void {
+    this.routeScheduled = false;
+    const all = this.routes;
+    this.routes = [];
+    if (this.stopped) return;
+    for (let i = 0; i < all.length; i += ENVELOPE_BATCH) {
+      const batch = all.slice(i, i + ENVELOPE_BATCH);
+      const items = batch.map((e): [string, string] => [(e.request as { packet: Packet }).packet.to as string, JSON.stringify([e.id, e.request])]);
+      this.presence.route(items, this.envelopeHead).then(
+        ({ nodes, receivers }) => {
+          batch.forEach((e, j) => {
+            const node = nodes[j];
+            // Online nowhere else, or nobody listens on that node's channel (it is gone): nothing was written.
+            if (node === undefined) this.settle(e.id, false);
+            else if (receivers.get(node) === 0) this.settle(e.id, false, 'unreachable');
+          });
+        },
+        (err) => {
+          this.fail(err);
+          // A script that timed out may still have run (and published): as requests without an answer.
+          const maybeSent = /timed out/i.test((err as Error)?.message ?? '');
+          for (const e of batch) this.settle(e.id, maybeSent ? 'unknown' : false, maybeSent ? 'timeout' : 'failed');
+        },
+      );
+    }
   }
 
   async push(userId: string, packet: Packet): Promise<DeliveryResult | undefined> {
@@ -363,23 +400,32 @@ export class RedisCluster implements RemoteRouter {
     unreachable: ClusterReplies[K],
     deadlineAt?: number,
   ): Promise<ClusterReplies[K]> {
+    const { entry, settled } = this.track(request, fallback, unreachable, deadlineAt);
+    let out = this.outbox.get(nodeId);
+    if (!out) this.outbox.set(nodeId, (out = []));
+    out.push(entry);
+    this.scheduleFlush();
+    return settled;
+  }
+
+  /** A request awaiting its answer until its deadline; `settled` resolves with the answer or a fallback. */
+  private track<K extends ClusterRequest['kind']>(
+    request: Extract<ClusterRequest, { kind: K }>,
+    fallback: ClusterReplies[K],
+    unreachable: ClusterReplies[K],
+    deadlineAt?: number,
+  ): { entry: PendingRequest; settled: Promise<ClusterReplies[K]> } {
     const id = this.nextId++;
     const long = request.kind === 's2c';
     const startedAt = this.core.clock.now();
     const deadline = deadlineAt ?? startedAt + (long ? this.pushTimeoutMs : this.requestTimeoutMs);
-    return new Promise<ClusterReplies[K]>((resolve) => {
-      const queue = long ? this.longQueue : this.shortQueue;
-      const entry: PendingRequest = {
-        id, queue, deadline, fallback, unreachable, request, kind: request.kind, startedAt, prev: null, next: null,
-        resolve: resolve as (r: unknown) => void,
-      };
-      this.pending.set(id, entry);
-      queue.push(entry);
-      let out = this.outbox.get(nodeId);
-      if (!out) this.outbox.set(nodeId, (out = []));
-      out.push(entry);
-      this.scheduleFlush();
-    });
+    const queue = long ? this.longQueue : this.shortQueue;
+    let resolve!: (r: unknown) => void;
+    const settled = new Promise<ClusterReplies[K]>((r) => (resolve = r as (r: unknown) => void));
+    const entry: PendingRequest = { id, queue, deadline, fallback, unreachable, request, kind: request.kind, startedAt, prev: null, next: null, resolve };
+    this.pending.set(id, entry);
+    queue.push(entry);
+    return { entry, settled };
   }
 
   private scheduleFlush(): void {
@@ -479,11 +525,12 @@ export class RedisCluster implements RemoteRouter {
     }
   }
 
-  private settle(id: number, reply: unknown, outcome: IMClusterOutcome): void {
+  /** Resolves a request; `outcome` undefined: it was never sent (no other node holds the user), not a request to count. */
+  private settle(id: number, reply: unknown, outcome?: IMClusterOutcome): void {
     const entry = this.pending.get(id);
     if (!entry) return;
     this.pending.delete(id);
-    this.core.metrics.clusterRequest(entry.kind, this.core.clock.now() - entry.startedAt, outcome);
+    if (outcome) this.core.metrics.clusterRequest(entry.kind, this.core.clock.now() - entry.startedAt, outcome);
     entry.queue.remove(entry);
     entry.resolve(reply);
   }

@@ -43,7 +43,9 @@ if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
 end
 return 0`;
 // KEYS: presence, liveness. The users' (ARGV) entries, false where none or where the node's liveness
-// lapsed; such an entry is dropped (a node that was only paused re-asserts its entries).
+// lapsed. Such an entry is left alone: the node may only have been paused, and renews its liveness
+// without re-asserting what it still holds (the sweep removes a dead node's entries with its user
+// set). An unreadable entry is dropped.
 const LOOKUP = `${NOW}
 ${NODE_OF}
 ${LIVE('KEYS[2]')}
@@ -53,11 +55,47 @@ for i = 1, #ARGV do
   local found = false
   if cur then
     local node = nodeOf(cur)
-    if node and isLive(node) then found = cur else redis.call('HDEL', KEYS[1], ARGV[i]) end
+    if not node then redis.call('HDEL', KEYS[1], ARGV[i]) elseif isLive(node) then found = cur end
   end
   out[#out + 1] = found
 end
 return out`;
+// KEYS: presence, liveness. ARGV: this node, the channel prefix, the envelope head, then recipient /
+// request pairs. Looks each recipient up (as LOOKUP: a lapsed node's entry is ignored) and publishes each other node's requests, in
+// order, as one envelope. Returns, per request, the node it went to (false: none), then node /
+// listener-count pairs.
+const ROUTE = (publish: string) => `${NOW}
+${NODE_OF}
+${LIVE('KEYS[2]')}
+local byNode, order, went = {}, {}, {}
+for i = 4, #ARGV, 2 do
+  local cur = redis.call('HGET', KEYS[1], ARGV[i])
+  local target = false
+  if cur then
+    local node = nodeOf(cur)
+    if not node then
+      redis.call('HDEL', KEYS[1], ARGV[i])
+    elseif node ~= ARGV[1] and isLive(node) then
+      target = node
+    end
+  end
+  if target then
+    local list = byNode[target]
+    if not list then
+      list = {}
+      byNode[target] = list
+      order[#order + 1] = target
+    end
+    list[#list + 1] = ARGV[i + 1]
+  end
+  went[#went + 1] = target
+end
+local heard = {}
+for _, node in ipairs(order) do
+  heard[#heard + 1] = node
+  heard[#heard + 1] = redis.call('${publish}', ARGV[2] .. node, ARGV[3] .. table.concat(byNode[node], ',') .. ']}')
+end
+return {went, heard}`;
 // KEYS: presence, this node's users, liveness. ARGV: node id, then user/entry pairs. Re-asserts this
 // node's sessions: written where the entry is missing, this node's, or of a node that is gone; the
 // others are returned as user/entry pairs for the duplicate-login rules.
@@ -164,7 +202,10 @@ export class RedisPresence {
     private readonly redis: RedisClient,
     private readonly keys: ClusterKeys,
     private readonly nodeId: string,
+    /** Sharded pub/sub (Redis Cluster): SPUBLISH. */
+    sharded = false,
   ) {
+    redis.defineCommand('imRoute', { numberOfKeys: 2, lua: ROUTE(sharded ? 'SPUBLISH' : 'PUBLISH') });
     const scripts: Array<[string, number, string]> = [
       ['imClaim', 2, CLAIM], ['imRelease', 2, RELEASE], ['imRestore', 1, RESTORE], ['imLookup', 2, LOOKUP],
       ['imAssert', 3, ASSERT], ['imRenew', 1, RENEW], ['imDead', 2, DEAD], ['imSweep', 4, SWEEP],
@@ -212,6 +253,20 @@ export class RedisPresence {
     const found = ((await this.cmd('imLookup', this.keys.presence, this.keys.alive, ...unique)) ?? []) as Array<string | null>;
     const entries = unique.map((_, i) => parsePresence(found[i] ?? null));
     return userIds.map((u) => entries[index.get(u) as number]);
+  }
+
+  /**
+   * Looks up each recipient and publishes the requests (`[recipient, request JSON]`, in order) to
+   * their nodes, one envelope per node that starts with `head`. Returns where each went (undefined:
+   * online on no other live node, not sent) and how many listened on each node's channel.
+   */
+  async route(items: Array<[string, string]>, head: string): Promise<{ nodes: Array<string | undefined>; receivers: Map<string, number> }> {
+    const args = [this.keys.presence, this.keys.alive, this.nodeId, this.keys.channel(''), head];
+    for (const [to, request] of items) args.push(to, request);
+    const [went, heard] = (await this.cmd('imRoute', ...args)) as [Array<string | null>, Array<string | number>];
+    const receivers = new Map<string, number>();
+    for (let i = 0; i < heard.length; i += 2) receivers.set(heard[i] as string, Number(heard[i + 1]));
+    return { nodes: went.map((n) => n ?? undefined), receivers };
   }
 
   /**

@@ -232,12 +232,12 @@ if (!withRedis) console.log('redis-server not installed: skipping the cluster fa
       expect(await admin.smembers(`{${prefix}}nodes`)).toEqual(expect.arrayContaining(['a', 'b']));
     });
 
-    it('a frozen Redis does not hold local traffic; the cross-node send takes the offline path after requestTimeoutMs', async () => {
+    it('a frozen Redis does not hold local traffic; the cross-node send is reported unknown after requestTimeoutMs and arrives once Redis thaws', async () => {
       const c = await node('c', { cluster: { redis: redis.url, nodeId: 'c', keyPrefix: prefix, nodeTtlMs: 3000, requestTimeoutMs: 300 } });
       extra.push(c);
       const alice = await c.login('tcp', 'alice');
       const carol = await c.login('tcp', 'carol');
-      await b.login('tcp', 'bob');
+      const bob = await b.login('tcp', 'bob');
       await until('bob visible from c', reachable(c, 'bob'));
       // CLIENT PAUSE freezes every client's commands for 8 s (this one's too, so it is sent from a spare connection).
       const pauser = new Redis(redis.url);
@@ -246,16 +246,27 @@ if (!withRedis) console.log('redis-server not installed: skipping the cluster fa
       await pauser.call('CLIENT', 'PAUSE', String(pauseMs), 'ALL');
       const pausedAt = Date.now();
       try {
-        alice.c2c('bob', 'into the frozen Redis');
+        const across = alice.c2c('bob', 'into the frozen Redis');
         const fp = alice.c2c('carol', 'local, behind it');
         carol.ack(await carol.expect({ type: 2, fp }, pauseMs));
         const waited = Date.now() - pausedAt;
         console.log(`local C2C sent behind one to a frozen Redis arrived after ${waited} ms (requestTimeoutMs 300)`);
-        // Not held behind the cross-node send: that one is still waiting for its presence lookup.
-        expect(c.app.get(RecordingHandlers).calls).not.toContain('offline:bob');
-        // Its lookup times out: nothing was sent to another node, so the offline path is safe.
-        await until('offline path after the lookup deadline', () => c.app.get(RecordingHandlers).calls.includes('offline:bob'), pauseMs);
+        await alice.expect({ type: 4, dataContent: fp });
+        // Its routing script (lookup and publish in one) timed out: it may still run, so neither ACK nor offline path.
+        await until('reported unknown after the deadline', () => c.push.stats.crossNodeUnknown === 1, pauseMs);
         expect(Date.now() - pausedAt).toBeLessThan(pauseMs);
+        expect(c.app.get(RecordingHandlers).calls).not.toContain('offline:bob');
+        // Once Redis answers, the sender's QoS retransmission (the same fp) gets through and is ACKed; bob
+        // sees that fp (twice, if Redis also carried out the first attempt on thawing) and never another copy.
+        await until('Redis answering again', async () => (await pauser.ping()) === 'PONG', pauseMs + 5000);
+        // (Node b's liveness lapsed in Redis's clock during the pause: it is reachable again after its next renewal.)
+        await until('bob reachable again', reachable(c, 'bob'));
+        alice.c2c('bob', 'into the frozen Redis', { fp: across });
+        while ((await alice.expect({ type: 4 }, 5000)).dataContent !== across);
+        await until('bob has it', () => bob.rawLog.some((t) => JSON.parse(t).fp === across));
+        expect(bob.rawLog.map((t) => JSON.parse(t)).filter((p) => p.type === 2).map((p) => p.fp)).toEqual(expect.arrayContaining([across]));
+        expect(new Set(bob.rawLog.map((t) => JSON.parse(t)).filter((p) => p.type === 2).map((p) => p.fp))).toEqual(new Set([across]));
+        expect(c.app.get(RecordingHandlers).calls).not.toContain('offline:bob');
       } finally {
         // Wait the pause out so the next test finds Redis answering.
         await until('Redis answering again', async () => (await pauser.ping()) === 'PONG', pauseMs + 5000);
