@@ -160,8 +160,12 @@ async function runSingle(scenario: string, res: BenchResults): Promise<void> {
           const single = await withServer('nestjs-im', lifetimeMs, (t) => runMessaging(t, o));
           const nodes = await Promise.all(['a', 'b'].map((nodeId) => startServer('nestjs-im', { lifetimeMs, execArgv: serverExecArgv(), cluster: { redis: redis.url, nodeId } })));
           try {
-            const across = await runMessaging(nodes[0], { ...o, receivers: nodes[1] });
-            across.notes.unshift(`cross-node / one-node throughput: ${(across.msgsPerSec / single.msgsPerSec).toFixed(2)} (round ${round + 1})`);
+            const across = await runMessaging(nodes[0], { ...o, receivers: nodes[1], extraPids: [redis.pid] });
+            const cpuRatio = single.serverCpuUsPerMsg && across.serverCpuUsPerMsg ? (single.serverCpuUsPerMsg / across.serverCpuUsPerMsg).toFixed(2) : '–';
+            across.notes.unshift(
+              `round ${round + 1}: cross-node / one-node throughput ${(across.msgsPerSec / single.msgsPerSec).toFixed(2)}; ` +
+                `one-node / cross-node server CPU per message ${cpuRatio} (server CPU here: both nodes and redis-server)`,
+            );
             res.messaging.push(single, across);
           } finally {
             await Promise.all(nodes.map((n) => n.stop()));

@@ -23,6 +23,8 @@ export interface MessagingOptions {
   keepaliveMs: number;
   /** C2C across a cluster: receivers log in on this node, senders on the target. */
   receivers?: Target;
+  /** More processes whose CPU counts as the server's (the cluster's redis-server). */
+  extraPids?: number[];
 }
 
 export interface MessagingResult {
@@ -97,18 +99,19 @@ export async function runMessaging(target: Target, o: MessagingOptions): Promise
     group.broadcast('go');
     await sleep(o.warmupMs);
     const cpu0 = sampleCpu(target.pid);
-    const other0 = o.receivers ? sampleCpu(o.receivers.pid) : undefined;
+    const otherPids = [o.receivers?.pid, ...(o.extraPids ?? [])].filter((p): p is number => p !== undefined);
+    const others0 = otherPids.map((p) => sampleCpu(p));
     const machine0 = sampleMachineCpu();
     await sleep(o.durationMs);
     const cpu1 = sampleCpu(target.pid);
-    const other = o.receivers ? cpuBetween(other0, sampleCpu(o.receivers.pid)) : undefined;
+    const others = otherPids.map((p, i) => cpuBetween(others0[i], sampleCpu(p)));
     const machine = cpuBetween(machine0, sampleMachineCpu());
     const serverRssKb = target.pid ? processRssKb(target.pid) : undefined;
     const udpDrops = o.transport === 'udp' ? udpSocketDrops(port) : undefined;
     const results = await group.collect<MessagingWorkerResult>('result', o.graceMs + 30_000);
-    // Two nodes: the server CPU is both processes'.
-    const own = cpuBetween(cpu0, cpu1);
-    const cpu = own && other ? { us: own.us + other.us, share: own.share + other.share } : own;
+    // A cluster: the server CPU is every node's and Redis's.
+    let cpu = cpuBetween(cpu0, cpu1);
+    for (const other of others) cpu = cpu && other ? { us: cpu.us + other.us, share: cpu.share + other.share } : cpu;
     const summary = summarizeRun(target, o, results, cpu, serverRssKb);
     summary.notes.push(...(await serverCounters(target)));
     if (o.receivers) summary.notes.push(...(await serverCounters(o.receivers)).map((n) => `receivers' node: ${n}`));
