@@ -2,9 +2,10 @@ import * as dgram from 'dgram';
 import * as net from 'net';
 import { WebSocket } from 'ws';
 import { TcpFrameDecoder } from '../../lib/protocol/tcp-frame-decoder';
+import type { TransportKind } from '../../lib/protocol/transport-kind';
 
-/** Transport of a bench client. */
-export type Transport = 'tcp' | 'ws' | 'udp';
+/** Transport of a bench client (the protocol's one union). */
+export type Transport = TransportKind;
 
 /** Where the server under test listens. */
 export interface Endpoint {

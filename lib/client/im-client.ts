@@ -1,8 +1,8 @@
 import { IMErrors } from '../errors/im-error-codes';
-import { Packet } from '../protocol/packet';
+import { clientPacket, Packet, PacketInit } from '../protocol/packet';
 import { decodePacket, encodePacket } from '../protocol/packet-codec';
 import { PacketType, SERVER_USER_ID } from '../protocol/packet-type';
-import { ackFor, clientPacket, dataPacket, echoPacket, keepalivePacket, loginPacket, logoutPacket, PacketInit } from './client-packets';
+import { ackFor, dataPacket, echoPacket, keepalivePacket, loginPacket, logoutPacket } from '../protocol/payloads';
 import { newFingerprint } from './fingerprint';
 import {
   CloseReason,
@@ -20,7 +20,7 @@ import { IMLink, IMLinkFactory, LinkCloseInfo } from './link';
 import { PacketPredicate, PacketQueue } from './packet-queue';
 import { DEFAULT_QOS_TIMINGS, QoSOutcome, QoSSendTable } from './qos-send-table';
 import { ReceivedFingerprints } from './received-fingerprints';
-import { KeepaliveTimings, senseModeTimings } from './sense-mode';
+import { KeepaliveTimings, senseModeTimings } from '../protocol/sense-mode';
 import { unrefTimer } from './timers';
 import { TypedEmitter } from './typed-emitter';
 
@@ -143,6 +143,8 @@ export class IMClient extends TypedEmitter<IMClientEvents> {
       loginToken: request.token,
       extra: request.extra,
       firstLoginTime: request.firstLoginTime ?? this.savedFirstLoginTime,
+      // Ask for error 404 with the fp when a C2C will not be delivered (ignored by other servers).
+      notifyUndeliverable: true,
     });
     const response = new Promise<LoginResult>((resolve, reject) => {
       this.pendingLogin = { userId: request.userId, ...this.request(resolve, reject, 'login', () => (this.pendingLogin = null)) };

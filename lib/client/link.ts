@@ -4,8 +4,10 @@
  * and tests can plug in any byte pipe.
  */
 
+import type { TransportKind } from '../protocol/transport-kind';
+
 /** Which transport a link uses; it selects the keepalive preset table (UDP differs, PROTOCOL.md §5.2). */
-export type LinkKind = 'tcp' | 'udp' | 'ws';
+export type LinkKind = TransportKind;
 
 /** How a link ended, reported once through {@link IMLink.onClose}. */
 export interface LinkCloseInfo {

@@ -2,7 +2,7 @@ import * as dgram from 'dgram';
 import * as net from 'net';
 import * as tls from 'tls';
 import { WebSocket } from 'ws';
-import { TransportKind } from '../core/connection';
+import { TransportKind } from '../protocol/transport-kind';
 import { Packet } from '../protocol/packet';
 import { PacketType } from '../protocol/packet-type';
 import { encodeTcpFrame, TcpFrameDecoder } from '../protocol/tcp-frame-decoder';

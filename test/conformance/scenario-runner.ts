@@ -23,6 +23,7 @@ import * as net from 'net';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import WebSocket from 'ws';
+import type { TransportKind } from '../../lib/protocol/transport-kind';
 
 // ---------------------------------------------------------------------------
 // Scenario types
@@ -30,7 +31,8 @@ import WebSocket from 'ws';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
-export type TransportName = 'tcp' | 'ws' | 'udp';
+/** The transport a scenario step uses (the protocol's one union). */
+export type TransportName = TransportKind;
 
 /** Fields a recorded step may carry that runners ignore (README "Informational fields"). */
 interface StepBase {
