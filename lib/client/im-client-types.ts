@@ -1,5 +1,5 @@
 import { Packet } from '../protocol/packet';
-import { QoSOutcome, QoSTimings } from './qos-send-table';
+import { QoSOutcome, QoSTimings } from './qos-outbox';
 import { SenseMode as ClientSenseMode, KeepaliveTimings } from '../protocol/sense-mode';
 
 /** Options of {@link IMClient}; every timing is configurable so tests can run fast. */

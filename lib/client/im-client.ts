@@ -18,7 +18,7 @@ import {
 import { KeepaliveTimer } from './keepalive-timer';
 import { IMLink, IMLinkFactory, LinkCloseInfo } from './link';
 import { PacketPredicate, PacketQueue } from './packet-queue';
-import { DEFAULT_QOS_TIMINGS, QoSOutcome, QoSSendTable } from './qos-send-table';
+import { DEFAULT_QOS_TIMINGS, QoSOutcome, QoSOutbox } from './qos-outbox';
 import { ReceivedFingerprints } from './received-fingerprints';
 import { KeepaliveTimings, senseModeTimings } from '../protocol/sense-mode';
 import { unrefTimer } from './timers';
@@ -53,7 +53,7 @@ export class IMClient extends TypedEmitter<IMClientEvents> {
   private pendingLogin: (PendingRequest<LoginResult> & { userId: string }) | null = null;
   private readonly pendingEchoes: Array<PendingRequest<Packet>> = [];
   private keepalive: KeepaliveTimer | null = null;
-  private readonly qos: QoSSendTable;
+  private readonly qos: QoSOutbox;
   private readonly dedup: ReceivedFingerprints;
   private readonly queue: PacketQueue;
   private readonly requestTimeoutMs: number;
@@ -67,7 +67,7 @@ export class IMClient extends TypedEmitter<IMClientEvents> {
     super();
     this.now = options.now ?? Date.now;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
-    this.qos = new QoSSendTable({ ...DEFAULT_QOS_TIMINGS, ...options.qos }, (body) => this.sendRaw(body), this.now);
+    this.qos = new QoSOutbox({ ...DEFAULT_QOS_TIMINGS, ...options.qos }, (body) => this.sendRaw(body), this.now);
     this.dedup = new ReceivedFingerprints(options.dedup?.ttlMs ?? 600_000, options.dedup?.maxEntries ?? 50_000, this.now);
     this.queue = new PacketQueue(options.packetQueueSize ?? 1000);
   }

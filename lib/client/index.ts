@@ -46,9 +46,14 @@ export type { SenseMode, SenseMode as ClientSenseMode, KeepaliveTimings } from '
 /** The transport names: `'tcp' | 'udp' | 'ws'`. */
 export type { TransportKind } from '../protocol/transport-kind';
 /** Client QoS retransmission table and its SDK default timings. */
-export { QoSSendTable, DEFAULT_QOS_TIMINGS } from './qos-send-table';
+export { QoSOutbox, DEFAULT_QOS_TIMINGS } from './qos-outbox';
+/**
+ * Former name of {@link QoSOutbox}, too close to the server's `SendQoSTable`.
+ * @deprecated Use `QoSOutbox`.
+ */
+export { QoSOutbox as QoSSendTable } from './qos-outbox';
 /** QoS outcome and timing fields. */
-export type { QoSOutcome, QoSTimings } from './qos-send-table';
+export type { QoSOutcome, QoSTimings } from './qos-outbox';
 /** Receive-side fingerprint deduplication table. */
 export { ReceivedFingerprints } from './received-fingerprints';
 /** FIFO of received packets with predicate waiters. */
