@@ -33,7 +33,7 @@ import * as path from 'path';
 import { performance } from 'perf_hooks';
 import WebSocket from 'ws';
 import { encodeTcpFrame, TcpFrameDecoder } from '../../lib/protocol/tcp-frame-decoder';
-import type { TransportKind } from '../../lib/protocol/transport-kind';
+import { TRANSPORT_KINDS, TransportKind } from '../../lib/protocol/transport-kind';
 
 // ---------------------------------------------------------------------------
 // Scenario types
@@ -243,7 +243,7 @@ export function validateScenario(scenario: Scenario): string[] {
     }
     const client = step.client as string;
     if (step.action === 'connect') {
-      if (!['tcp', 'ws', 'udp'].includes(step.transport as string)) problems.push(`${at}: unknown transport ${JSON.stringify(step.transport)}`);
+      if (!(TRANSPORT_KINDS as readonly string[]).includes(step.transport as string)) problems.push(`${at}: unknown transport ${JSON.stringify(step.transport)}`);
       if (transports.has(client)) problems.push(`${at}: client "${client}" connected twice`);
       if (step.path !== undefined && step.transport !== 'ws') problems.push(`${at}: "path" is only valid for ws`);
       transports.set(client, step.transport as TransportName);
