@@ -90,7 +90,7 @@ export class IMTestClient {
     this.sendPacket(clientPacket({ from: this.userId, ...fields }));
   }
 
-  /** Sends text verbatim as one frame/message/datagram. */
+  /** Sends text verbatim as one frame/message/datagram. Like every send here, throws once the connection is closed. */
   sendText(text: string): void {
     this.link.send(text);
   }
