@@ -188,6 +188,32 @@ if (!withRedis) console.log('redis-server not installed: skipping the cluster fa
     });
   });
 
+  it('a recipient who moves to the sender\'s node gets the sender\'s new messages only after those still on their way to its old node', async () => {
+    const c = await node('c', { cluster: { redis: redis.url, nodeId: 'c', keyPrefix: prefix, nodeTtlMs: 3000, requestTimeoutMs: 500 } });
+    extra.push(c);
+    const alice = await c.login('tcp', 'alice');
+    await b.login('tcp', 'bob');
+    await until('bob visible from c', reachable(c, 'bob'));
+    const pauser = new Redis(redis.url);
+    pauser.on('error', () => undefined);
+    try {
+      // Redis frozen: alice's messages to bob (on node b) wait for their routing until requestTimeoutMs.
+      await pauser.call('CLIENT', 'PAUSE', '2000', 'ALL');
+      const across = Array.from({ length: 5 }, (_, i) => alice.c2c('bob', `to b ${i}`));
+      const bobHere = await c.login('ws', 'bob'); // a new device, on alice's node
+      const here = alice.c2c('bob', 'to c');
+      bobHere.ack(await bobHere.expect({ type: 2, fp: here }, 5000));
+      const calls = c.app.get(RecordingHandlers).calls;
+      // Delivered only once the five earlier ones had their outcome (here: unknown, after the deadline).
+      expect(c.push.stats.crossNodeUnknown).toBe(5);
+      expect(calls).toContain(`c2cDelivered:${here}`);
+      expect(across.some((fp) => calls.includes(`c2cDelivered:${fp}`))).toBe(false);
+    } finally {
+      await until('Redis answering again', async () => (await pauser.ping()) === 'PONG', 10_000);
+      pauser.disconnect();
+    }
+  });
+
   describe('operable', () => {
     it('a node starts while Redis is down, serves its local sessions, and joins when Redis is back', async () => {
       await redis.kill();
