@@ -205,7 +205,7 @@ export class RedisCluster implements RemoteRouter {
   // With Redis unreachable these answer "online nowhere else" (and log), so the
   // core takes its offline path instead of failing the sender's packet.
 
-  async forwardC2C(packet: Packet): Promise<RemoteC2COutcome> {
+  forwardC2C(packet: Packet): Promise<RemoteC2COutcome> {
     // Looked up and sent in one script call with the other C2C of this turn (one Redis round trip, not two).
     // No answer in time: the other node may have written it ('unknown'). Not sent, or nobody on its channel: 'absent'.
     const { entry, settled } = this.track<'c2c'>({ kind: 'c2c', packet }, 'unknown', false);
@@ -214,8 +214,7 @@ export class RedisCluster implements RemoteRouter {
       this.routeScheduled = true;
       setImmediate(() => this.flushRoutes());
     }
-    const written = await settled;
-    return written === 'unknown' ? 'unknown' : written ? 'delivered' : 'absent';
+    return settled.then((written) => (written === 'unknown' ? 'unknown' : written ? 'delivered' : 'absent'));
   }
 
   /** Routes this turn's C2C: each recipient looked up and each node's share published, by one script per batch. */

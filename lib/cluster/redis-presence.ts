@@ -62,30 +62,35 @@ end
 return out`;
 // KEYS: presence, liveness. ARGV: this node, the channel prefix, the envelope head, then recipient /
 // request pairs. Looks each recipient up (as LOOKUP: a lapsed node's entry is ignored) and publishes each other node's requests, in
-// order, as one envelope. Returns, per request, the node it went to (false: none), then node /
-// listener-count pairs.
+// order, as one envelope. Returns, per request, the number of the node it went to (0: none), then
+// node / listener-count pairs in that numbering.
 const ROUTE = (publish: string) => `${NOW}
 ${NODE_OF}
 ${LIVE('KEYS[2]')}
-local byNode, order, went = {}, {}, {}
+local byNode, order, went, targetOf = {}, {}, {}, {}
 for i = 4, #ARGV, 2 do
-  local cur = redis.call('HGET', KEYS[1], ARGV[i])
-  local target = false
-  if cur then
-    local node = nodeOf(cur)
-    if not node then
-      redis.call('HDEL', KEYS[1], ARGV[i])
-    elseif node ~= ARGV[1] and isLive(node) then
-      target = node
+  local user = ARGV[i]
+  local target = targetOf[user]
+  if target == nil then
+    -- Once per recipient: a batch holds many messages to the same few users.
+    target = 0
+    local cur = redis.call('HGET', KEYS[1], user)
+    if cur then
+      local node = nodeOf(cur)
+      if not node then
+        redis.call('HDEL', KEYS[1], user)
+      elseif node ~= ARGV[1] and isLive(node) then
+        if not byNode[node] then
+          byNode[node] = {}
+          order[#order + 1] = node
+        end
+        for n, known in ipairs(order) do if known == node then target = n end end
+      end
     end
+    targetOf[user] = target
   end
-  if target then
-    local list = byNode[target]
-    if not list then
-      list = {}
-      byNode[target] = list
-      order[#order + 1] = target
-    end
+  if target > 0 then
+    local list = byNode[order[target]]
     list[#list + 1] = ARGV[i + 1]
   end
   went[#went + 1] = target
@@ -263,10 +268,14 @@ export class RedisPresence {
   async route(items: Array<[string, string]>, head: string): Promise<{ nodes: Array<string | undefined>; receivers: Map<string, number> }> {
     const args = [this.keys.presence, this.keys.alive, this.nodeId, this.keys.channel(''), head];
     for (const [to, request] of items) args.push(to, request);
-    const [went, heard] = (await this.cmd('imRoute', ...args)) as [Array<string | null>, Array<string | number>];
+    const [went, heard] = (await this.cmd('imRoute', ...args)) as [number[], Array<string | number>];
     const receivers = new Map<string, number>();
-    for (let i = 0; i < heard.length; i += 2) receivers.set(heard[i] as string, Number(heard[i + 1]));
-    return { nodes: went.map((n) => n ?? undefined), receivers };
+    const order: string[] = [];
+    for (let i = 0; i < heard.length; i += 2) {
+      order.push(heard[i] as string);
+      receivers.set(heard[i] as string, Number(heard[i + 1]));
+    }
+    return { nodes: went.map((n) => (n > 0 ? order[n - 1] : undefined)), receivers };
   }
 
   /**
