@@ -180,7 +180,7 @@ async function runSingle(scenario: string, res: BenchResults): Promise<void> {
             const cpuRatio = single.serverCpuUsPerMsg && across.serverCpuUsPerMsg ? (single.serverCpuUsPerMsg / across.serverCpuUsPerMsg).toFixed(2) : '–';
             across.notes.unshift(
               `round ${round + 1}: cross-node / one-node throughput ${(across.msgsPerSec / single.msgsPerSec).toFixed(2)}; ` +
-                `one-node / cross-node server CPU per message ${cpuRatio} (server CPU here: both nodes and redis-server)`,
+                `one-node / cross-node server CPU per message ${cpuRatio} (server CPU here: both nodes and redis-server, the extra process)`,
             );
             res.messaging.push(single, across);
           } finally {

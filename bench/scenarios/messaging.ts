@@ -115,6 +115,12 @@ export async function runMessaging(target: Target, o: MessagingOptions): Promise
     const summary = summarizeRun(target, o, results, cpu, serverRssKb);
     summary.notes.push(...(await serverCounters(target)));
     if (o.receivers) summary.notes.push(...(await serverCounters(o.receivers)).map((n) => `receivers' node: ${n}`));
+    if (others.length && summary.serverCpuUsPerMsg !== undefined) {
+      const delivered = summary.serverCpuUsPerMsg && cpu ? cpu.us / summary.serverCpuUsPerMsg : 0;
+      const per = (c?: { us: number }) => (c && delivered ? (c.us / delivered).toFixed(1) : '–');
+      const names = [...(o.receivers ? ['receivers\' node'] : []), ...(o.extraPids ?? []).map((_, i) => `extra process ${i + 1}`)];
+      summary.notes.push(`server CPU µs/msg by process: senders' node ${per(cpuBetween(cpu0, cpu1))}, ${others.map((c, i) => `${names[i]} ${per(c)}`).join(', ')}`);
+    }
     return { ...summary, machineCpuShare: machine?.share, udpDrops };
   } finally {
     await group.stop();
