@@ -3,9 +3,10 @@ import * as http from 'http';
 import * as https from 'https';
 import { Duplex } from 'stream';
 import { RawData, WebSocket, WebSocketServer } from 'ws';
-import { IMCore } from '../core/im-core';
-import { IMErrors } from '../errors/im-error-codes';
-import { ResolvedIMOptions } from '../im-options.interface';
+import { IMSessionSink } from '../../core/session-sink';
+import { IMErrors } from '../../errors/im-error-codes';
+import { ResolvedIMOptions } from '../../im-options.interface';
+import { IMListener } from '../im-listener';
 import { WsConnection } from './ws-connection';
 
 type WsOptions = Exclude<ResolvedIMOptions['ws'], false>;
@@ -19,19 +20,22 @@ type WsOptions = Exclude<ResolvedIMOptions['ws'], false>;
  * `forRootAsync` at runtime, the bound port must be readable for port 0, and
  * unknown paths must get a 404 instead of a hung socket (QUIRK-15).
  */
-export class WsGateway {
+export class WsListener implements IMListener {
   readonly kind = 'ws' as const;
-  private readonly logger = new Logger('IMWsGateway');
+  private readonly logger = new Logger('IMWsListener');
   private wss?: WebSocketServer;
   private server?: http.Server;
   private ownsServer = false;
+  private starting?: Promise<void>;
   private readonly onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head);
 
   constructor(
-    private readonly core: IMCore,
+    private readonly core: IMSessionSink,
     private readonly options: WsOptions,
     /** The Nest HTTP server, used when `port` is `'http'`. */
-    private readonly httpServer?: http.Server,
+    private readonly httpServer: () => http.Server | undefined,
+    /** The application's WebSocket adapter, if any. */
+    private readonly wsAdapter: () => unknown,
   ) {}
 
   /** Port the gateway accepts on, once started. */
@@ -52,7 +56,14 @@ export class WsGateway {
     return new Promise((resolve, reject) => server.once('listening', resolve).once('error', reject));
   }
 
-  async start(): Promise<void> {
+  /** Idempotent while accepting. */
+  start(): Promise<void> {
+    this.starting ??= this.open();
+    this.starting.catch(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  private async open(): Promise<void> {
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.options.maxPayloadBytes,
@@ -68,8 +79,9 @@ export class WsGateway {
       else rejectUpgrade(socket, 400, 'Bad Request');
     });
     if (this.options.port === 'http') {
-      if (!this.httpServer) throw new Error("ws.port 'http' needs a Nest application with an HTTP server");
-      this.server = this.httpServer;
+      const httpServer = this.httpServer();
+      if (!httpServer) throw new Error("ws.port 'http' needs a Nest application with an HTTP server");
+      this.server = httpServer;
       this.server.on('upgrade', this.onUpgrade);
       this.logger.log(`accepting on the application's HTTP server at ${this.options.path}`);
       return;
@@ -100,6 +112,7 @@ export class WsGateway {
 
   async close(): Promise<void> {
     const { wss, server } = this;
+    this.starting = undefined;
     this.wss = undefined;
     this.server = undefined;
     if (wss) {
