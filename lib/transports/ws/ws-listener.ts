@@ -1,44 +1,54 @@
 import { Logger } from '@nestjs/common';
+import { WsAdapter } from '@nestjs/platform-ws';
 import * as http from 'http';
 import * as https from 'https';
 import { Duplex } from 'stream';
-import { RawData, WebSocket, WebSocketServer } from 'ws';
+import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import { IMSessionSink } from '../../core/session-sink';
 import { IMErrors } from '../../errors/im-error-codes';
 import { ResolvedIMOptions } from '../../im-options.interface';
+import { removeFromWsAdapter, wsAdapterDispatches, wsAdapterHttpServer, wsAdapterPaths } from '../../nest-internals';
 import { IMListener } from '../im-listener';
 import { WsConnection } from './ws-connection';
+import { IMWsAdapter, rejectUpgrade, upgradePath } from './ws-upgrade-dispatch';
 
 type WsOptions = Exclude<ResolvedIMOptions['ws'], false>;
 
+/** `WsAdapter.create(0, …)`: a `ws` server on the adapter's HTTP server, dispatched by path. */
+const ADAPTER_HTTP_PORT = 0;
+
 /**
- * WebSocket gateway (PROTOCOL.md §1.2): raw MobileIMSDK JSON in text frames at
- * `/websocket`, on its own port or on the Nest HTTP server.
+ * WebSocket listener (PROTOCOL.md §1.2): raw MobileIMSDK JSON in text frames
+ * at `ws.path`, on a port of its own or on the Nest HTTP server.
  *
- * It drives `ws` (the engine under `@nestjs/platform-ws`) directly rather than
- * through a static `@WebSocketGateway`: the port and path come from
- * `forRootAsync` at runtime, the bound port must be readable for port 0, and
- * unknown paths must get a 404 instead of a hung socket (QUIRK-15).
+ * The `ws` server is created and reached through `@nestjs/platform-ws`'s
+ * `WsAdapter`, which dispatches upgrades by path: on the Nest HTTP server it
+ * joins the application's own `WsAdapter` when there is one (so the app's
+ * `@WebSocketGateway`s keep their paths beside this one), otherwise an
+ * {@link IMWsAdapter} of its own. It is not a static `@WebSocketGateway`: the
+ * port and path come from `forRootAsync` at run time, and port 0 must be
+ * readable. The per-message path stays on the raw `ws` socket.
  */
 export class WsListener implements IMListener {
   readonly kind = 'ws' as const;
   private readonly logger = new Logger('IMWsListener');
   private wss?: WebSocketServer;
   private server?: http.Server;
+  private adapter?: WsAdapter;
+  private ownsAdapter = false;
   private ownsServer = false;
   private starting?: Promise<void>;
-  private readonly onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head);
 
   constructor(
     private readonly core: IMSessionSink,
     private readonly options: WsOptions,
     /** The Nest HTTP server, used when `port` is `'http'`. */
     private readonly httpServer: () => http.Server | undefined,
-    /** The application's WebSocket adapter, if any. */
-    private readonly wsAdapter: () => unknown,
+    /** The application's WebSocket adapter (`app.useWebSocketAdapter`), if any. */
+    private readonly appAdapter: () => unknown,
   ) {}
 
-  /** Port the gateway accepts on, once started. */
+  /** Port the listener accepts on, once started. */
   get port(): number | undefined {
     const addr = this.server?.address();
     return addr && typeof addr === 'object' ? addr.port : undefined;
@@ -49,7 +59,7 @@ export class WsListener implements IMListener {
     return this.wss?.clients.size ?? 0;
   }
 
-  /** Resolves when the server the gateway accepts on is listening. */
+  /** Resolves when the server the listener accepts on is listening. */
   bound(): Promise<void> {
     const server = this.server;
     if (!server || server.listening) return Promise.resolve();
@@ -64,25 +74,14 @@ export class WsListener implements IMListener {
   }
 
   private async open(): Promise<void> {
-    this.wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: this.options.maxPayloadBytes,
-      perMessageDeflate: false,
-      clientTracking: true,
-    });
-    this.wss.on('connection', (ws: WebSocket, req: http.IncomingMessage) => this.accept(ws, req));
-    // A failed handshake is answered here rather than by `ws`, to log it and to
-    // answer an unsupported version with 426 as the reference does.
-    this.wss.on('wsClientError', (err: Error, socket: Duplex, req: http.IncomingMessage) => {
-      this.logger.debug(`handshake from ${req.socket.remoteAddress} refused: ${err.message}`);
-      if (/Sec-WebSocket-Version/.test(err.message)) rejectUpgrade(socket, 426, 'Upgrade Required', 'Sec-WebSocket-Version: 13\r\n');
-      else rejectUpgrade(socket, 400, 'Bad Request');
-    });
     if (this.options.port === 'http') {
       const httpServer = this.httpServer();
       if (!httpServer) throw new Error("ws.port 'http' needs a Nest application with an HTTP server");
       this.server = httpServer;
-      this.server.on('upgrade', this.onUpgrade);
+      const app = this.appAdapter();
+      // The application's WsAdapter already dispatches its gateways' upgrades on this server: join it.
+      if (app instanceof WsAdapter && wsAdapterHttpServer(app) === httpServer) this.adapter = app;
+      this.createWsServer();
       this.logger.log(`accepting on the application's HTTP server at ${this.options.path}`);
       return;
     }
@@ -93,13 +92,13 @@ export class WsListener implements IMListener {
     // Node checks those two only every 30 s (connectionsCheckingInterval), and not during TLS:
     // an absolute deadline per connection, cleared by a completed upgrade, holds to the option.
     server.on('connection', (socket: Duplex) => this.startHandshakeDeadline(socket));
-    // A plain HTTP request to the gateway is answered as the reference does.
+    // A plain HTTP request to the listener is answered as the reference does.
     server.on('request', (_req, res) => {
       res.writeHead(400, { connection: 'close' }).end();
     });
-    server.on('upgrade', this.onUpgrade);
     this.server = server;
     this.ownsServer = true;
+    this.createWsServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.options.port as number, this.options.host, () => {
@@ -110,40 +109,78 @@ export class WsListener implements IMListener {
     this.logger.log(`listening on ${this.options.host ?? '*'}:${this.port}${this.options.path}`);
   }
 
+  /** The `ws` server, created by the adapter on `this.server` and registered for `ws.path`. */
+  private createWsServer(): void {
+    const server = this.server!;
+    if (!this.adapter) {
+      this.adapter = new IMWsAdapter(server);
+      this.ownsAdapter = true;
+    }
+    const wss: WebSocketServer = this.adapter.create(ADAPTER_HTTP_PORT, {
+      path: this.options.path,
+      maxPayload: this.options.maxPayloadBytes,
+      perMessageDeflate: false,
+      clientTracking: true,
+      // Limits are checked before the handshake completes: a refused peer gets 503, as before the adapter.
+      verifyClient: (info: { req: http.IncomingMessage }, done: (ok: boolean, status?: number, text?: string) => void) =>
+        this.refusal(info.req) ? done(false, 503, 'Service Unavailable') : done(true),
+    });
+    // The adapter logs every client error at ERROR (a peer's oversize message would flood the log):
+    // this listener counts and logs them itself.
+    wss.removeAllListeners('connection').removeAllListeners('error');
+    wss.on('error', (err: Error) => this.logger.error(`WebSocket server error: ${err.message}`));
+    wss.on('connection', (ws: WebSocket, req: http.IncomingMessage) => this.accept(ws, req));
+    // A failed handshake is answered here rather than by `ws`, to log it and to
+    // answer an unsupported version with 426 as the reference does.
+    wss.on('wsClientError', (err: Error, socket: Duplex, req: http.IncomingMessage) => {
+      this.logger.debug(`handshake from ${req.socket.remoteAddress} refused: ${err.message}`);
+      if (/Sec-WebSocket-Version/.test(err.message)) rejectUpgrade(socket, 426, 'Upgrade Required', 'Sec-WebSocket-Version: 13\r\n');
+      else rejectUpgrade(socket, 400, 'Bad Request');
+    });
+    this.wss = wss;
+    if (!this.ownsAdapter) this.guardUnknownPaths(server, this.adapter);
+  }
+
+  /**
+   * Nest's WsAdapter resets an upgrade for a path none of its servers serve:
+   * answer 404 first, as on a port of our own. The guard stays with the HTTP
+   * server (it answers only what the adapter would reset), once per server.
+   */
+  private guardUnknownPaths(server: http.Server, adapter: WsAdapter): void {
+    if (guardedServers.has(server)) return;
+    guardedServers.add(server);
+    server.prependListener('upgrade', (req: http.IncomingMessage, socket: Duplex) => {
+      if (!wsAdapterDispatches(adapter, ADAPTER_HTTP_PORT)) return;
+      if (!wsAdapterPaths(adapter, ADAPTER_HTTP_PORT).includes(upgradePath(req))) rejectUpgrade(socket, 404, 'Not Found');
+    });
+  }
+
+  /** Why a new peer is refused, if it is (connection limit, admission rules); counted and logged. */
+  private refusal(req: http.IncomingMessage): boolean {
+    if (this.connectionCount >= this.options.maxConnections) {
+      this.core.metrics.refused('ws', IMErrors.TOO_MANY_CONNECTIONS.id);
+      this.logger.warn(`${IMErrors.TOO_MANY_CONNECTIONS.id}: ${this.options.maxConnections} WebSocket connections`);
+      return true;
+    }
+    return this.core.admit('ws', req.socket.remoteAddress ?? '', true) !== null;
+  }
+
   async close(): Promise<void> {
-    const { wss, server } = this;
+    const { wss, server, adapter } = this;
     this.starting = undefined;
     this.wss = undefined;
     this.server = undefined;
-    if (wss) {
-      for (const ws of wss.clients) ws.terminate();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    this.adapter = undefined;
+    if (wss && adapter) {
+      if (this.ownsAdapter) await adapter.dispose();
+      else removeFromWsAdapter(adapter, ADAPTER_HTTP_PORT, wss);
+      await adapter.close(wss);
     }
-    if (!server) return;
-    server.off('upgrade', this.onUpgrade);
-    if (this.ownsServer) {
-      server.closeAllConnections?.();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-  }
-
-  private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    const wss = this.wss;
-    const path = (req.url ?? '').split('?', 1)[0];
-    if (path !== this.options.path) {
-      // On a shared server another gateway may own the path; on our own port answer 404 (QUIRK-15 fix).
-      if (!this.ownsServer) return;
-      this.logger.debug(`upgrade for ${path} from ${req.socket.remoteAddress} refused: not ${this.options.path}`);
-      return rejectUpgrade(socket, 404, 'Not Found');
-    }
-    if (!wss) return rejectUpgrade(socket, 503, 'Service Unavailable');
-    if (wss.clients.size >= this.options.maxConnections) {
-      this.core.metrics.refused('ws', IMErrors.TOO_MANY_CONNECTIONS.id);
-      this.logger.warn(`${IMErrors.TOO_MANY_CONNECTIONS.id}: ${this.options.maxConnections} WebSocket connections`);
-      return rejectUpgrade(socket, 503, 'Service Unavailable');
-    }
-    if (this.core.admit('ws', req.socket.remoteAddress ?? '', true)) return rejectUpgrade(socket, 503, 'Service Unavailable');
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    this.ownsAdapter = false;
+    if (!server || !this.ownsServer) return;
+    this.ownsServer = false;
+    server.closeAllConnections?.();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   /** Destroys `socket` unless its upgrade completes within `handshakeTimeoutMs`. */
@@ -179,6 +216,9 @@ export class WsListener implements IMListener {
   }
 }
 
+/** HTTP servers whose application WsAdapter has the 404 guard in front. */
+const guardedServers = new WeakSet<http.Server>();
+
 /** Handshake deadlines by socket: a WeakMap rather than a property, so sockets keep Node's own shape. */
 const handshakeTimers = new WeakMap<Duplex, NodeJS.Timeout>();
 
@@ -188,9 +228,4 @@ function clearHandshakeDeadline(socket: Duplex): void {
     const timer = handshakeTimers.get(s);
     if (timer) clearTimeout(timer);
   }
-}
-
-function rejectUpgrade(socket: Duplex, status: number, text: string, headers = ''): void {
-  if (socket.writable) socket.end(`HTTP/1.1 ${status} ${text}\r\n${headers}Connection: close\r\nContent-Length: 0\r\n\r\n`);
-  else socket.destroy();
 }
