@@ -11,7 +11,7 @@ export * from './decorators';
 export * from './errors';
 export * from './push/push.service';
 export * from './cluster';
-export * from './handlers/im-event';
+export * from './decorators/im-event-context';
 export type { DeliveryResult, DeliveryStatus } from './core/delivery-result';
 export type { SessionView as Session } from './core/session-view';
 export type { TransportKind } from './core/connection';

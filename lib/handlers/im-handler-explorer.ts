@@ -11,7 +11,7 @@ import { IM_PARAMS_METADATA } from '../decorators/im-param.decorators';
 import { IMErrors } from '../errors/im-error-codes';
 import { IMException } from '../errors/im.exception';
 import { Packet } from '../protocol/packet';
-import { IM_CONTEXT_TYPE, IMEventContext, IMEventName } from './im-event';
+import { IM_CONTEXT_TYPE, IMEventContext, IMEventName } from '../decorators/im-event-context';
 import { IMParamsFactory } from './im-params.factory';
 import { IM_RESOLVED_OPTIONS } from '../im-module-definition';
 import { ResolvedIMOptions } from '../im-options.interface';
