@@ -1,4 +1,4 @@
-import type { DeliveryResult } from '../core/im-core';
+import type { DeliveryResult } from '../core/delivery-result';
 import type { Packet } from '../protocol/packet';
 
 /** Requests one node sends another over its channel. */

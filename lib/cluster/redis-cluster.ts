@@ -6,7 +6,8 @@ import { Subscription } from 'rxjs';
 import { ClockTimer } from '../core/clock';
 import { logText } from '../core/log-text';
 import { LogThrottle } from '../core/log-throttle';
-import type { DeliveryResult, IMCore } from '../core/im-core';
+import type { IMClusterPort } from '../core/cluster-port';
+import type { DeliveryResult } from '../core/delivery-result';
 import { RemoteC2COutcome, RemoteRouter } from '../core/remote-router';
 import { Packet } from '../protocol/packet';
 import type { Session } from '../core/session';
@@ -87,7 +88,7 @@ export class RedisCluster implements RemoteRouter {
   private readonly envelopeHead: string;
 
   constructor(
-    private readonly core: IMCore,
+    private readonly core: IMClusterPort,
     private readonly options: ClusterOptions,
     /** How long an S2C push may take to settle (QoS retransmissions included). */
     private readonly pushTimeoutMs: number,

@@ -1,5 +1,5 @@
 import { Packet } from '../protocol/packet';
-import type { DeliveryResult } from './im-core';
+import type { DeliveryResult } from './delivery-result';
 
 /** What became of a C2C sent to another node (see {@link RemoteRouter.forwardC2C}). */
 export type RemoteC2COutcome = 'delivered' | 'absent' | 'unknown';
