@@ -1,0 +1,192 @@
+/**
+ * The sample app as real processes: `IM_WORKERS=2` forks two workers (cluster nodes on a private
+ * redis-server) that share the TCP and WebSocket ports. Users that landed on different workers chat
+ * both ways; SIGTERM to the primary closes both workers' apps and the primary exits 0.
+ */
+import { ChildProcess, spawn } from 'child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import Redis from 'ioredis';
+import * as net from 'net';
+import type { AddressInfo } from 'net';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { PacketType, TransportKind } from '../../lib';
+import { IMTestClient, until } from '../../lib/testing';
+import { MessageType } from '../../sample-app/im/message-types';
+import { describeWithRedis } from '../support/redis-server';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const HOST = '127.0.0.1';
+const USERS = ['t1', 't2', 'w1', 'w2', 'u1'];
+
+interface Sample {
+  child: ChildProcess;
+  ports: { tcp: number; udp: number; ws: number; http: number };
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `node sample-app/main.ts` (TypeScript through test/support/ts-register.js) and waits for its ready line. */
+async function startSample(env: NodeJS.ProcessEnv): Promise<Sample> {
+  const child = spawn(process.execPath, ['-r', path.join(ROOT, 'test/support/ts-register.js'), path.join(ROOT, 'sample-app/main.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, HOST, IM_TCP_PORT: '0', IM_UDP_PORT: '0', IM_WS_PORT: '0', PORT: '0', NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-20_000)));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const output = () => `stdout:\n${stdout}\nstderr:\n${stderr}`;
+  let done = false;
+  exited.then(() => (done = true));
+  // Transpiling the app in three processes takes a while on a busy machine.
+  await until(() => done || /nestjs-im ready .*\n/.test(stdout), { timeoutMs: 90_000, message: 'the ready line' }).catch((err: Error) => {
+    child.kill('SIGKILL');
+    throw new Error(`${err.message}\n${output()}`);
+  });
+  const m = /nestjs-im ready tcp=(\d+) udp=(\d+) ws=(\d+) http=(\d+) workers=2/.exec(stdout);
+  if (!m) {
+    child.kill('SIGKILL');
+    throw new Error(`no two-worker ready line:\n${output()}`);
+  }
+  return { child, ports: { tcp: +m[1], udp: +m[2], ws: +m[3], http: +m[4] }, output, exited };
+}
+
+describeWithRedis('sample app with IM_WORKERS=2 (real processes, private redis-server)', (redis) => {
+  jest.setTimeout(150_000);
+  let dir: string;
+  let sample: Sample | undefined;
+  const clients: IMTestClient[] = [];
+
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'im-workers-'));
+    writeFileSync(path.join(dir, 'users.json'), JSON.stringify(USERS.map((userId) => ({ userId, token: `${userId}-secret` }))));
+  });
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    if (sample && sample.child.exitCode === null && sample.child.signalCode === null) {
+      sample.child.kill('SIGKILL');
+      await sample.exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function login(userId: string, transport: TransportKind, port: number): Promise<IMTestClient> {
+    const client = await IMTestClient.connect(transport, port, { host: HOST });
+    clients.push(client);
+    const res = await client.login(userId, { token: `${userId}-secret` });
+    expect(res.code).toBe(0);
+    return client;
+  }
+
+  /** The users online on the client's own worker (the sample's C2S online query). */
+  async function usersOnSameWorker(client: IMTestClient): Promise<string[]> {
+    const query = client.c2s('', { typeu: MessageType.ONLINE_QUERY });
+    await client.expect({ type: PacketType.ACK, dataContent: query }, 10_000);
+    const answer = await client.expect({ type: PacketType.DATA, from: '0', typeu: MessageType.ONLINE_USERS }, 10_000);
+    return (JSON.parse(answer.dataContent as string) as { users: string[] }).users;
+  }
+
+  /** Logs `userId` in until its connection landed on another worker than `other`'s (bounded). */
+  async function loginOnOtherWorker(userId: string, otherUserId: string, transport: TransportKind, port: number): Promise<IMTestClient> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const client = await login(userId, transport, port);
+      if (!(await usersOnSameWorker(client)).includes(otherUserId)) return client;
+      client.logout();
+      client.close();
+      await client.expectClosed(10_000).catch(() => undefined);
+    }
+    throw new Error(`${userId} landed on ${otherUserId}'s worker 10 times in a row`);
+  }
+
+  /** A QoS C2C from `from` reaches `to` across workers and its sender gets the ACK. */
+  async function chat(from: IMTestClient, to: IMTestClient, toUserId: string, text: string): Promise<void> {
+    const fp = from.c2c(toUserId, text);
+    const got = await to.expect({ type: PacketType.DATA, fp }, 10_000);
+    expect(got.dataContent).toBe(text);
+    to.ack(got);
+    await from.expect({ type: PacketType.ACK, dataContent: fp }, 10_000);
+  }
+
+  it('users on different workers chat both ways over TCP and WebSocket, UDP is served, and SIGTERM stops every worker cleanly', async () => {
+    sample = await startSample({
+      IM_WORKERS: '2',
+      IM_REDIS_URL: redis.url,
+      IM_USERS_FILE: path.join(dir, 'users.json'),
+    });
+    const { ports } = sample;
+
+    const t1 = await login('t1', 'tcp', ports.tcp);
+    const t2 = await loginOnOtherWorker('t2', 't1', 'tcp', ports.tcp);
+    await chat(t1, t2, 't2', 'tcp one way');
+    await chat(t2, t1, 't1', 'tcp the other way');
+
+    const w1 = await login('w1', 'ws', ports.ws);
+    const w2 = await loginOnOtherWorker('w2', 'w1', 'ws', ports.ws);
+    await chat(w1, w2, 'w2', 'ws one way');
+    await chat(w2, w1, 'w1', 'ws the other way');
+
+    // UDP is one worker's socket: a UDP user reaches TCP users on both workers.
+    const u1 = await login('u1', 'udp', ports.udp);
+    await chat(u1, t1, 't1', 'udp to t1');
+    await chat(u1, t2, 't2', 'udp to t2');
+    await chat(t2, u1, 'u1', 't2 to udp');
+
+    // Both workers' presence is in Redis until they stop.
+    const admin = new Redis(redis.url);
+    try {
+      expect((await admin.keys('*')).length).toBeGreaterThan(0);
+      sample.child.kill('SIGTERM');
+      const { child, output } = sample;
+      await until(() => child.exitCode !== null || child.signalCode !== null, { timeoutMs: 30_000, message: 'the primary exits after SIGTERM' }).catch((err: Error) => {
+        throw new Error(`${err.message}\n${output()}`);
+      });
+      expect(await sample.exited).toEqual({ code: 0, signal: null });
+      // Each worker closed its app: its clients were disconnected and its users removed from Redis.
+      for (const c of [t1, t2, w1, w2]) await c.expectClosed(10_000);
+      expect(sample.output()).toMatch(/worker 0: closing/);
+      expect(sample.output()).toMatch(/worker 1: closing/);
+      expect(await admin.keys('*')).toEqual([]);
+    } finally {
+      admin.disconnect();
+    }
+  });
+
+  /** Runs the sample until it exits by itself; resolves its exit code and stderr. */
+  async function runToExit(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
+    const child = spawn(process.execPath, ['-r', path.join(ROOT, 'test/support/ts-register.js'), path.join(ROOT, 'sample-app/main.ts')], {
+      cwd: ROOT,
+      env: { ...process.env, HOST, IM_TCP_PORT: '0', IM_UDP_PORT: '0', IM_WS_PORT: '0', PORT: '0', NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-20_000)));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    clearTimeout(killer);
+    return { code, stderr };
+  }
+
+  it('refuses IM_WORKERS without IM_REDIS_URL, saying why', async () => {
+    const { code, stderr } = await runToExit({ IM_WORKERS: '2', IM_REDIS_URL: '' });
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/IM_WORKERS=2 needs IM_REDIS_URL/);
+  });
+
+  it('stops every worker and exits 1 when a worker cannot start (its TCP port is taken)', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, HOST, resolve));
+    try {
+      const busy = (blocker.address() as AddressInfo).port;
+      const { code, stderr } = await runToExit({ IM_WORKERS: '2', IM_REDIS_URL: redis.url, IM_TCP_PORT: String(busy), IM_USERS_FILE: path.join(dir, 'users.json') });
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/during start-up; stopping/);
+    } finally {
+      blocker.close();
+    }
+  });
+});
