@@ -138,7 +138,11 @@ class WorkerPrimary {
       this.shutdown('workers disagree on their ports', false);
       return;
     }
-    if (!this.started && this.ready.size === this.o.workers) {
+    if (this.started) {
+      this.logger.log(`worker ${ready.index} (pid ${ready.pid}) listening again`);
+      return;
+    }
+    if (this.ready.size === this.o.workers) {
       this.started = true;
       this.logger.log(`${this.o.workers} workers listening ${shared(ready)} (pids ${[...this.ready.values()].map((r) => r.pid).join(', ')})`);
       this.o.onReady?.([...this.ready.values()].sort((a, b) => a.index - b.index));

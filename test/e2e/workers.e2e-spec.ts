@@ -1,17 +1,17 @@
 /**
  * The sample app as real processes: `IM_WORKERS=2` forks two workers (cluster nodes on a private
  * redis-server) that share the TCP and WebSocket ports. Users that landed on different workers chat
- * both ways; SIGTERM to the primary closes both workers' apps and the primary exits 0.
+ * both ways; a killed worker is started again; SIGTERM to the primary closes both workers' apps and
+ * the primary exits 0.
  */
 import { ChildProcess, spawn } from 'child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
-import Redis from 'ioredis';
 import * as net from 'net';
 import type { AddressInfo } from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { PacketType, TransportKind } from '../../lib';
-import { IMTestClient, until } from '../../lib/testing';
+import { IMTestClient, startIMTestingApp, until } from '../../lib/testing';
 import { MessageType } from '../../sample-app/im/message-types';
 import { describeWithRedis } from '../support/redis-server';
 
@@ -112,7 +112,7 @@ describeWithRedis('sample app with IM_WORKERS=2 (real processes, private redis-s
     await from.expect({ type: PacketType.ACK, dataContent: fp }, 10_000);
   }
 
-  it('users on different workers chat both ways over TCP and WebSocket, UDP is served, and SIGTERM stops every worker cleanly', async () => {
+  it('users on different workers chat both ways over TCP and WebSocket, UDP is served, a killed worker comes back, and SIGTERM stops every worker cleanly', async () => {
     sample = await startSample({
       IM_WORKERS: '2',
       IM_REDIS_URL: redis.url,
@@ -136,23 +136,36 @@ describeWithRedis('sample app with IM_WORKERS=2 (real processes, private redis-s
     await chat(u1, t2, 't2', 'udp to t2');
     await chat(t2, u1, 'u1', 't2 to udp');
 
-    // Both workers' presence is in Redis until they stop.
-    const admin = new Redis(redis.url);
+    // A worker that dies is started again on the same ports and joins the cluster; its users log in again.
+    const pids = /2 workers listening .*\(pids (\d+), (\d+)\)/.exec(sample.output());
+    expect(pids).not.toBeNull();
+    const victim = Number(pids?.[1]);
+    process.kill(victim, 'SIGKILL');
+    const output = sample.output;
+    await until(() => new RegExp(`worker (\\d) \\(pid ${victim}\\) exited with signal SIGKILL; starting it again`).test(output()), { timeoutMs: 10_000, message: 'the restart' });
+    await until(() => /worker \d \(pid \d+\) listening again/.test(output()), { timeoutMs: 90_000, message: 'the restarted worker listening' });
+    const t1Again = t1.isOpen ? t1 : await login('t1', 'tcp', ports.tcp);
+    const again = await loginOnOtherWorker('t2', 't1', 'tcp', ports.tcp);
+    await chat(again, t1Again, 't1', 'after the restart');
+    await chat(t1Again, again, 't2', 'back after the restart');
+
+    // An observer node on the same Redis sees the workers' users, until the workers stop.
+    const observer = await startIMTestingApp({ im: { cluster: { redis: redis.url } } });
     try {
-      expect((await admin.keys('*')).length).toBeGreaterThan(0);
+      expect(await observer.push.isOnlineAnywhere('t1')).toBe(true);
       sample.child.kill('SIGTERM');
-      const { child, output } = sample;
+      const { child } = sample;
       await until(() => child.exitCode !== null || child.signalCode !== null, { timeoutMs: 30_000, message: 'the primary exits after SIGTERM' }).catch((err: Error) => {
         throw new Error(`${err.message}\n${output()}`);
       });
       expect(await sample.exited).toEqual({ code: 0, signal: null });
-      // Each worker closed its app: its clients were disconnected and its users removed from Redis.
-      for (const c of [t1, t2, w1, w2]) await c.expectClosed(10_000);
-      expect(sample.output()).toMatch(/worker 0: closing/);
-      expect(sample.output()).toMatch(/worker 1: closing/);
-      expect(await admin.keys('*')).toEqual([]);
+      // Each worker closed its app: its clients were disconnected and its users left Redis.
+      for (const c of [t1Again, again, w1, w2]) await c.expectClosed(10_000);
+      expect(output()).toMatch(/worker 0: closing/);
+      expect(output()).toMatch(/worker 1: closing/);
+      for (const user of ['t1', 't2']) expect(await observer.push.isOnlineAnywhere(user)).toBe(false);
     } finally {
-      admin.disconnect();
+      await observer.close();
     }
   });
 
