@@ -4,6 +4,7 @@ import type { AddressInfo } from 'net';
 import { IMServer, isIMWorker, runIMWorkers } from '../lib';
 import { AppConfig, configFromEnv } from './app.config';
 import { AppModule } from './app.module';
+import { answerMetricsRequests, serveWorkerMetrics } from './admin/worker-metrics';
 import { logColors, logLevels, StderrLogger } from './logger';
 
 const logger = (config: AppConfig) => new StderrLogger({ logLevels: logLevels(), colors: logColors(), json: config.logFormat === 'json' });
@@ -28,10 +29,15 @@ async function bootstrap(): Promise<void> {
   if ((config.workers ?? 1) > 1) {
     // The primary runs no app: it only logs, on stderr like the workers.
     Logger.overrideLogger(logger(config));
+    // /metrics in any worker answers for all of them, gathered here.
+    serveWorkerMetrics();
     const clean = await runIMWorkers({
       workers: config.workers,
       // UDP on worker 0 only: the primary would hand one peer's datagrams to any worker.
-      bootstrap: ({ index }) => createApp({ ...config, udpPort: index === 0 ? config.udpPort : false }),
+      bootstrap: ({ index }) => {
+        answerMetricsRequests();
+        return createApp({ ...config, udpPort: index === 0 ? config.udpPort : false });
+      },
       onReady: (workers) => printReady({ ...workers[0].ports, udp: workers.find((w) => w.ports.udp !== undefined)?.ports.udp }, workers[0].http, workers.length),
     });
     process.exit(clean ? 0 : 1);

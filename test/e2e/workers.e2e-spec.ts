@@ -1,7 +1,7 @@
 /**
  * The sample app as real processes: `IM_WORKERS=2` forks two workers (cluster nodes on a private
  * redis-server) that share the TCP and WebSocket ports. Users that landed on different workers chat
- * both ways; a killed worker is started again; SIGTERM to the primary closes both workers' apps and
+ * both ways; /metrics sums the workers; a killed worker is started again; SIGTERM to the primary closes both workers' apps and
  * the primary exits 0.
  */
 import { ChildProcess, spawn } from 'child_process';
@@ -18,6 +18,7 @@ import { describeWithRedis } from '../support/redis-server';
 const ROOT = path.resolve(__dirname, '..', '..');
 const HOST = '127.0.0.1';
 const USERS = ['t1', 't2', 'w1', 'w2', 'u1'];
+const ADMIN_TOKEN = 'workers-admin-token';
 
 interface Sample {
   child: ChildProcess;
@@ -117,6 +118,7 @@ describeWithRedis('sample app with IM_WORKERS=2 (real processes, private redis-s
       IM_WORKERS: '2',
       IM_REDIS_URL: redis.url,
       IM_USERS_FILE: path.join(dir, 'users.json'),
+      IM_ADMIN_TOKEN: ADMIN_TOKEN,
     });
     const { ports } = sample;
 
@@ -124,6 +126,13 @@ describeWithRedis('sample app with IM_WORKERS=2 (real processes, private redis-s
     const t2 = await loginOnOtherWorker('t2', 't1', 'tcp', ports.tcp);
     await chat(t1, t2, 't2', 'tcp one way');
     await chat(t2, t1, 't1', 'tcp the other way');
+
+    // /metrics, whichever worker takes the scrape, sums every worker: both TCP users count.
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`http://${HOST}:${ports.http}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      expect(res.status).toBe(200);
+      expect(await res.text()).toMatch(/^im_sessions\{transport="tcp"\} 2$/m);
+    }
 
     const w1 = await login('w1', 'ws', ports.ws);
     const w2 = await loginOnOtherWorker('w2', 'w1', 'ws', ports.ws);
