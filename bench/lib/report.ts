@@ -200,7 +200,7 @@ function connectionsSection(all: ConnectionsResult[]): string[] {
                   (w.closes ? ` (idle timeouts ${int(w.closes.idleTimeouts)}, kicks ${int(w.closes.kicks)}, refused near the file limit ${int(w.closes.fdLimitRefused)}, login timeouts ${int(w.closes.loginTimeouts)})` : '')).join('; ')}; ` +
               `online anywhere (Redis): ${r.onlineAnywhere === undefined ? 'n/a' : int(r.onlineAnywhere)}; ` +
               `CPU per login during the ramp: ${one(r.redisLoginCpuUs, 0)} µs in redis-server besides the server's in the table (workers and primary; the primary's part ${one(r.primaryLoginCpuUs, 0)} µs); ` +
-              `kick-outs received: ${int(r.kickouts)}. ` +
+              `kick-outs received: ${int(r.kickouts)}; machine busy during the ramp: ${one(r.rampMachineCores, 2)} cores. ` +
               'KB per conn in the table: the workers\' RSS summed.',
           ]
         : [],

@@ -1,7 +1,7 @@
 import { Histogram, LatencySummary, summarize } from '../lib/histogram';
 import { getJson } from '../lib/http';
 import { Transport } from '../lib/links';
-import { cpuBetween, CpuSample, processCpuUs, processRssKb, sampleCpu } from '../lib/proc';
+import { cpuBetween, CpuSample, processCpuUs, processRssKb, sampleCpu, sampleMachineCpu } from '../lib/proc';
 import { Target, WorkerReading } from '../lib/targets';
 import { sourceAddress, split, WorkerGroup } from '../lib/worker-io';
 import { ConnectionsClosed, ConnectionsOpened, ConnectionsWorkerConfig } from './connections-worker';
@@ -36,6 +36,8 @@ export interface ConnectionsResult {
   loginCpuUs?: number;
   /** The primary's part of `loginCpuUs` (it accepts and hands out every connection). */
   primaryLoginCpuUs?: number;
+  /** Busy cores of the whole machine during the ramp (server, generators and everything else running). */
+  rampMachineCores?: number;
   /** redis-server CPU per login during the ramp, µs (multi-worker server). */
   redisLoginCpuUs?: number;
   keepaliveResponses: number;
@@ -130,6 +132,7 @@ export async function runConnections(target: Target, o: ConnectionsOptions): Pro
   const rssBeforeKb = workersBefore ? sumRss(workersBefore) : pid ? processRssKb(pid) : undefined;
   const cpuOf = () => (target.workers ? sampleCpuOf(pid ? [pid, ...target.workers] : target.workers) : sampleCpu(pid));
   const rampCpu0 = cpuOf();
+  const machine0 = sampleMachineCpu();
   const primaryCpu0 = target.workers ? sampleCpu(pid) : undefined;
   const redisCpu0 = sampleCpu(o.redisPid);
   const rampBudgetMs = (o.count / o.rate) * 1000 + 60_000;
@@ -139,6 +142,7 @@ export async function runConnections(target: Target, o: ConnectionsOptions): Pro
     const opened = await group.collect<ConnectionsOpened>('opened', rampBudgetMs);
     const rampMs = performance.now() - t0;
     const cpu0 = cpuOf();
+    const machine1 = sampleMachineCpu();
     const redisCpu1 = sampleCpu(o.redisPid);
     const primaryCpu1 = target.workers ? sampleCpu(pid) : undefined;
     await sleep(o.holdMs);
@@ -168,6 +172,7 @@ export async function runConnections(target: Target, o: ConnectionsOptions): Pro
       idleCpuShare: cpuBetween(cpu0, cpu1)?.share,
       loginCpuUs: perLogin(rampCpu0, cpu0),
       redisLoginCpuUs: perLogin(redisCpu0, redisCpu1),
+      rampMachineCores: cpuBetween(machine0, machine1)?.share,
       primaryLoginCpuUs: perLogin(primaryCpu0, primaryCpu1),
       keepaliveResponses: closed.reduce((a, r) => a + r.keepaliveResponses, 0),
       unexpectedCloses: closed.reduce((a, r) => a + r.unexpectedCloses, 0),

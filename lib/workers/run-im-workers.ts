@@ -1,6 +1,7 @@
 import { INestApplicationContext, Logger } from '@nestjs/common';
 import cluster, { Worker } from 'cluster';
 import type { AddressInfo } from 'net';
+import { availableParallelism } from 'os';
 import { IMPorts, IMServer } from '../im-server';
 
 /** What each worker is told about itself. */
@@ -21,7 +22,7 @@ export interface IMWorkerReady {
 }
 
 export interface IMWorkersOptions {
-  /** Worker processes (default 2). Each one should be a cluster node (`cluster` option) of the same Redis. */
+  /** Worker processes (default `os.availableParallelism()`). Each one should be a cluster node (`cluster` option) of the same Redis. */
   workers?: number;
   /**
    * Runs in every worker: creates the Nest application and makes it listen
@@ -76,7 +77,7 @@ export function runIMWorkers(options: IMWorkersOptions): Promise<boolean> {
 type Resolved = Required<Omit<IMWorkersOptions, 'onReady'>> & Pick<IMWorkersOptions, 'onReady'>;
 
 function validate(o: IMWorkersOptions): Resolved {
-  const r = { workers: 2, shutdownTimeoutMs: 15_000, maxRestarts: 5, restartWindowMs: 60_000, ...o };
+  const r = { workers: availableParallelism(), shutdownTimeoutMs: 15_000, maxRestarts: 5, restartWindowMs: 60_000, ...o };
   const problems: string[] = [];
   const check = (name: keyof Resolved, min: number, max = Number.MAX_SAFE_INTEGER) => {
     const v = r[name];
