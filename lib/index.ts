@@ -12,7 +12,7 @@ export { IMCore, type DeliveryResult, type DeliveryStatus } from './core/im-core
 export { Session } from './core/session';
 export type { IMConnection, TransportKind } from './core/connection';
 export { type Clock, type ClockTimer, SystemClock } from './core/clock';
-export { type SenseMode, streamIdleTimeoutMs, udpIdleTimeoutMs } from './core/sense-mode';
+export { type SenseMode, streamIdleTimeoutMs, udpIdleTimeoutMs } from './protocol/sense-mode';
 export type { IMEvent, IMOnlineEvent, IMOfflineEvent, IMDeliveredEvent, IMLostEvent, IMStats } from './core/im-events';
 export type { IMBridgedEvent } from './core/im-events';
 export type { BridgePort } from './core/bridge-port';
