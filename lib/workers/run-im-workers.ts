@@ -77,7 +77,14 @@ export function runIMWorkers(options: IMWorkersOptions): Promise<boolean> {
 type Resolved = Required<Omit<IMWorkersOptions, 'onReady'>> & Pick<IMWorkersOptions, 'onReady'>;
 
 function validate(o: IMWorkersOptions): Resolved {
-  const r = { workers: availableParallelism(), shutdownTimeoutMs: 15_000, maxRestarts: 5, restartWindowMs: 60_000, ...o };
+  // `??` rather than a spread: an explicit `undefined` means the default too.
+  const r: Resolved = {
+    ...o,
+    workers: o.workers ?? availableParallelism(),
+    shutdownTimeoutMs: o.shutdownTimeoutMs ?? 15_000,
+    maxRestarts: o.maxRestarts ?? 5,
+    restartWindowMs: o.restartWindowMs ?? 60_000,
+  };
   const problems: string[] = [];
   const check = (name: keyof Resolved, min: number, max = Number.MAX_SAFE_INTEGER) => {
     const v = r[name];
