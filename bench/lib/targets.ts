@@ -1,4 +1,5 @@
 import { ChildProcess, fork } from 'child_process';
+import * as net from 'net';
 import * as path from 'path';
 import * as readline from 'readline';
 
@@ -61,7 +62,11 @@ export async function startServer(kind: 'nestjs-im' | 'relay', options: StartOpt
   const args = ['--host', '127.0.0.1', '--tcp', '0', '--lifetime', String(Math.ceil(options.lifetimeMs / 1000))];
   if (kind === 'nestjs-im') args.push('--ws', '0', '--udp', '0', '--push', '0', '--transports', options.transports ?? 'tcp,ws,udp');
   if (kind === 'nestjs-im' && options.defaultLimits) args.push('--default-limits');
-  if (kind === 'nestjs-im' && (options.workers ?? 1) > 1) args.push('--workers', String(options.workers), '--redis', options.redisUrl ?? '');
+  if (kind === 'nestjs-im' && (options.workers ?? 1) > 1) {
+    // Explicit ports: a worker near its file limit leaves the rotation by closing its listener and
+    // joins again by listening on the same port, which a port-0 listener cannot (runIMWorkers).
+    args.push('--workers', String(options.workers), '--redis', options.redisUrl ?? '', '--tcp', String(await freePort()), '--ws', String(await freePort()));
+  }
   // --expose-gc lets the connections scenario settle the heap (GET /gc) before reading RSS.
   const execArgv = [...(kind === 'nestjs-im' ? ['--expose-gc'] : []), ...(options.execArgv ?? [])];
   const child = fork(script, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], execArgv });
@@ -92,6 +97,18 @@ export async function startServer(kind: 'nestjs-im' | 'relay', options: StartOpt
         })
     : undefined;
   return { name: kind, host: '127.0.0.1', wsPath: '/websocket', ...ports, readWorkers, stop: () => stopChild(child) };
+}
+
+/** A TCP port of 127.0.0.1 free right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** A server the bench did not start. */

@@ -40,6 +40,11 @@ export class WsGateway {
     return addr && typeof addr === 'object' ? addr.port : undefined;
   }
 
+  /** The HTTP(S) server the gateway accepts on (its own, or the Nest one with `port: 'http'`), once started. */
+  unwrap<T = http.Server>(): T {
+    return this.server as T;
+  }
+
   /** Open WebSocket connections. */
   get connectionCount(): number {
     return this.wss?.clients.size ?? 0;

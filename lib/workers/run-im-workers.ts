@@ -1,7 +1,10 @@
 import { INestApplicationContext, Logger } from '@nestjs/common';
 import cluster, { Worker } from 'cluster';
-import type { AddressInfo } from 'net';
+import type { AddressInfo, Server as NetServer } from 'net';
 import { availableParallelism } from 'os';
+import { countOpenFds, readOpenFileLimit } from '../core/fd-limit';
+import { IM_RESOLVED_OPTIONS } from '../im-module-definition';
+import { ResolvedIMOptions } from '../im-options.interface';
 import { IMPorts, IMServer } from '../im-server';
 
 /** What each worker is told about itself. */
@@ -247,9 +250,61 @@ async function runWorker(options: IMWorkersOptions): Promise<never> {
       http: address && typeof address === 'object' ? address.port : undefined,
     };
     process.send?.({ imWorkers: 'ready', ready } satisfies WorkerMessage);
+    pauseNearFileLimit(app, context.index, logger, () => closing !== undefined);
   } catch (err) {
     logger.error(`worker ${context.index} failed to start: ${(err as Error).stack ?? String(err)}`);
     process.exit(1);
   }
   return new Promise<never>(() => undefined);
+}
+
+/** A worker stops taking connections this many before its open-file limit bites, and takes them again twice as many below. */
+const PAUSE_MARGIN = 64;
+/** How often a paused worker checks whether it may take connections again. */
+const PAUSE_CHECK_MS = 100;
+
+/**
+ * Node's round-robin hands connections out by turns, so under load one worker
+ * can reach its open-file limit while another has room. Near the limit this
+ * worker stops listening on the shared TCP and WebSocket ports (a worker that
+ * closes its listener leaves the primary's rotation; its connections stay),
+ * and listens again once connections closed. Only for listeners on an explicit
+ * port (a port-0 listener could not be joined again on the same port) and not
+ * for the WebSocket gateway on the app's HTTP server.
+ */
+function pauseNearFileLimit(app: INestApplicationContext, index: number, logger: Logger, closing: () => boolean): void {
+  const fdLimit = readOpenFileLimit();
+  if (fdLimit === undefined) return;
+  const options = app.get<ResolvedIMOptions>(IM_RESOLVED_OPTIONS);
+  const im = app.get(IMServer);
+  const listeners: { server: NetServer; port: number; host?: string; backlog?: number }[] = [];
+  const tcp = im.tcp?.unwrap<NetServer>();
+  if (tcp && options.tcp && options.tcp.port > 0) listeners.push({ server: tcp, port: options.tcp.port, host: options.tcp.host, backlog: options.tcp.backlog });
+  const ws = im.ws?.unwrap<NetServer>();
+  if (ws && options.ws && typeof options.ws.port === 'number' && options.ws.port > 0) listeners.push({ server: ws, port: options.ws.port, host: options.ws.host });
+  if (!listeners.length) return;
+  // What the process holds now (modules, Redis, listeners) stays; the IM core refuses past the reserve.
+  const capacity = fdLimit - countOpenFds() - options.limits.fdReserve;
+  // Too small a budget to pause and resume sensibly: the IM core's own refusal is all there is.
+  if (capacity < 4 * PAUSE_MARGIN) return;
+  let paused = false;
+  // The count Node keeps per server (getConnections() is its async form).
+  const open = () => listeners.reduce((n, l) => n + (l.server as unknown as { _connections: number })._connections, 0);
+  // Checked on every accepted connection, so the pause never overshoots the limit.
+  const onConnection = () => {
+    if (paused || closing() || open() < capacity - PAUSE_MARGIN) return;
+    paused = true;
+    logger.warn(`worker ${index}: ${open()} connections, near its open-file limit (${fdLimit}): not taking new ones; the other workers do`);
+    for (const l of listeners) l.server.close();
+  };
+  for (const l of listeners) l.server.on('connection', onConnection);
+  const timer = setInterval(() => {
+    // Never listen again once the app is closing.
+    if (closing()) return clearInterval(timer);
+    if (!paused || open() >= capacity - 2 * PAUSE_MARGIN) return;
+    paused = false;
+    logger.log(`worker ${index}: ${open()} connections: taking new ones again`);
+    for (const l of listeners) l.server.listen({ port: l.port, host: l.host, backlog: l.backlog });
+  }, PAUSE_CHECK_MS);
+  timer.unref();
 }

@@ -17,7 +17,7 @@ import { describeWithRedis } from '../support/redis-server';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const HOST = '127.0.0.1';
-const USERS = ['t1', 't2', 'w1', 'w2', 'u1'];
+const USERS = ['t1', 't2', 'w1', 'w2', 'u1', ...Array.from({ length: 420 }, (_, i) => `n${i}`)];
 const ADMIN_TOKEN = 'workers-admin-token';
 
 interface Sample {
@@ -27,9 +27,14 @@ interface Sample {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `node sample-app/main.ts` (TypeScript through test/support/ts-register.js) and waits for its ready line. */
-async function startSample(env: NodeJS.ProcessEnv): Promise<Sample> {
-  const child = spawn(process.execPath, ['-r', path.join(ROOT, 'test/support/ts-register.js'), path.join(ROOT, 'sample-app/main.ts')], {
+/**
+ * Starts `node sample-app/main.ts` (TypeScript through test/support/ts-register.js) and waits for its
+ * ready line; `openFiles` lowers the processes' open-file limit (`ulimit -n`, inherited by the workers).
+ */
+async function startSample(env: NodeJS.ProcessEnv, openFiles?: number): Promise<Sample> {
+  const node = [process.execPath, '-r', path.join(ROOT, 'test/support/ts-register.js'), path.join(ROOT, 'sample-app/main.ts')];
+  const [command, ...args] = openFiles ? ['/bin/sh', '-c', `ulimit -n ${openFiles} && exec "$0" "$@"`, ...node] : node;
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, HOST, IM_TCP_PORT: '0', IM_UDP_PORT: '0', IM_WS_PORT: '0', PORT: '0', NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -55,6 +60,20 @@ async function startSample(env: NodeJS.ProcessEnv): Promise<Sample> {
     throw new Error(`no two-worker ready line:\n${output()}`);
   }
   return { child, ports: { tcp: +m[1], udp: +m[2], ws: +m[3], http: +m[4] }, output, exited };
+}
+
+/** A port below 32768 that nothing listens on right now (the tests' rule); listeners here need explicit ports. */
+async function freePortBelow32768(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_768);
+    const free = await new Promise<boolean>((resolve) => {
+      const server = net.createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, HOST, () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('no free port found in 20000-32767');
 }
 
 describeWithRedis('sample app with IM_WORKERS=2 (real processes, private redis-server)', (redis) => {
@@ -176,6 +195,61 @@ describeWithRedis('sample app with IM_WORKERS=2 (real processes, private redis-s
     } finally {
       await observer.close();
     }
+  });
+
+  it('a worker near its open-file limit leaves the rotation, the other takes the new connections, and it comes back', async () => {
+    // 900 files: each worker may hold about 300 connections (limits.fdReserve keeps 512), and stops taking them 64 earlier.
+    const [tcpPort, wsPort] = [await freePortBelow32768(), await freePortBelow32768()];
+    sample = await startSample(
+      { IM_WORKERS: '2', IM_REDIS_URL: redis.url, IM_USERS_FILE: path.join(dir, 'users.json'), IM_TCP_PORT: String(tcpPort), IM_WS_PORT: String(wsPort) },
+      900,
+    );
+    const { output, ports } = sample;
+    expect(ports.tcp).toBe(tcpPort);
+    const pids = /2 workers listening .*\(pids (\d+), (\d+)\)/.exec(output());
+    expect(pids).not.toBeNull();
+    // Worker B stopped: the primary's round-robin hands everything to worker A until A pauses.
+    const stopped = Number(pids?.[2]);
+    process.kill(stopped, 'SIGSTOP');
+    let resumed = false;
+    try {
+      const onA: IMTestClient[] = [];
+      let n = 0;
+      let heldByB = 0;
+      for (; n < 400 && !/near its open-file limit/.test(output()); n++) {
+        const client = await IMTestClient.connect('tcp', ports.tcp, { host: HOST });
+        clients.push(client);
+        // The one connection handed to B as it stopped cannot log in yet.
+        const res = await client.login(`n${n}`, { token: `n${n}-secret`, timeoutMs: 2000 }).catch(() => undefined);
+        if (res) {
+          expect(res.code).toBe(0);
+          onA.push(client);
+        } else heldByB++;
+      }
+      expect(heldByB).toBeLessThanOrEqual(1);
+      expect(output()).toMatch(/worker \d: \d+ connections, near its open-file limit \(900\): not taking new ones/);
+      expect(onA.length).toBeGreaterThan(100);
+      // A paused, B (stopped) took one at most; now ten more connections
+      // wait in the primary for B, and log in once B runs again.
+      const waiting = await Promise.all(Array.from({ length: 10 }, () => IMTestClient.connect('tcp', ports.tcp, { host: HOST })));
+      clients.push(...waiting);
+      const logins = waiting.map((c, i) => c.login(`n${n + i}`, { token: `n${n + i}-secret`, timeoutMs: 20_000 }));
+      process.kill(stopped, 'SIGCONT');
+      resumed = true;
+      for (const res of await Promise.all(logins)) expect(res.code).toBe(0);
+      // They are on B: A's first user is not on their worker.
+      expect(await usersOnSameWorker(waiting[0])).not.toContain('n0');
+      // A takes connections again once enough of its own closed.
+      for (const c of onA.splice(0)) c.close();
+      await until(() => /taking new ones again/.test(output()), { timeoutMs: 10_000, message: 'worker A taking connections again' }).catch((err: Error) => {
+        throw new Error(`${err.message}\n${output().slice(-3000)}`);
+      });
+    } finally {
+      if (!resumed) process.kill(stopped, 'SIGCONT');
+    }
+    sample.child.kill('SIGTERM');
+    await until(() => sample?.child.exitCode !== null || sample?.child.signalCode !== null, { timeoutMs: 30_000, message: 'the primary exits' });
+    expect(await sample.exited).toEqual({ code: 0, signal: null });
   });
 
   /** Runs the sample until it exits by itself; resolves its exit code and stderr. */
