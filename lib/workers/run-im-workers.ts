@@ -45,6 +45,14 @@ export interface IMWorkersOptions {
    */
   maxRestarts?: number;
   restartWindowMs?: number;
+  /**
+   * A worker whose TCP and WebSocket connections come within 64 of its
+   * open-file budget (the limit, less what it holds at start, less
+   * `limits.fdReserve`) closes its shared listeners, so the primary hands new
+   * connections to the other workers, and listens again 128 below (default
+   * `true`; listeners on an explicit port only).
+   */
+  pauseNearFileLimit?: boolean;
 }
 
 /** Messages between the primary and its workers (tagged so an app's own IPC messages pass by). */
@@ -87,6 +95,7 @@ function validate(o: IMWorkersOptions): Resolved {
     shutdownTimeoutMs: o.shutdownTimeoutMs ?? 15_000,
     maxRestarts: o.maxRestarts ?? 5,
     restartWindowMs: o.restartWindowMs ?? 60_000,
+    pauseNearFileLimit: o.pauseNearFileLimit ?? true,
   };
   const problems: string[] = [];
   const check = (name: keyof Resolved, min: number, max = Number.MAX_SAFE_INTEGER) => {
@@ -98,6 +107,7 @@ function validate(o: IMWorkersOptions): Resolved {
   check('maxRestarts', 0);
   check('restartWindowMs', 1);
   if (typeof r.bootstrap !== 'function') problems.push('bootstrap must be a function');
+  if (typeof r.pauseNearFileLimit !== 'boolean') problems.push(`pauseNearFileLimit must be a boolean, got ${String(r.pauseNearFileLimit)}`);
   if (problems.length) throw new Error(`runIMWorkers: ${problems.join('; ')}`);
   return r;
 }
@@ -250,7 +260,7 @@ async function runWorker(options: IMWorkersOptions): Promise<never> {
       http: address && typeof address === 'object' ? address.port : undefined,
     };
     process.send?.({ imWorkers: 'ready', ready } satisfies WorkerMessage);
-    pauseNearFileLimit(app, context.index, logger, () => closing !== undefined);
+    if (options.pauseNearFileLimit !== false) pauseNearFileLimit(app, context.index, logger, () => closing !== undefined);
   } catch (err) {
     logger.error(`worker ${context.index} failed to start: ${(err as Error).stack ?? String(err)}`);
     process.exit(1);
