@@ -288,9 +288,9 @@ function pauseNearFileLimit(app: INestApplicationContext, index: number, logger:
   const options = app.get<ResolvedIMOptions>(IM_RESOLVED_OPTIONS);
   const im = app.get(IMServer);
   const listeners: { server: NetServer; port: number; host?: string; backlog?: number }[] = [];
-  const tcp = im.tcp?.unwrap<NetServer>();
+  const tcp = im.listener('tcp')?.acceptingServer?.();
   if (tcp && options.tcp && options.tcp.port > 0) listeners.push({ server: tcp, port: options.tcp.port, host: options.tcp.host, backlog: options.tcp.backlog });
-  const ws = im.ws?.unwrap<NetServer>();
+  const ws = im.listener('ws')?.acceptingServer?.();
   if (ws && options.ws && typeof options.ws.port === 'number' && options.ws.port > 0) listeners.push({ server: ws, port: options.ws.port, host: options.ws.host });
   if (!listeners.length) return;
   // What the process holds now (modules, Redis, listeners) stays; the IM core refuses past the reserve.
