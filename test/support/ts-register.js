@@ -1,35 +1,25 @@
-// Lets a child process that a test forks run the project's TypeScript as ts-jest does
-// (transpile only, isolatedModules), with a content-hash cache so repeated starts stay quick.
-const crypto = require('crypto');
+/**
+ * `node -r ./test/support/ts-register.js some.ts`: runs the repository's
+ * TypeScript in a real child process (the multi-worker test forks the sample
+ * app, and cluster workers inherit this flag), without a prior build.
+ * Each file is transpiled alone, as ts-jest does here (isolatedModules), with
+ * the decorator metadata Nest's injection needs.
+ */
+'use strict';
 const fs = require('fs');
-const os = require('os');
-const path = require('path');
 const ts = require('typescript');
 
-const cacheDir = path.join(os.tmpdir(), `im-test-ts-cache-${ts.version}`);
-fs.mkdirSync(cacheDir, { recursive: true });
-const compilerOptions = {
-  module: ts.ModuleKind.CommonJS,
-  target: ts.ScriptTarget.ES2022,
-  experimentalDecorators: true,
-  emitDecoratorMetadata: true,
-  esModuleInterop: true,
-  isolatedModules: true,
-  inlineSourceMap: true,
-};
+const path = require('path');
+
+// The options the tests compile with (tsconfig.spec.json), source maps inline for stack traces.
+const root = path.resolve(__dirname, '..', '..');
+const configFile = path.join(root, 'tsconfig.spec.json');
+const { config } = ts.readConfigFile(configFile, ts.sys.readFile);
+const { options } = ts.parseJsonConfigFileContent(config, ts.sys, root, undefined, configFile);
+const compilerOptions = { ...options, sourceMap: false, inlineSourceMap: true, inlineSources: false, declaration: false, noEmit: false };
 
 require.extensions['.ts'] = (module, filename) => {
   const source = fs.readFileSync(filename, 'utf8');
-  const key = crypto.createHash('sha1').update(filename).update('\0').update(source).digest('hex');
-  const cached = path.join(cacheDir, `${key}.js`);
-  let output;
-  try {
-    output = fs.readFileSync(cached, 'utf8');
-  } catch {
-    output = ts.transpileModule(source, { compilerOptions, fileName: filename }).outputText;
-    const tmp = `${cached}.${process.pid}`;
-    fs.writeFileSync(tmp, output);
-    fs.renameSync(tmp, cached);
-  }
-  module._compile(output, filename);
+  const { outputText } = ts.transpileModule(source, { compilerOptions, fileName: filename });
+  module._compile(outputText, filename);
 };
