@@ -10,6 +10,7 @@ import type { IMClusterPort } from '../core/cluster-port';
 import type { DeliveryResult } from '../core/delivery-result';
 import { RemoteC2COutcome, RemoteRouter } from '../core/remote-router';
 import { Packet } from '../protocol/packet';
+import { encodePacket } from '../protocol/packet-codec';
 import type { Session } from '../core/session';
 import { LinkedQueue, QueueNode } from '../qos/linked-queue';
 import type { IMClusterOutcome } from '../metrics/im-metrics';
@@ -226,7 +227,12 @@ export class RedisCluster implements RemoteRouter {
     if (this.stopped) return;
     for (let i = 0; i < all.length; i += ENVELOPE_BATCH) {
       const batch = all.slice(i, i + ENVELOPE_BATCH);
-      const items = batch.map((e): [string, string] => [(e.request as { packet: Packet }).packet.to as string, JSON.stringify([e.id, e.request])]);
+      // The request `[id, {kind: 'c2c', packet}]` spelt out, the packet by the wire encoder: this is on every
+      // cross-node message's path, and the generic JSON.stringify of the wrapper costs about twice as much.
+      const items = batch.map((e): [string, string] => {
+        const packet = (e.request as { packet: Packet }).packet;
+        return [packet.to as string, '[' + e.id + ',{"kind":"c2c","packet":' + encodePacket(packet) + '}]'];
+      });
       this.presence.route(items, this.envelopeHead).then(
         ({ nodes, receivers }) => {
           batch.forEach((e, j) => {
