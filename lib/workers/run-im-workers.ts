@@ -48,11 +48,20 @@ export interface IMWorkersOptions {
   /**
    * A worker whose TCP and WebSocket connections come within 64 of its
    * open-file budget (the limit, less what it holds at start, less
-   * `limits.fdReserve`) closes its shared listeners, so the primary hands new
-   * connections to the other workers, and listens again 128 below (default
+   * `limits.fdReserve`) closes its shared listeners, so the other workers take
+   * the new connections, and listens again 128 below (default
    * `true`; listeners on an explicit port only).
    */
   pauseNearFileLimit?: boolean;
+  /**
+   * Who accepts the shared TCP/WebSocket/HTTP connections (Node's `cluster.schedulingPolicy`,
+   * set before the first fork): `'workers'` (default, `SCHED_NONE`): every worker accepts on the
+   * shared socket and the kernel gives each connection to one of them; `'primary'` (`SCHED_RR`,
+   * Node's own default on Linux): the primary accepts each connection and passes it to the
+   * workers in turn over IPC, which costs about 150-190 µs of CPU per connection (primary and
+   * worker) and queues logins behind the primary under load.
+   */
+  accept?: 'workers' | 'primary';
 }
 
 /** Messages between the primary and its workers (tagged so an app's own IPC messages pass by). */
@@ -71,8 +80,9 @@ export function isIMWorker(): boolean {
 /**
  * Runs `workers` processes of one Nest app on this machine with Node's
  * `cluster` module: their TCP, WebSocket and HTTP listeners share each port
- * (the primary accepts and hands connections out round-robin, so a connection
- * stays with the worker that got it). A UDP socket is not shared that way
+ * (by default each worker accepts on the shared socket; `accept: 'primary'`:
+ * the primary accepts and hands connections out round-robin); a connection
+ * stays with the worker that got it. A UDP socket is not shared that way
  * usefully (datagrams of one peer would reach any worker): bind UDP in one
  * worker only (`index === 0`) or on a port per worker. The primary runs no
  * app; SIGTERM or SIGINT to it closes every worker's app (drain), then
@@ -96,6 +106,7 @@ function validate(o: IMWorkersOptions): Resolved {
     maxRestarts: o.maxRestarts ?? 5,
     restartWindowMs: o.restartWindowMs ?? 60_000,
     pauseNearFileLimit: o.pauseNearFileLimit ?? true,
+    accept: o.accept ?? 'workers',
   };
   const problems: string[] = [];
   const check = (name: keyof Resolved, min: number, max = Number.MAX_SAFE_INTEGER) => {
@@ -108,6 +119,7 @@ function validate(o: IMWorkersOptions): Resolved {
   check('restartWindowMs', 1);
   if (typeof r.bootstrap !== 'function') problems.push('bootstrap must be a function');
   if (typeof r.pauseNearFileLimit !== 'boolean') problems.push(`pauseNearFileLimit must be a boolean, got ${String(r.pauseNearFileLimit)}`);
+  if (r.accept !== 'workers' && r.accept !== 'primary') problems.push(`accept must be 'workers' or 'primary', got ${String(r.accept)}`);
   if (problems.length) throw new Error(`runIMWorkers: ${problems.join('; ')}`);
   return r;
 }
@@ -132,6 +144,8 @@ class WorkerPrimary {
     const onSignal = (signal: NodeJS.Signals) => this.shutdown(`${signal} received`, true);
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // Read by Node when the primary sets up, i.e. at the first fork.
+    cluster.schedulingPolicy = this.o.accept === 'primary' ? cluster.SCHED_RR : cluster.SCHED_NONE;
     for (let i = 0; i < this.o.workers; i++) this.fork(i);
     return done.finally(() => {
       process.off('SIGTERM', onSignal);
@@ -274,10 +288,10 @@ const PAUSE_MARGIN = 64;
 const PAUSE_CHECK_MS = 100;
 
 /**
- * Node's round-robin hands connections out by turns, so under load one worker
- * can reach its open-file limit while another has room. Near the limit this
+ * Connections are not split by load (the kernel, or the primary's round-robin),
+ * so one worker can reach its open-file limit while another has room. Near the limit this
  * worker stops listening on the shared TCP and WebSocket ports (a worker that
- * closes its listener leaves the primary's rotation; its connections stay),
+ * closes its listener takes no new ones; its connections stay),
  * and listens again once connections closed. Only for listeners on an explicit
  * port (a port-0 listener could not be joined again on the same port) and not
  * for the WebSocket gateway on the app's HTTP server.

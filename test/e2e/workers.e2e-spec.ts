@@ -208,7 +208,7 @@ describeWithRedis('sample app with IM_WORKERS=2 (real processes, private redis-s
     expect(ports.tcp).toBe(tcpPort);
     const pids = /2 workers listening .*\(pids (\d+), (\d+)\)/.exec(output());
     expect(pids).not.toBeNull();
-    // Worker B stopped: the primary's round-robin hands everything to worker A until A pauses.
+    // Worker B stopped: worker A takes every connection (B accepts none meanwhile) until A pauses.
     const stopped = Number(pids?.[2]);
     process.kill(stopped, 'SIGSTOP');
     let resumed = false;
@@ -230,7 +230,7 @@ describeWithRedis('sample app with IM_WORKERS=2 (real processes, private redis-s
       expect(output()).toMatch(/worker \d: \d+ connections, near its open-file limit \(900\): not taking new ones/);
       expect(onA.length).toBeGreaterThan(100);
       // A paused, B (stopped) took one at most; now ten more connections
-      // wait in the primary for B, and log in once B runs again.
+      // wait for B (in the listen queue, or in the primary with accept: 'primary'), and log in once B runs again.
       const waiting = await Promise.all(Array.from({ length: 10 }, () => IMTestClient.connect('tcp', ports.tcp, { host: HOST })));
       clients.push(...waiting);
       const logins = waiting.map((c, i) => c.login(`n${n + i}`, { token: `n${n + i}-secret`, timeoutMs: 20_000 }));

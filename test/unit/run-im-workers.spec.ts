@@ -10,6 +10,7 @@ describe('runIMWorkers options', () => {
     expect(() => runIMWorkers({ maxRestarts: -1, restartWindowMs: Number.NaN, bootstrap })).toThrow(/maxRestarts .*-1.*restartWindowMs .*NaN/);
     expect(() => runIMWorkers({ bootstrap: undefined as unknown as typeof bootstrap })).toThrow(/bootstrap must be a function/);
     expect(() => runIMWorkers({ pauseNearFileLimit: 'yes' as unknown as boolean, bootstrap })).toThrow(/pauseNearFileLimit must be a boolean, got yes/);
+    expect(() => runIMWorkers({ accept: 'kernel' as 'workers', bootstrap })).toThrow(/accept must be 'workers' or 'primary', got kernel/);
     // An explicit undefined takes the default (the check fails only on bootstrap here, not on the numbers).
     expect(() => runIMWorkers({ workers: undefined, shutdownTimeoutMs: undefined, bootstrap: 1 as unknown as typeof bootstrap })).toThrow(/^runIMWorkers: bootstrap must be a function$/);
   });
