@@ -1,0 +1,170 @@
+import { Logger } from '@nestjs/common';
+import type Redis from 'ioredis';
+import type { Cluster } from 'ioredis';
+import { Packet } from '../protocol/packet';
+import { decodePacket, encodePacket } from '../protocol/packet-codec';
+import { AppendResult, IMMessageStore, MessageStoreLimits, StoredMessage } from './message-store';
+
+/** Redis connection of the store: a URL, ioredis options, or a connection (or Cluster) the application owns. */
+export type RedisStoreConnection = string | object | Redis | Cluster;
+
+/** Options of {@link RedisMessageStore}. */
+export interface RedisMessageStoreOptions {
+  redis: RedisStoreConnection;
+  /** Prefix of every key. Default `im:store:`. */
+  keyPrefix?: string;
+}
+
+/*
+ * Keys per user, both hash-tagged `{user}` so a script touching them runs on
+ * one Redis Cluster slot: `<prefix>{user}:s` a Stream of the messages (its
+ * time-based ids give the order and the TTL: XTRIM MINID), `<prefix>{user}:f`
+ * a hash fp → stream id (remove by fp, dedup). Both expire `ttlMs` after the
+ * last append, so a user who never returns leaves nothing behind.
+ */
+
+/** KEYS: stream, index. ARGV: fp, packet json, maxPerUser, ttlMs. → 'dup' | 'full' | stream id */
+const APPEND = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[4])
+redis.call('XTRIM', KEYS[1], 'MINID', now - ttl)
+local old = redis.call('HGET', KEYS[2], ARGV[1])
+if old and #redis.call('XRANGE', KEYS[1], old, old) > 0 then return 'dup' end
+if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[3]) then return 'full' end
+local id = redis.call('XADD', KEYS[1], '*', 'p', ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], id)
+-- Index entries of trimmed messages: pruned once the index is twice the bound.
+if redis.call('HLEN', KEYS[2]) > 2 * tonumber(ARGV[3]) then
+  local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+  local min = first[1] and first[1][1] or id
+  local all = redis.call('HGETALL', KEYS[2])
+  for i = 1, #all, 2 do
+    local a, b = string.match(all[i + 1], '(%d+)-(%d+)')
+    local c, d = string.match(min, '(%d+)-(%d+)')
+    if tonumber(a) < tonumber(c) or (tonumber(a) == tonumber(c) and tonumber(b) < tonumber(d)) then redis.call('HDEL', KEYS[2], all[i]) end
+  end
+end
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[2], ttl)
+return id
+`;
+
+/** KEYS: stream, index. ARGV: fp. → 1 removed, 0 not there */
+const REMOVE = `
+local id = redis.call('HGET', KEYS[2], ARGV[1])
+if not id then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[1])
+return redis.call('XDEL', KEYS[1], id)
+`;
+
+/** KEYS: stream. ARGV: ttlMs, start ('-' or '(' id), count. → entries */
+const READ = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('XTRIM', KEYS[1], 'MINID', now - tonumber(ARGV[1]))
+return redis.call('XRANGE', KEYS[1], ARGV[2], '+', 'COUNT', tonumber(ARGV[3]))
+`;
+
+/** KEYS: stream. ARGV: ttlMs. → length */
+const COUNT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('XTRIM', KEYS[1], 'MINID', now - tonumber(ARGV[1]))
+return redis.call('XLEN', KEYS[1])
+`;
+
+type Scripted = Redis & {
+  imStoreAppend(s: string, f: string, fp: string, json: string, max: number, ttl: number): Promise<string>;
+  imStoreRemove(s: string, f: string, fp: string): Promise<number>;
+  imStoreRead(s: string, ttl: number, start: string, count: number): Promise<[string, string[]][]>;
+  imStoreCount(s: string, ttl: number): Promise<number>;
+};
+
+/**
+ * The durable twin of {@link MemoryMessageStore}, on Redis Streams (Redis ≥ 6.2):
+ * survives a crash of the server and is shared by every node that points at
+ * the same Redis. Bounded per user and by TTL; the total is Redis' `maxmemory`
+ * (use `noeviction`: a full Redis refuses appends, which the sender is told).
+ */
+export class RedisMessageStore implements IMMessageStore {
+  readonly durable = true;
+  private readonly redis: Scripted;
+  private readonly owned: boolean;
+  private readonly prefix: string;
+  private readonly logger = new Logger('RedisMessageStore');
+  private closed = false;
+  private failureLogged = false;
+
+  constructor(options: RedisMessageStoreOptions, private readonly limits: MessageStoreLimits) {
+    this.prefix = options.keyPrefix ?? 'im:store:';
+    const given = options.redis;
+    if (typeof given === 'object' && given !== null && typeof (given as Redis).defineCommand === 'function') {
+      this.redis = given as Scripted;
+      this.owned = false;
+    } else {
+      // Loaded here so that applications without Redis need not install ioredis.
+      const IORedis = (require('ioredis') as { default: typeof Redis }).default;
+      const defaults = { maxRetriesPerRequest: 2, lazyConnect: false };
+      this.redis = (typeof given === 'string' ? new IORedis(given, defaults) : new IORedis({ ...defaults, ...(given as object) })) as Scripted;
+      this.owned = true;
+      // ioredis reconnects by itself; without a listener an error event would be thrown.
+      this.redis.on('error', (err) => this.failed(err));
+    }
+    this.redis.defineCommand('imStoreAppend', { numberOfKeys: 2, lua: APPEND });
+    this.redis.defineCommand('imStoreRemove', { numberOfKeys: 2, lua: REMOVE });
+    this.redis.defineCommand('imStoreRead', { numberOfKeys: 1, lua: READ });
+    this.redis.defineCommand('imStoreCount', { numberOfKeys: 1, lua: COUNT });
+  }
+
+  async append(userId: string, packet: Packet): Promise<AppendResult> {
+    if (packet.fp === undefined) return { ok: false, reason: 'too-large' };
+    const json = encodePacket(packet);
+    if (Buffer.byteLength(json) > this.limits.maxMessageBytes) return { ok: false, reason: 'too-large' };
+    try {
+      const r = await this.redis.imStoreAppend(this.key(userId, 's'), this.key(userId, 'f'), packet.fp, json, this.limits.maxPerUser, this.limits.ttlMs);
+      this.failureLogged = false;
+      if (r === 'full') return { ok: false, reason: 'user-full' };
+      return { ok: true, duplicate: r === 'dup' };
+    } catch (err) {
+      this.failed(err);
+      return { ok: false, reason: 'unavailable' };
+    }
+  }
+
+  async read(userId: string, limit: number, afterId?: string): Promise<StoredMessage[]> {
+    const rows = await this.redis.imStoreRead(this.key(userId, 's'), this.limits.ttlMs, afterId === undefined ? '-' : `(${afterId}`, limit);
+    const out: StoredMessage[] = [];
+    for (const [id, fields] of rows) {
+      const decoded = decodePacket(fields[1], { lenient: false });
+      // Only the server writes these keys; a row that does not decode is skipped, not fatal.
+      if (decoded.ok) out.push({ id, packet: decoded.packet, storedAt: Number(id.slice(0, id.indexOf('-'))) });
+    }
+    return out;
+  }
+
+  async remove(userId: string, fp: string): Promise<boolean> {
+    return (await this.redis.imStoreRemove(this.key(userId, 's'), this.key(userId, 'f'), fp)) === 1;
+  }
+
+  count(userId: string): Promise<number> {
+    return this.redis.imStoreCount(this.key(userId, 's'), this.limits.ttlMs);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed || !this.owned) return;
+    this.closed = true;
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  private key(userId: string, kind: 's' | 'f'): string {
+    return `${this.prefix}{${userId}}:${kind}`;
+  }
+
+  /** Logged once per outage: every append during it fails the same way. */
+  private failed(err: unknown): void {
+    if (this.failureLogged) return;
+    this.failureLogged = true;
+    this.logger.error(`message store: Redis failed: ${(err as Error)?.message ?? err}`);
+  }
+}
