@@ -39,7 +39,8 @@ export function imOptions(config: AppConfig): IMModuleOptions {
       // The demo server answers a stranger's keepalive with the full 301, as the reference does.
       ...(config.demo === 'reference' ? { maxReplyRatio: REFERENCE_DEMO_REPLY_RATIO } : {}),
     },
-    ...(config.demo === 'reference' ? { limits: REFERENCE_DEMO_LIMITS } : {}),
+    // The reference server has no offline store: an offline C2C is not ACKed.
+    ...(config.demo === 'reference' ? { limits: REFERENCE_DEMO_LIMITS, store: false as const } : {}),
     ...(config.redisUrl ? { cluster: { redis: config.redisUrl } } : {}),
     ...(config.bridge ? { bridge: config.bridge } : {}),
     // On prom-client's global registry, which PrometheusModule's /metrics serves.
