@@ -14,7 +14,7 @@ export type { IMConnection, TransportKind } from './core/connection';
 export { type Clock, type ClockTimer, SystemClock } from './core/clock';
 export { type SenseMode, streamIdleTimeoutMs, udpIdleTimeoutMs } from './core/sense-mode';
 export type { IMEvent, IMOnlineEvent, IMOfflineEvent, IMDeliveredEvent, IMLostEvent, IMStats } from './core/im-events';
-export type { IMBridgedEvent, IMStoredEvent, IMStoreRefusedEvent } from './core/im-events';
+export type { IMBridgedEvent, IMStoredEvent, IMStoreRefusedEvent, IMRedeliveredEvent } from './core/im-events';
 export * from './store';
 export type { BridgePort } from './core/bridge-port';
 export * from './bridge';

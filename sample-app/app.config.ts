@@ -17,9 +17,9 @@ export interface AppConfig {
   demo?: 'reference';
   /** Replaces the built-in seed users (tests, or `IM_USERS_FILE`). */
   users?: SeedUser[];
-  /** Bounds of the in-memory offline store. */
+  /** Bounds of the message store (the library's; in Redis with `redisUrl`). */
   offline?: { perUser: number; total: number };
-  /** Redis URL: run several nodes of the sample as one cluster (`IM_REDIS_URL`). */
+  /** Redis URL: run several nodes of the sample as one cluster sharing one message store (`IM_REDIS_URL`). */
   redisUrl?: string;
   /** Join a MobileIMSDK-Web bridge on this RabbitMQ (`IM_BRIDGE_URL`) as this side (`IM_BRIDGE_SIDE`). */
   bridge?: BridgeOptions;
@@ -39,7 +39,8 @@ export interface AppConfig {
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
 export const DEFAULT_HTTP_PORT = 8080;
-export const DEFAULT_OFFLINE_LIMITS = { perUser: 100, total: 10_000 } as const;
+/** At least 1,000 messages wait for each offline user (issue 11). */
+export const DEFAULT_OFFLINE_LIMITS = { perUser: 1000, total: 100_000 } as const;
 
 /** Reads the documented environment variables; throws on a malformed value rather than guessing. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {

@@ -35,6 +35,8 @@ export interface StartOptions {
   transports?: string;
   /** Keep the library's default abuse limits instead of raising them for load (nestjs-im only). */
   defaultLimits?: boolean;
+  /** Message store of the server: `memory` (the library default), `off`, or a Redis URL (nestjs-im only). */
+  store?: string;
 }
 
 /** Forks bench/server.js (nestjs-im) or bench/relay-server.js on free loopback ports. */
@@ -43,6 +45,7 @@ export async function startServer(kind: 'nestjs-im' | 'relay', options: StartOpt
   const args = ['--host', '127.0.0.1', '--tcp', '0', '--lifetime', String(Math.ceil(options.lifetimeMs / 1000))];
   if (kind === 'nestjs-im') args.push('--ws', '0', '--udp', '0', '--push', '0', '--transports', options.transports ?? 'tcp,ws,udp');
   if (kind === 'nestjs-im' && options.defaultLimits) args.push('--default-limits');
+  if (kind === 'nestjs-im' && options.store) args.push('--store', options.store);
   // --expose-gc lets the connections scenario settle the heap (GET /gc) before reading RSS.
   const execArgv = [...(kind === 'nestjs-im' ? ['--expose-gc'] : []), ...(options.execArgv ?? [])];
   const child = fork(script, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], execArgv });

@@ -28,7 +28,7 @@ import { Session } from './session';
 import { sessionLog } from './session-log';
 import { logText } from './log-text';
 import { TimerWheel } from './timer-wheel';
-import { AppendResult, IMMessageStore } from '../store/message-store';
+import { AppendResult, IMMessageStore, StoreRefusalReason } from '../store/message-store';
 import { createMessageStore } from '../store/create-message-store';
 
 /** Outcome of a server-to-client send (PushService). */
@@ -728,11 +728,36 @@ export class IMCore {
   /** §10.2 after the C2C handlers: forward, or take the offline path. */
   private c2c(session: Session, p: Packet, verdict: HookVerdict): Promise<unknown> | void {
     if (!this.allowed(session, verdict, p.fp)) return;
-    if (this.store?.durable && p.QoS && p.to !== undefined) {
-      // Crash safety: in the store before the sender's ACK, out of it at the recipient's ACK.
-      return this.storeAppend(p.to, p, 'through').then((r) => this.route(session, p, r));
-    }
+    if (this.store?.durable && p.QoS && p.to !== undefined) return this.writeThrough(session, p, p.to);
     return this.route(session, p, undefined);
+  }
+
+  /**
+   * Crash safety with a durable store: in the store before the sender's ACK, out
+   * of it at the recipient's ACK. A recipient online here gets the packet at
+   * once and the session goes on (the store applies one user's operations in
+   * call order, so an early ACK's removal follows the append); only the
+   * sender's ACK waits for the store. Otherwise routing waits for its answer.
+   */
+  private writeThrough(session: Session, p: Packet, to: string): Promise<unknown> | void {
+    const store = this.store as IMMessageStore;
+    const target = this.online.get(to);
+    const written = target ? this.forward(target, p, true) : false;
+    if (!written) return this.storeAppend(to, p, 'through').then((r) => this.route(session, p, r));
+    const held = store.hold !== undefined;
+    if (held && typeof written === 'object') written.held = true;
+    // A held copy (cheaper) where the store offers it, else a queued one.
+    const kept = held ? this.storeOp((store.hold as NonNullable<IMMessageStore['hold']>).call(store, to, p)) : this.storeAppend(to, p, 'through');
+    this.fireAndForget(this.hooks.c2cDelivered?.(p, session));
+    kept.then((r) => {
+      // Refused by the store, it was still written to the recipient: ACKed as delivered, and if
+      // its session ends first it is offered to the store again (or reported lost), not assumed kept.
+      if (!r.ok) {
+        if (held) this.countRefusal(to, p, 'through', r);
+        if (typeof written === 'object') written.stored = written.held = false;
+      }
+      this.write(session, ackPacket(p.fp as string, to, p.from));
+    });
   }
 
   /** `through`: the answer of a durable store the packet was written through (already kept when ok). */
@@ -806,7 +831,7 @@ export class IMCore {
   deliverRemoteC2C(p: Packet): boolean {
     const target = p.to === undefined ? undefined : this.online.get(p.to);
     // A durable store: the sender's node wrote it through, so the recipient's ACK removes it.
-    return target !== undefined && this.forward(target, p, this.store?.durable === true && p.QoS === true);
+    return target !== undefined && this.forward(target, p, this.store?.durable === true && p.QoS === true) !== false;
   }
 
   /**
@@ -834,7 +859,7 @@ export class IMCore {
    * keys JSON.parse keeps the last value, so the checked `from` could differ
    * from what a first-wins client parser reads in the original text.
    */
-  private forward(target: Session, p: Packet, kept = false): boolean {
+  private forward(target: Session, p: Packet, kept = false): QoSEntry | boolean {
     const body = this.encode(p);
     if (!this.fits(body, target)) return false;
     const entry = p.QoS ? this.sendQoS.track(p.to as string, p.fp as string, p, body, this.clock.now()) : undefined;
@@ -843,7 +868,7 @@ export class IMCore {
       entry.stored = kept;
     }
     this.metrics.packetOut(target.transport, PacketType.DATA);
-    if (this.writeTo(target, body)) return true;
+    if (this.writeTo(target, body)) return entry ?? true;
     if (entry) this.sendQoS.untrack(entry);
     return false;
   }
@@ -856,7 +881,7 @@ export class IMCore {
     const entry = this.sendQoS.settle(userId, fp);
     if (!entry) return;
     this.stats.delivered++;
-    if (entry.stored) this.storeRemove(userId, fp);
+    if (entry.stored) this.storeRemove(userId, fp, entry.held === true);
     const now = this.clock.now();
     this.metrics.qosDelivered(now - (entry.dueAt - this.options.qos.retransmitIntervalMs), now - entry.sentAt);
     if (this.events.observed) this.events.next({ type: 'delivered', userId, fp, packet: entry.packet });
@@ -884,7 +909,13 @@ export class IMCore {
     const lost: QoSEntry[] = [];
     const keep = this.store !== null && !(this.shuttingDown && !this.store.durable);
     for (const e of entries) {
-      if (this.store && e.stored) {
+      if (this.store && e.stored && e.held) {
+        // A held copy: into the user's queue now, then the copy goes.
+        this.storeAppend(e.to, e.packet, 'undelivered').then((r) => {
+          this.storeRemove(e.to, e.fp, true);
+          if (!r.ok) this.reportLost([e], reason);
+        });
+      } else if (this.store && e.stored) {
         // Already kept (written through, or a redelivered backlog): it waits there for the next login.
         this.announceStored(e.to, e.packet, 'undelivered');
         this.storedSettle.get(e)?.('stored');
@@ -923,18 +954,24 @@ export class IMCore {
    * delivered live (no `stored` event: it is not waiting for a login).
    */
   private storeAppend(userId: string, packet: Packet, why: 'offline' | 'undelivered' | 'through'): Promise<AppendResult> {
-    const op = (this.store as IMMessageStore).append(userId, packet).then((r) => {
-      if (!r.ok) {
-        this.stats.storeRefused++;
-        this.abuse.process(IMErrors.STORE_REFUSED.id, `message ${logText(packet.fp)} for ${logText(userId)} refused (${why}): ${r.reason}`);
-        if (this.events.observed) this.events.next({ type: 'store-refused', userId, fp: packet.fp as string, reason: r.reason, packet });
-      } else if (why !== 'through' && !r.duplicate) {
-        this.announceStored(userId, packet, why);
-      }
+    return this.storeOp((this.store as IMMessageStore).append(userId, packet)).then((r) => {
+      if (!r.ok) this.countRefusal(userId, packet, why, r);
+      else if (why !== 'through' && !r.duplicate) this.announceStored(userId, packet, why);
       return r;
     });
-    this.trackStoreOp(op);
-    return op;
+  }
+
+  private countRefusal(userId: string, packet: Packet, why: string, r: { reason: StoreRefusalReason }): void {
+    this.stats.storeRefused++;
+    this.abuse.process(IMErrors.STORE_REFUSED.id, `message ${logText(packet.fp)} for ${logText(userId)} refused (${why}): ${r.reason}`);
+    if (this.events.observed) this.events.next({ type: 'store-refused', userId, fp: packet.fp as string, reason: r.reason, packet });
+  }
+
+  /** Tracks a store operation for shutdown; never rejects (a failure is an `unavailable` refusal). */
+  private storeOp(op: Promise<AppendResult>): Promise<AppendResult> {
+    const safe = op.catch((): AppendResult => ({ ok: false, reason: 'unavailable' }));
+    this.trackStoreOp(safe);
+    return safe;
   }
 
   private announceStored(userId: string, packet: Packet, reason: 'offline' | 'undelivered'): void {
@@ -942,8 +979,10 @@ export class IMCore {
     if (this.events.observed) this.events.next({ type: 'stored', userId, fp: packet.fp as string, reason, packet });
   }
 
-  private storeRemove(userId: string, fp: string): void {
-    const op = (this.store as IMMessageStore).remove(userId, fp).catch((err) => {
+  private storeRemove(userId: string, fp: string, held = false): void {
+    const store = this.store as IMMessageStore;
+    const removed = held && store.release ? store.release(userId, fp) : store.remove(userId, fp);
+    const op = removed.catch((err) => {
       // Left in the store: delivered again at the next login, and the client drops the duplicate by fp.
       this.abuse.process(IMErrors.STORE_REFUSED.id, `could not remove ${logText(fp)} for ${logText(userId)}: ${(err as Error)?.message}`);
     });
@@ -966,12 +1005,14 @@ export class IMCore {
     session.held = [];
     const { readBatch, maxPerUser } = this.options.storeLimits;
     const run = async () => {
+      // What a crash (or another node's session) left held goes into the queue first.
+      await store.recover?.(userId);
       let after: string | undefined;
       // Bounded: a user has at most maxPerUser messages, plus what arrives while we read.
       for (let round = 0; round <= Math.ceil(maxPerUser / readBatch) + 1; round++) {
         const batch = await store.read(userId, readBatch, after);
         if (session.closed || session.userId !== userId) return;
-        for (const m of batch) this.redeliver(session, userId, m.packet);
+        for (const m of batch) this.redeliver(session, userId, m.packet, m.storedAt);
         if (batch.length < readBatch) return;
         after = batch[batch.length - 1].id;
       }
@@ -986,7 +1027,7 @@ export class IMCore {
     this.trackStoreOp(op);
   }
 
-  private redeliver(session: Session, userId: string, packet: Packet): void {
+  private redeliver(session: Session, userId: string, packet: Packet, storedAt: number): void {
     const body = this.encode(packet);
     // Too large for this transport: it waits for a login on one that takes it.
     if (!this.fits(body, session)) return;
@@ -997,6 +1038,7 @@ export class IMCore {
     this.stats.storeRedelivered++;
     this.metrics.packetOut(session.transport, PacketType.DATA);
     session.connection.write(body);
+    if (this.events.observed) this.events.next({ type: 'redelivered', userId, fp: entry.fp, storedAt, packet });
   }
 
   private checkIdle(session: Session, now: number): void {

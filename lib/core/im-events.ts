@@ -11,6 +11,7 @@ export type IMCoreEvent =
   | { readonly type: 'lost'; readonly userId: string; readonly fp: string; readonly packet: Packet }
   | IMStoredEvent
   | IMStoreRefusedEvent
+  | IMRedeliveredEvent
   | IMBridgedEvent;
 
 /** A session as events describe it: plain data, safe to log or serialise. */
@@ -50,11 +51,19 @@ export interface IMStoredEvent { readonly type: 'stored'; readonly userId: strin
 /** The message store refused a message for `userId` (`reason`: too-large, user-full, store-full, unavailable). */
 export interface IMStoreRefusedEvent { readonly type: 'store-refused'; readonly userId: string; readonly fp: string; readonly reason: StoreRefusalReason; readonly packet: Packet }
 
+/**
+ * A stored message was written to `userId` at its login (`storedAt`: when the
+ * store took it). Emitted while the backlog is written, so a notice the
+ * application pushes to the user in answer arrives after the stored messages.
+ */
+export interface IMRedeliveredEvent { readonly type: 'redelivered'; readonly userId: string; readonly fp: string; readonly storedAt: number; readonly packet: Packet }
+
 /** A packet crossed the MobileIMSDK-Web bridge: `out` confirmed by the broker, `in` consumed and handed to the recipient's server. */
 export interface IMBridgedEvent { readonly type: 'bridged'; readonly direction: 'in' | 'out'; readonly userId: string; readonly fp?: string; readonly packet: Packet }
 
 /** Session and delivery events, as published by `PushService.events$`: plain data only. */
-export type IMEvent = IMOnlineEvent | IMOfflineEvent | IMDeliveredEvent | IMLostEvent | IMStoredEvent | IMStoreRefusedEvent | IMBridgedEvent;
+export type IMEvent =
+  | IMOnlineEvent | IMOfflineEvent | IMDeliveredEvent | IMLostEvent | IMStoredEvent | IMStoreRefusedEvent | IMRedeliveredEvent | IMBridgedEvent;
 
 /** Plain data describing `session`. */
 export function sessionInfo(session: Session): IMSessionInfo {
@@ -71,6 +80,7 @@ export function toPublicEvent(e: IMCoreEvent): IMEvent {
     case 'bridged':
     case 'stored':
     case 'store-refused':
+    case 'redelivered':
       return { ...e, packet: { ...e.packet } };
     default:
       return { type: e.type, userId: e.userId, fp: e.fp, packet: { ...e.packet } };

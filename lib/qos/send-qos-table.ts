@@ -22,6 +22,8 @@ export interface QoSEntry extends QueueNode {
   settled: boolean;
   /** A copy is in the message store (a stored backlog, or written through a durable store): the ACK removes it there. */
   stored?: boolean;
+  /** With `stored`: the copy is a held one (`IMMessageStore.hold`), released at the ACK. */
+  held?: boolean;
   /** Not ACKed by this session, it goes to the message store (C2C, and pushes with `store: true`). */
   storable?: boolean;
   /** Called once with the outcome (PushService awaits it). */

@@ -58,4 +58,15 @@ export interface IMMessageStore {
   count(userId: string): Promise<number>;
   /** Releases connections and timers; idempotent. */
   close(): Promise<void>;
+  /**
+   * Optional, for durable stores (crash safety at a lower cost than `append`):
+   * keeps a copy of a QoS packet being delivered live to `userId`, outside its
+   * queue, until `release` (the recipient's ACK). What a crash leaves behind is
+   * moved into the queue by `recover` at the user's next login.
+   */
+  hold?(userId: string, packet: Packet): Promise<AppendResult>;
+  /** Forgets a held copy (ACKed, or moved into the queue by the core). */
+  release?(userId: string, fp: string): Promise<void>;
+  /** Moves the user's held copies into its queue (after those already there, oldest first); skips fps already queued. */
+  recover?(userId: string): Promise<void>;
 }

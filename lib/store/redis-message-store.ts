@@ -23,31 +23,55 @@ export interface RedisMessageStoreOptions {
  * last append, so a user who never returns leaves nothing behind.
  */
 
-/** KEYS: stream, index. ARGV: fp, packet json, maxPerUser, ttlMs. → 'dup' | 'full' | stream id */
+/**
+ * KEYS: stream, index. ARGV: fp, packet json, maxPerUser, ttlMs. → 'dup' | 'full' | stream id.
+ * On the hot path (crash safety writes every QoS C2C through): expired messages
+ * and stale index entries are trimmed only when the user is at the bound.
+ */
 const APPEND = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ttl = tonumber(ARGV[4])
-redis.call('XTRIM', KEYS[1], 'MINID', now - ttl)
 local old = redis.call('HGET', KEYS[2], ARGV[1])
 if old and #redis.call('XRANGE', KEYS[1], old, old) > 0 then return 'dup' end
-if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[3]) then return 'full' end
-local id = redis.call('XADD', KEYS[1], '*', 'p', ARGV[2])
-redis.call('HSET', KEYS[2], ARGV[1], id)
--- Index entries of trimmed messages: pruned once the index is twice the bound.
-if redis.call('HLEN', KEYS[2]) > 2 * tonumber(ARGV[3]) then
-  local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
-  local min = first[1] and first[1][1] or id
+local max = tonumber(ARGV[3])
+local ttl = tonumber(ARGV[4])
+if redis.call('XLEN', KEYS[1]) >= max then
+  local t = redis.call('TIME')
+  local minid = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - ttl
+  if redis.call('XTRIM', KEYS[1], 'MINID', minid) == 0 then return 'full' end
+  -- Index entries of the expired messages go too.
   local all = redis.call('HGETALL', KEYS[2])
   for i = 1, #all, 2 do
-    local a, b = string.match(all[i + 1], '(%d+)-(%d+)')
-    local c, d = string.match(min, '(%d+)-(%d+)')
-    if tonumber(a) < tonumber(c) or (tonumber(a) == tonumber(c) and tonumber(b) < tonumber(d)) then redis.call('HDEL', KEYS[2], all[i]) end
+    if #redis.call('XRANGE', KEYS[1], all[i + 1], all[i + 1]) == 0 then redis.call('HDEL', KEYS[2], all[i]) end
   end
+  if redis.call('XLEN', KEYS[1]) >= max then return 'full' end
 end
+local id = redis.call('XADD', KEYS[1], '*', 'p', ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], id)
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[2], ttl)
 return id
+`;
+
+/** KEYS: stream, index, held. ARGV: ttlMs. Held copies ("<ms>:<json>") into the stream, oldest first. */
+const RECOVER = `
+local all = redis.call('HGETALL', KEYS[3])
+if #all == 0 then return 0 end
+local items = {}
+for i = 1, #all, 2 do
+  local v = all[i + 1]
+  local sep = string.find(v, ':', 1, true)
+  table.insert(items, { tonumber(string.sub(v, 1, sep - 1)), all[i], string.sub(v, sep + 1) })
+end
+table.sort(items, function(a, b) return a[1] < b[1] end)
+for _, it in ipairs(items) do
+  local old = redis.call('HGET', KEYS[2], it[2])
+  if not (old and #redis.call('XRANGE', KEYS[1], old, old) > 0) then
+    redis.call('HSET', KEYS[2], it[2], redis.call('XADD', KEYS[1], '*', 'p', it[3]))
+  end
+end
+redis.call('DEL', KEYS[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return #items
 `;
 
 /** KEYS: stream, index. ARGV: fp. → 1 removed, 0 not there */
@@ -79,6 +103,7 @@ type Scripted = Redis & {
   imStoreRemove(s: string, f: string, fp: string): Promise<number>;
   imStoreRead(s: string, ttl: number, start: string, count: number): Promise<[string, string[]][]>;
   imStoreCount(s: string, ttl: number): Promise<number>;
+  imStoreRecover(s: string, f: string, h: string, ttl: number): Promise<number>;
 };
 
 /**
@@ -86,6 +111,8 @@ type Scripted = Redis & {
  * survives a crash of the server and is shared by every node that points at
  * the same Redis. Bounded per user and by TTL; the total is Redis' `maxmemory`
  * (use `noeviction`: a full Redis refuses appends, which the sender is told).
+ * One connection: a user's operations reach Redis in call order (the core
+ * relies on that: a removal issued after an append is applied after it).
  */
 export class RedisMessageStore implements IMMessageStore {
   readonly durable = true;
@@ -105,7 +132,8 @@ export class RedisMessageStore implements IMMessageStore {
     } else {
       // Loaded here so that applications without Redis need not install ioredis.
       const IORedis = (require('ioredis') as { default: typeof Redis }).default;
-      const defaults = { maxRetriesPerRequest: 2, lazyConnect: false };
+      // Auto-pipelining: the appends and removals of one event-loop turn go out in one write.
+      const defaults = { maxRetriesPerRequest: 2, lazyConnect: false, enableAutoPipelining: true };
       this.redis = (typeof given === 'string' ? new IORedis(given, defaults) : new IORedis({ ...defaults, ...(given as object) })) as Scripted;
       this.owned = true;
       // ioredis reconnects by itself; without a listener an error event would be thrown.
@@ -115,6 +143,7 @@ export class RedisMessageStore implements IMMessageStore {
     this.redis.defineCommand('imStoreRemove', { numberOfKeys: 2, lua: REMOVE });
     this.redis.defineCommand('imStoreRead', { numberOfKeys: 1, lua: READ });
     this.redis.defineCommand('imStoreCount', { numberOfKeys: 1, lua: COUNT });
+    this.redis.defineCommand('imStoreRecover', { numberOfKeys: 3, lua: RECOVER });
   }
 
   async append(userId: string, packet: Packet): Promise<AppendResult> {
@@ -151,13 +180,40 @@ export class RedisMessageStore implements IMMessageStore {
     return this.redis.imStoreCount(this.key(userId, 's'), this.limits.ttlMs);
   }
 
+  /**
+   * Two plain commands (no script): a hash `<prefix>{user}:h` fp → "<ms>:<json>".
+   * This is what the core writes for every QoS C2C to an online user.
+   */
+  async hold(userId: string, packet: Packet): Promise<AppendResult> {
+    if (packet.fp === undefined) return { ok: false, reason: 'too-large' };
+    const json = encodePacket(packet);
+    if (Buffer.byteLength(json) > this.limits.maxMessageBytes) return { ok: false, reason: 'too-large' };
+    const key = this.key(userId, 'h');
+    try {
+      const [added] = await Promise.all([this.redis.hset(key, packet.fp, `${Date.now()}:${json}`), this.redis.pexpire(key, this.limits.ttlMs)]);
+      this.failureLogged = false;
+      return { ok: true, duplicate: added === 0 };
+    } catch (err) {
+      this.failed(err);
+      return { ok: false, reason: 'unavailable' };
+    }
+  }
+
+  async release(userId: string, fp: string): Promise<void> {
+    await this.redis.hdel(this.key(userId, 'h'), fp);
+  }
+
+  async recover(userId: string): Promise<void> {
+    await this.redis.imStoreRecover(this.key(userId, 's'), this.key(userId, 'f'), this.key(userId, 'h'), this.limits.ttlMs);
+  }
+
   async close(): Promise<void> {
     if (this.closed || !this.owned) return;
     this.closed = true;
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
-  private key(userId: string, kind: 's' | 'f'): string {
+  private key(userId: string, kind: 's' | 'f' | 'h'): string {
     return `${this.prefix}{${userId}}:${kind}`;
   }
 

@@ -94,6 +94,23 @@ describeWithRedis('RedisMessageStore', (redis) => {
   let prefix = 0;
   contract('RedisMessageStore', async (limits) => new RedisMessageStore({ redis: redis.url, keyPrefix: `t${++prefix}:` }, limits), { total: false });
 
+  it('hold/release keep a copy outside the queue; recover moves what is left into it, oldest first, skipping queued fps', async () => {
+    const store = new RedisMessageStore({ redis: redis.url, keyPrefix: 'hold:' }, LIMITS);
+    try {
+      await store.append('bob', msg('bob', 'queued'));
+      for (const fp of ['h1', 'h2', 'queued', 'h3']) expect((await store.hold!('bob', msg('bob', fp))).ok).toBe(true);
+      await store.release!('bob', 'h2'); // ACKed
+      expect(await store.count('bob')).toBe(1);
+      await store.recover!('bob');
+      expect((await store.read('bob', 10)).map((m) => m.packet.fp)).toEqual(['queued', 'h1', 'h3']);
+      await store.recover!('bob'); // nothing held any more
+      expect(await store.count('bob')).toBe(3);
+      expect(await store.hold!('bob', msg('bob', 'big', 'x'.repeat(600)))).toEqual({ ok: false, reason: 'too-large' });
+    } finally {
+      await store.close();
+    }
+  });
+
   it('keys are hash-tagged by user, expire with the TTL, and an outage is a typed refusal', async () => {
     const client = new Redis(redis.url);
     const store = new RedisMessageStore({ redis: client, keyPrefix: 'tag:' }, { ...LIMITS, ttlMs: 200 });
