@@ -122,6 +122,11 @@ export class RedisMessageStore implements IMMessageStore {
   private readonly logger = new Logger('RedisMessageStore');
   private closed = false;
   private failureLogged = false;
+  private holds = new Map<string, { fields: string[]; waiters: ((r: AppendResult) => void)[] }>();
+  private releases = new Map<string, { fps: string[]; waiters: (() => void)[] }>();
+  private flushTimer?: NodeJS.Immediate;
+  /** When each user's held hash last got its TTL (bounded: cleared past 100,000 users). */
+  private readonly expiredAt = new Map<string, number>();
 
   constructor(options: RedisMessageStoreOptions, private readonly limits: MessageStoreLimits) {
     this.prefix = options.keyPrefix ?? 'im:store:';
@@ -147,6 +152,7 @@ export class RedisMessageStore implements IMMessageStore {
   }
 
   async append(userId: string, packet: Packet): Promise<AppendResult> {
+    this.flush(); // batched holds and releases first: one user's operations stay in call order
     if (packet.fp === undefined) return { ok: false, reason: 'too-large' };
     const json = encodePacket(packet);
     if (Buffer.byteLength(json) > this.limits.maxMessageBytes) return { ok: false, reason: 'too-large' };
@@ -162,6 +168,7 @@ export class RedisMessageStore implements IMMessageStore {
   }
 
   async read(userId: string, limit: number, afterId?: string): Promise<StoredMessage[]> {
+    this.flush(); // batched holds and releases first: one user's operations stay in call order
     const rows = await this.redis.imStoreRead(this.key(userId, 's'), this.limits.ttlMs, afterId === undefined ? '-' : `(${afterId}`, limit);
     const out: StoredMessage[] = [];
     for (const [id, fields] of rows) {
@@ -173,41 +180,95 @@ export class RedisMessageStore implements IMMessageStore {
   }
 
   async remove(userId: string, fp: string): Promise<boolean> {
+    this.flush(); // batched holds and releases first: one user's operations stay in call order
     return (await this.redis.imStoreRemove(this.key(userId, 's'), this.key(userId, 'f'), fp)) === 1;
   }
 
   count(userId: string): Promise<number> {
+    this.flush();
     return this.redis.imStoreCount(this.key(userId, 's'), this.limits.ttlMs);
   }
 
   /**
-   * Two plain commands (no script): a hash `<prefix>{user}:h` fp → "<ms>:<json>".
-   * This is what the core writes for every QoS C2C to an online user.
+   * A hash `<prefix>{user}:h` fp → "<ms>:<json>", written without a script.
+   * This is what the core writes for every QoS C2C to an online user, so holds
+   * and releases are batched: one HSET / HDEL per user per event-loop turn, and
+   * the hash's TTL renewed only when half of it has run.
    */
-  async hold(userId: string, packet: Packet): Promise<AppendResult> {
-    if (packet.fp === undefined) return { ok: false, reason: 'too-large' };
+  hold(userId: string, packet: Packet): Promise<AppendResult> {
+    if (packet.fp === undefined) return Promise.resolve({ ok: false, reason: 'too-large' });
     const json = encodePacket(packet);
-    if (Buffer.byteLength(json) > this.limits.maxMessageBytes) return { ok: false, reason: 'too-large' };
-    const key = this.key(userId, 'h');
-    try {
-      const [added] = await Promise.all([this.redis.hset(key, packet.fp, `${Date.now()}:${json}`), this.redis.pexpire(key, this.limits.ttlMs)]);
-      this.failureLogged = false;
-      return { ok: true, duplicate: added === 0 };
-    } catch (err) {
-      this.failed(err);
-      return { ok: false, reason: 'unavailable' };
+    if (Buffer.byteLength(json) > this.limits.maxMessageBytes) return Promise.resolve({ ok: false, reason: 'too-large' });
+    return new Promise((resolve) => {
+      let batch = this.holds.get(userId);
+      if (!batch) this.holds.set(userId, (batch = { fields: [], waiters: [] }));
+      batch.fields.push(packet.fp as string, `${Date.now()}:${json}`);
+      batch.waiters.push(resolve);
+      this.schedule();
+    });
+  }
+
+  release(userId: string, fp: string): Promise<void> {
+    return new Promise((resolve) => {
+      let batch = this.releases.get(userId);
+      if (!batch) this.releases.set(userId, (batch = { fps: [], waiters: [] }));
+      batch.fps.push(fp);
+      batch.waiters.push(resolve);
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.flushTimer) return;
+    // setImmediate, not a microtask: the packets of every socket read in this turn share the batch.
+    this.flushTimer = setImmediate(() => this.flush());
+  }
+
+  /** Sends the batched holds, then the releases (a hold and its release in one batch stay in that order). */
+  private flush(): void {
+    if (this.flushTimer) clearImmediate(this.flushTimer);
+    this.flushTimer = undefined;
+    const holds = this.holds;
+    const releases = this.releases;
+    if (holds.size === 0 && releases.size === 0) return;
+    this.holds = new Map();
+    this.releases = new Map();
+    const now = Date.now();
+    if (this.expiredAt.size > 100_000) this.expiredAt.clear();
+    for (const [userId, batch] of holds) {
+      const key = this.key(userId, 'h');
+      const writes: Promise<unknown>[] = [this.redis.hset(key, ...batch.fields)];
+      const last = this.expiredAt.get(userId);
+      if (last === undefined || now - last > this.limits.ttlMs / 2) {
+        this.expiredAt.set(userId, now);
+        writes.push(this.redis.pexpire(key, this.limits.ttlMs));
+      }
+      Promise.all(writes).then(
+        () => {
+          this.failureLogged = false;
+          for (const w of batch.waiters) w({ ok: true, duplicate: false });
+        },
+        (err) => {
+          this.expiredAt.delete(userId);
+          this.failed(err);
+          for (const w of batch.waiters) w({ ok: false, reason: 'unavailable' });
+        },
+      );
+    }
+    for (const [userId, batch] of releases) {
+      const done = () => batch.waiters.forEach((w) => w());
+      // A failed release leaves a copy that `recover` redelivers once; the client drops it by fp.
+      this.redis.hdel(this.key(userId, 'h'), ...batch.fps).then(done, (err) => (this.failed(err), done()));
     }
   }
 
-  async release(userId: string, fp: string): Promise<void> {
-    await this.redis.hdel(this.key(userId, 'h'), fp);
-  }
-
   async recover(userId: string): Promise<void> {
+    this.flush(); // batched holds and releases first: one user's operations stay in call order
     await this.redis.imStoreRecover(this.key(userId, 's'), this.key(userId, 'f'), this.key(userId, 'h'), this.limits.ttlMs);
   }
 
   async close(): Promise<void> {
+    this.flush();
     if (this.closed || !this.owned) return;
     this.closed = true;
     await this.redis.quit().catch(() => this.redis.disconnect());
