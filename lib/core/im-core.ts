@@ -909,13 +909,13 @@ export class IMCore {
     const lost: QoSEntry[] = [];
     const keep = this.store !== null && !(this.shuttingDown && !this.store.durable);
     for (const e of entries) {
-      if (this.store && e.stored && e.held) {
+      if (keep && e.stored && e.held) {
         // A held copy: into the user's queue now, then the copy goes.
         this.storeAppend(e.to, e.packet, 'undelivered').then((r) => {
           this.storeRemove(e.to, e.fp, true);
           if (!r.ok) this.reportLost([e], reason);
         });
-      } else if (this.store && e.stored) {
+      } else if (keep && e.stored) {
         // Already kept (written through, or a redelivered backlog): it waits there for the next login.
         this.announceStored(e.to, e.packet, 'undelivered');
         this.storedSettle.get(e)?.('stored');
