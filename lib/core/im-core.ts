@@ -14,6 +14,8 @@ import { ReceiveDedupTable } from '../qos/receive-dedup-table';
 import { AbuseLog } from './abuse-log';
 import { Admission } from './admission';
 import { BridgePort } from './bridge-port';
+import type { IMClusterPort } from './cluster-port';
+import type { DeliveryResult, DeliveryStatus } from './delivery-result';
 import { closeReasonOf } from '../metrics/close-reason';
 import { IMMetrics, NOOP_METRICS } from '../metrics/im-metrics';
 import { Clock, ClockTimer, SystemClock } from './clock';
@@ -24,6 +26,7 @@ import { emptyStats, IMCoreEvent, IMStats } from './im-events';
 import { LoginThrottle } from './login-throttle';
 import { OnlineTable } from './online-table';
 import { RemoteRouter } from './remote-router';
+import type { IMSessionSink } from './session-sink';
 import { Session } from './session';
 import { sessionLog } from './session-log';
 import { logText } from './log-text';
@@ -31,32 +34,7 @@ import { TimerWheel } from './timer-wheel';
 import { AppendResult, IMMessageStore, StoreRefusalReason } from '../store/message-store';
 import { createMessageStore } from '../store/create-message-store';
 
-/** Outcome of a server-to-client send (PushService). */
-export type DeliveryStatus =
-  /** The client ACKed the packet (QoS). */
-  | 'delivered'
-  /** No ACK after every retransmission (QoS). */
-  | 'lost'
-  /** The user had no session, or the write failed. */
-  | 'offline'
-  /** Written to the user's session; no ACK was asked for (no QoS). */
-  | 'sent'
-  /** Larger than the user's transport and SDK accept (QUIRK-17); not sent. */
-  | 'too-large'
-  /** Kept in the message store (`store: true`): delivered at the user's next login, and a `delivered` event then. */
-  | 'stored'
-  /** Online nowhere here: published to the MobileIMSDK-Web bridge and confirmed by the broker; the far side delivers it. */
-  | 'bridged';
-
-/** Result of one server-to-client send. */
-export interface DeliveryResult {
-  readonly userId: string;
-  readonly status: DeliveryStatus;
-  /** Fingerprint of a QoS packet. */
-  readonly fp?: string;
-  /** With `store: true` and status `offline`: why the message store refused it. */
-  readonly storeRefused?: string;
-}
+export type { DeliveryResult, DeliveryStatus } from './delivery-result';
 
 const isThenable = (v: unknown): v is Promise<unknown> =>
   typeof v === 'object' && v !== null && typeof (v as Promise<unknown>).then === 'function';
@@ -68,7 +46,7 @@ const isThenable = (v: unknown): v is Promise<unknown> =>
  * handled strictly in order: while an asynchronous hook runs, later packets
  * of that session wait in its queue.
  */
-export class IMCore {
+export class IMCore implements IMSessionSink, IMClusterPort {
   /** user id → session (PROTOCOL.md §4). */
   readonly online = new OnlineTable();
   /** Operational counters. */

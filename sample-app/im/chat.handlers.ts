@@ -2,7 +2,7 @@ import { Injectable, Logger, OnModuleDestroy, OnModuleInit, UseFilters, UseGuard
 import { Subscription } from 'rxjs';
 import {
   IMContext, IMData, IMEvent, IMEventContext, IMException, IMJson, IMLoginInfo, KickoutCode, IMPacket, IMSession, IMUserId, LoginInfo, OnC2S, OnLogin,
-  IMErrors, IMRefusal, OnC2C, OnLoginSuccess, OnLogout, Packet, PushService, refusal, SERVER_USER_ID, Session,
+  IMErrors, OnC2C, OnLoginSuccess, OnLogout, Packet, PushService, SERVER_USER_ID, Session,
 } from '../../lib';
 import { BlockGuard } from '../contacts/block.guard';
 import { BlockListService } from '../contacts/block-list.service';
@@ -64,9 +64,10 @@ export class ChatHandlers implements OnModuleInit, OnModuleDestroy {
    */
   @OnC2C()
   @UseGuards(BlockGuard)
-  onChat(@IMPacket() packet: Packet, @IMSession() session: Session): boolean | IMRefusal {
+  onChat(@IMPacket() packet: Packet, @IMSession() session: Session): boolean {
     if (packet.to !== undefined && this.users.exists(packet.to)) return true;
-    return session.notifyUndeliverable ? refusal(IMErrors.UNDELIVERABLE.wireCode, IMErrors.UNDELIVERABLE.message()) : false;
+    if (session.notifyUndeliverable) throw new IMException(IMErrors.UNDELIVERABLE.wireCode, IMErrors.UNDELIVERABLE.message());
+    return false;
   }
 
   /** Blocking an unknown user throws a domain error, which the filter turns into IM error 1104. */

@@ -1,4 +1,4 @@
-import { IMCore } from '../../lib';
+import { IMCore } from '../../lib/core/im-core';
 import { IMTestingApp, startIMTestingApp, until } from '../../lib/testing';
 import { RecordingHandlers } from './fixtures/recording-handlers';
 

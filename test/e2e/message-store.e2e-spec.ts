@@ -6,8 +6,9 @@
  */
 import { Injectable } from '@nestjs/common';
 import { firstValueFrom, filter, take, toArray } from 'rxjs';
-import { IMCore, IMErrors, IMEvent, IMModuleOptions, MemoryMessageStore, OnLogin, OnMessagesLost, Packet, PacketType, PushService } from '../../lib';
+import { IMErrors, IMEvent, IMModuleOptions, MemoryMessageStore, OnLogin, OnMessagesLost, Packet, PacketType, PushService } from '../../lib';
 import { IMTestClient, IMTestingApp, startIMTestingApp, until } from '../../lib/testing';
+import { IMCore } from '../../lib/core/im-core';
 import { describeWithRedis } from '../support/redis-server';
 
 /** Accepts every login; no @OnC2COffline, so the library's store takes the offline path. */

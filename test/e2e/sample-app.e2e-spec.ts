@@ -5,7 +5,8 @@
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { IMCore, PacketType, PushService } from '../../lib';
+import { PacketType, PushService } from '../../lib';
+import { IMCore } from '../../lib/core/im-core';
 import { IMTestClient, until } from '../../lib/testing';
 import { AppConfig } from '../../sample-app/app.config';
 import { buildChatScript } from '../../sample-app/chat/build-chat';

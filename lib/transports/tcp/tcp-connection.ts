@@ -1,6 +1,6 @@
 import { Socket } from 'net';
-import { IMConnection } from '../core/connection';
-import { TCP_HEADER_BYTES } from '../protocol/tcp-frame-decoder';
+import { IMConnection } from '../../core/connection';
+import { TCP_HEADER_BYTES } from '../../protocol/tcp-frame-decoder';
 
 /** Bytes a peer may leave unread before writes to it count as failed (slow consumer). */
 const MAX_BUFFERED_BYTES = 1 << 20;

@@ -1,6 +1,6 @@
 import { Socket } from 'net';
 import { WebSocket } from 'ws';
-import { IMConnection } from '../core/connection';
+import { IMConnection } from '../../core/connection';
 
 /** Bytes a peer may leave unread before writes to it count as failed (slow consumer). */
 const MAX_BUFFERED_BYTES = 1 << 20;
