@@ -21,7 +21,7 @@ interface ServerProcess {
 
 /** Starts store-server.ts as its own process; resolves once it printed its port. */
 function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['-r', './test/support/ts-require.js', 'test/support/store-server.ts'], {
+  const child = spawn(process.execPath, ['-r', './test/support/ts-register.js', 'test/support/store-server.ts'], {
     cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -3,7 +3,7 @@
  * TCP only, every login accepted, the Redis message store, optionally the
  * Redis cluster. Prints one line `{"tcp":<port>}` once it listens.
  * Env: IM_REDIS_URL (required), IM_STORE_PREFIX, IM_CLUSTER=1, IM_NODE_ID.
- * Run: node -r ./test/support/ts-require.js test/support/store-server.ts
+ * Run: node -r ./test/support/ts-register.js test/support/store-server.ts
  */
 import 'reflect-metadata';
 import { Injectable, Module } from '@nestjs/common';
