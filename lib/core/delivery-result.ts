@@ -13,7 +13,9 @@ export type DeliveryStatus =
   /** Kept in the message store (`store: true`): delivered at the user's next login, and a `delivered` event then. */
   | 'stored'
   /** Online nowhere here: published to the MobileIMSDK-Web bridge and confirmed by the broker; the far side delivers it. */
-  | 'bridged';
+  | 'bridged'
+  /** Cluster: sent to the user's node, which did not answer in time; it may or may not have been delivered. */
+  | 'unknown';
 
 /** Result of one server-to-client send. */
 export interface DeliveryResult {

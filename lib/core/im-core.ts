@@ -23,13 +23,13 @@ import { IMConnection, TransportKind } from './connection';
 import { HookVerdict, IMCoreHooks, IMRefusal, isRefusal } from './core-hooks';
 import { countOpenFds, readOpenFileLimit } from './fd-limit';
 import { emptyStats, IMCoreEvent, IMStats } from './im-events';
+import { logText } from './log-text';
 import { LoginThrottle } from './login-throttle';
 import { OnlineTable } from './online-table';
 import { RemoteRouter } from './remote-router';
 import type { IMSessionSink } from './session-sink';
 import { Session } from './session';
 import { sessionLog } from './session-log';
-import { logText } from './log-text';
 import { TimerWheel } from './timer-wheel';
 import { AppendResult, IMMessageStore, StoreRefusalReason } from '../store/message-store';
 import { createMessageStore } from '../store/create-message-store';
@@ -706,21 +706,32 @@ export class IMCore implements IMSessionSink, IMClusterPort {
   /** §10.2 after the C2C handlers: forward, or take the offline path. */
   private c2c(session: Session, p: Packet, verdict: HookVerdict): Promise<unknown> | void {
     if (!this.allowed(session, verdict, p.fp)) return;
-    if (this.store?.durable && p.QoS && p.to !== undefined) return this.writeThrough(session, p, p.to);
-    return this.route(session, p, undefined);
+    const to = p.to;
+    const target = to === undefined ? undefined : this.online.get(to);
+    const behind = to === undefined ? undefined : session.crossNode?.get(to);
+    const durable = this.store?.durable === true && p.QoS === true && to !== undefined;
+    // Crash safety, the common case: a recipient online here, nothing of this session still on its way to it.
+    if (durable && target && !behind) return this.writeThrough(session, p, to as string, target);
+    // Otherwise in the store first (before the sender's ACK), then routed as without a store.
+    const through = durable ? this.storeAppend(to as string, p, 'through') : undefined;
+    const then = (next: (t: AppendResult | undefined) => Promise<unknown> | void): Promise<unknown> | void =>
+      through ? through.then(next) : next(undefined);
+    if (!target && this.remote && to !== undefined) return this.sendToNode(session, to, Promise.resolve(then((t) => this.forwardAcross(session, p, t))));
+    // The recipient came to this node while earlier messages to it are still on their way to its old one: after them.
+    if (behind && to !== undefined) return this.sendToNode(session, to, behind.tail.then(() => then((t) => this.route(session, p, t))));
+    return then((t) => this.route(session, p, t, target));
   }
 
   /**
    * Crash safety with a durable store: in the store before the sender's ACK, out
-   * of it at the recipient's ACK. A recipient online here gets the packet at
+   * of it at the recipient's ACK. The recipient online here gets the packet at
    * once and the session goes on (the store applies one user's operations in
-   * call order, so an early ACK's removal follows the append); only the
-   * sender's ACK waits for the store. Otherwise routing waits for its answer.
+   * call order, so an early ACK's removal follows the hold); only the sender's
+   * ACK waits for the store.
    */
-  private writeThrough(session: Session, p: Packet, to: string): Promise<unknown> | void {
+  private writeThrough(session: Session, p: Packet, to: string, target: Session): Promise<unknown> | void {
     const store = this.store as IMMessageStore;
-    const target = this.online.get(to);
-    const written = target ? this.forward(target, p, true) : false;
+    const written = this.forward(target, p, true);
     if (!written) return this.storeAppend(to, p, 'through').then((r) => this.route(session, p, r));
     const held = store.hold !== undefined;
     if (held && typeof written === 'object') written.held = true;
@@ -738,14 +749,60 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     });
   }
 
-  /** `through`: the answer of a durable store the packet was written through (already kept when ok). */
-  private route(session: Session, p: Packet, through: AppendResult | undefined): Promise<unknown> | void {
-    const target = p.to === undefined ? undefined : this.online.get(p.to);
+  /**
+   * Local session, else another node, else the bridge or the offline path.
+   * `through`: the answer of a durable store the packet was written through (already kept when ok).
+   */
+  private route(
+    session: Session, p: Packet, through: AppendResult | undefined, target = p.to === undefined ? undefined : this.online.get(p.to),
+  ): Promise<unknown> | void {
     if (target && this.forward(target, p, through?.ok === true)) return this.delivered(session, p);
-    if (!target && this.remote && p.to !== undefined) {
-      return this.remote.forwardC2C(p).then((ok) => (ok ? this.delivered(session, p) : this.across(session, p, through)));
-    }
+    if (!target && this.remote && p.to !== undefined) return this.forwardAcross(session, p, through);
     return target ? this.offline(session, p, through) : this.across(session, p, through);
+  }
+
+  private forwardAcross(session: Session, p: Packet, through?: AppendResult): Promise<unknown> {
+    return (this.remote as RemoteRouter).forwardC2C(p).then((outcome) => {
+      if (outcome === 'delivered') return this.delivered(session, p);
+      if (outcome === 'absent') return this.across(session, p, through);
+      this.unknownOutcome(session, p);
+    });
+  }
+
+  /**
+   * Sent to another node that did not answer in time: it may have written the packet, so neither
+   * the offline path (a second copy later) nor an ACK (it may be lost). The sender's QoS
+   * retransmits the same fp, which is routed again; the recipient's SDK drops a duplicate fp.
+   */
+  private unknownOutcome(session: Session, p: Packet): void {
+    this.stats.crossNodeUnknown++;
+    this.abuse.process(IMErrors.CROSS_NODE_UNKNOWN.id, `${IMErrors.CROSS_NODE_UNKNOWN.message()} (C2C from ${logText(session.userId ?? '')} to ${logText(p.to ?? '')})`);
+  }
+
+  /**
+   * A C2C on its way to another node does not hold the session's later packets: many are in
+   * flight at once (the router keeps their order per destination node), so local traffic and
+   * keepalives go on while Redis or another node is slow. Past `limits.maxCrossNodeInFlight`
+   * the session waits for this one, as it does behind a slow handler.
+   */
+  private sendToNode(session: Session, to: string, outcome: Promise<unknown>): Promise<unknown> | void {
+    const settled = outcome.then(undefined, (err) => this.handlerFailed(session, err));
+    const sends = (session.crossNode ??= new Map());
+    let mine = sends.get(to);
+    if (mine) {
+      mine.count++;
+      mine.tail = settled;
+    } else sends.set(to, (mine = { count: 1, tail: settled }));
+    const record = mine;
+    session.crossNodeInFlight++;
+    void settled.then(() => {
+      session.crossNodeInFlight--;
+      if (--record.count === 0 && sends.get(to) === record) sends.delete(to);
+    });
+    if (session.crossNodeInFlight < this.options.limits.maxCrossNodeInFlight) return;
+    this.stats.crossNodeWaits++;
+    this.abuse.session(session, IMErrors.CROSS_NODE_BACKLOG.id, `${session.crossNodeInFlight} C2C in flight to other nodes`);
+    return settled;
   }
 
   /**
@@ -818,10 +875,15 @@ export class IMCore implements IMSessionSink, IMClusterPort {
    * offline path. Never sent back across the bridge. The hooks get a null
    * session: the sender is on the far side.
    */
-  async deliverBridged(p: Packet): Promise<'delivered' | 'stored' | 'dropped'> {
+  async deliverBridged(p: Packet): Promise<'delivered' | 'stored' | 'dropped' | 'unknown'> {
     const target = p.to === undefined ? undefined : this.online.get(p.to);
-    const written = target ? this.forward(target, p) : this.remote !== undefined && (await this.remote.forwardC2C(p));
-    if (written) {
+    const outcome = target ? (this.forward(target, p) ? 'delivered' : 'absent') : this.remote ? await this.remote.forwardC2C(p) : 'absent';
+    // Maybe written on the other node: not stored as well (a second copy).
+    if (outcome === 'unknown') {
+      this.stats.crossNodeUnknown++;
+      return 'unknown';
+    }
+    if (outcome === 'delivered') {
       this.fireAndForget(this.hooks.c2cDelivered?.(p, null));
       return 'delivered';
     }

@@ -141,6 +141,12 @@ export interface IMStats {
   storeRefused: number;
   /** Stored messages written to their recipient at login. */
   storeRedelivered: number;
+  /** C2C that found `limits.maxCrossNodeInFlight` sends of their session on the way to other nodes: the session's later packets waited. */
+  crossNodeWaits: number;
+  /** C2C and pushes sent to another node that did not answer in time (maybe delivered): no offline path, no ACK. */
+  crossNodeUnknown: number;
+  /** Messages on this node's cluster channel that were not a valid envelope of this version: ignored. */
+  clusterEnvelopesRejected: number;
 }
 
 /** A zeroed {@link IMStats}. */
@@ -153,5 +159,6 @@ export function emptyStats(): IMStats {
     fdLimitRefused: 0, repliesSuppressed: 0,
     bridgedOut: 0, bridgedIn: 0, bridgeDuplicates: 0, bridgePublishFailed: 0, bridgePoison: 0, bridgeOutages: 0,
     stored: 0, storeRefused: 0, storeRedelivered: 0,
+    crossNodeWaits: 0, crossNodeUnknown: 0, clusterEnvelopesRejected: 0,
   };
 }

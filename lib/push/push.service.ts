@@ -37,6 +37,7 @@ export interface PushOptions {
  * retransmissions), `offline` (no session, or the write failed), `too-large`
  * (over what the user's transport and SDK accept) or `sent` (no QoS); with the
  * MobileIMSDK-Web bridge, `bridged` (online nowhere here, handed to the far side);
+ * in a cluster, `unknown` (the user's node did not answer in time: maybe delivered).
  * with `store: true`, `stored` (kept for the user's next login; `delivered` event later).
  */
 @Injectable()
