@@ -59,6 +59,8 @@ Options:
   abuse: --duration S per row (20), --quiet S before and after (5), --rows 1,2,3, --canary-rate (50),
          --accounts N and --rate R (rows 1-2: 10 accounts, 190 packets/s each), --fp-chars N (row 2: 20000),
          --anon-count N --anon-rate R --anon-per-worker N --echo-every S (row 3: 20000, 2000/s, 5000, 3)
+  --store memory|off|redis://H:P   the bench server's message store (memory); with Redis, QoS C2C is
+                           written through the store before the sender's ACK (crash safety; README "Delivery guarantees")
   --server-prof            start the bench server with --cpu-prof (profiles in bench/reports/prof/)
   --out FILE               also write the report to FILE`;
 
@@ -147,7 +149,7 @@ async function withServer<T>(kind: 'nestjs-im' | 'relay', lifetimeMs: number, bo
   const target =
     kind === 'nestjs-im' && port !== undefined
       ? externalTarget(args.str('host', '127.0.0.1'), { [args.str('transport', 'tcp')]: port, pid: args.num('pid'), push: args.num('push-port') }, args.str('ws-path', '/websocket'))
-      : await startServer(kind, { lifetimeMs, execArgv: kind === 'relay' ? [] : serverExecArgv() });
+      : await startServer(kind, { lifetimeMs, execArgv: kind === 'relay' ? [] : serverExecArgv(), store: args.str('store', 'memory') });
   try {
     return await body(target);
   } finally {

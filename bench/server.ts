@@ -1,7 +1,7 @@
 /**
  * nestjs-im as a benchmark target, in its own process:
  *   node dist/bench/server.js [--host 127.0.0.1] [--tcp 8901] [--ws 3000] [--udp 7901] [--push 8902]
- *                             [--transports tcp,ws,udp] [--lifetime 3600] [--default-limits]
+ *                             [--transports tcp,ws,udp] [--lifetime 3600] [--default-limits] [--store memory|off|redis://H:P]
  *                             [--workers N --redis redis://127.0.0.1:PORT] [--node-id a]
  * (or BENCH_HOST, BENCH_TCP_PORT, BENCH_WS_PORT, BENCH_UDP_PORT, BENCH_PUSH_PORT, BENCH_DEFAULT_LIMITS=1;
  * BENCH_METRICS=1 turns the Prometheus metrics on, to measure what they cost). Every login is
@@ -32,6 +32,8 @@ const host = args.str('host', env.BENCH_HOST ?? '127.0.0.1');
 const port = (name: string, envName: string, dflt: number) => args.num(name, Number(env[envName] ?? dflt));
 const transports = new Set(args.str('transports', 'tcp,ws,udp').split(','));
 const defaultLimits = args.flag('default-limits') || env.BENCH_DEFAULT_LIMITS === '1';
+const storeArg = args.str('store', env.BENCH_STORE ?? 'memory');
+const store = storeArg === 'memory' ? 'memory' as const : storeArg === 'off' ? false as const : { redis: storeArg, keyPrefix: 'bench:' };
 const workers = args.num('workers', 1);
 const redisUrl = args.str('redis', '') || undefined;
 // One process with --redis (and --node-id): a cluster node (the cross-node scenario starts two).
@@ -61,6 +63,7 @@ class BenchServerModule {
           ...(defaultLimits ? {} : { limits: { packetsPerSecond: 1e6, burst: 1e6, maxQueuedPackets: 1e5, maxUnauthenticatedPerAddress: 1e5, maxUnauthenticated: 1e5 } }),
           ...(o.redis ? { cluster: { redis: o.redis, nodeId: o.nodeId } } : {}),
           metrics: env.BENCH_METRICS === '1',
+          store,
         }),
       ],
       providers: [AcceptEveryLogin],

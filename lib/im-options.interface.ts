@@ -4,6 +4,8 @@ import { ClusterOptions } from './cluster/cluster-options';
 import { Clock } from './core/clock';
 import { SenseMode } from './protocol/sense-mode';
 import { IMMetricsOptions } from './metrics/metrics-options';
+import type { IMMessageStore } from './store/message-store';
+import type { RedisMessageStoreOptions } from './store/redis-message-store';
 
 /** TCP transport options. */
 export interface TcpTransportOptions {
@@ -159,6 +161,27 @@ export interface LimitsOptions {
   abuseLogIntervalMs?: number;
 }
 
+/**
+ * Where messages wait for their recipient (offline, or not yet ACKed):
+ * `'memory'` (the default; lost with the process), `{ redis }` (Redis Streams;
+ * survives a crash, shared by the nodes of a cluster), your own
+ * {@link IMMessageStore}, or `false` (none: the pre-store behaviour, an
+ * undelivered C2C is not ACKed unless `@OnC2COffline` stores it).
+ */
+export type IMStoreSetting = 'memory' | RedisMessageStoreOptions | IMMessageStore | false;
+
+/** Bounds of the message store; all on by default. */
+export interface StoreLimitsOptions {
+  /** Messages waiting per user; past it, new ones are refused (`IM_STORE_REFUSED`). Default 1000. */
+  maxPerUser?: number;
+  /** Messages waiting in all (memory store; Redis: its `maxmemory`). Default 100,000. */
+  maxTotal?: number;
+  /** A stored message not ACKed within this time is dropped. Default 7 days. */
+  ttlMs?: number;
+  /** Stored messages read per round trip at login. Default 100. */
+  readBatch?: number;
+}
+
 /** Options of `IMModule.forRoot()`. Every field is optional. */
 export interface IMModuleOptions {
   /** TCP transport; `false` disables it. Enabled by default. */
@@ -190,6 +213,10 @@ export interface IMModuleOptions {
   tickMs?: number;
   /** Prometheus metrics (needs the `prom-client` package); `true` for the defaults. Off by default. */
   metrics?: IMMetricsOptions | boolean;
+  /** The message store (README "Delivery guarantees"). Default `'memory'`. */
+  store?: IMStoreSetting;
+  /** Bounds of the message store. */
+  storeLimits?: StoreLimitsOptions;
 }
 
 /** Options after defaults are applied. */
@@ -208,4 +235,6 @@ export interface ResolvedIMOptions {
   clock?: Clock;
   tickMs: number;
   metrics?: IMMetricsOptions;
+  store: IMStoreSetting;
+  storeLimits: Required<StoreLimitsOptions>;
 }

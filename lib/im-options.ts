@@ -91,5 +91,12 @@ function applyDefaults(o: IMModuleOptions): ResolvedIMOptions {
     clock: o.clock,
     tickMs: o.tickMs ?? 100,
     metrics: o.metrics === true ? {} : o.metrics || undefined,
+    store: o.store ?? 'memory',
+    storeLimits: {
+      maxPerUser: o.storeLimits?.maxPerUser ?? 1000,
+      maxTotal: o.storeLimits?.maxTotal ?? 100_000,
+      ttlMs: o.storeLimits?.ttlMs ?? 7 * 24 * 3600_000,
+      readBatch: o.storeLimits?.readBatch ?? 100,
+    },
   };
 }

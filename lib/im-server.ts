@@ -157,6 +157,8 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
     await Promise.all(closing);
     await this.cluster?.stop();
     this.core.stop();
+    // After the sessions closed: their unacknowledged packets are being written to the store.
+    await this.core.closeStore();
   }
 
   private async listenAll(): Promise<IMPorts> {

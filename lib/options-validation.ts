@@ -17,7 +17,8 @@ const RATE: NumericRule = { min: Number.MIN_VALUE, fractional: true };
  * Numeric options and their ranges, by section. A value outside would not fail
  * loudly later: `limits.burst: 0` drops every packet, `tickMs: 0` spins a timer.
  */
-const RULES: Record<'tcp' | 'udp' | 'ws' | 'qos' | 'limits', Record<string, NumericRule>> = {
+const RULES: Record<'tcp' | 'udp' | 'ws' | 'qos' | 'limits' | 'storeLimits', Record<string, NumericRule>> = {
+  storeLimits: { maxPerUser: COUNT, maxTotal: COUNT, ttlMs: POSITIVE, readBatch: { min: 1, max: 10_000 } },
   tcp: {
     port: PORT, idleTimeoutMs: POSITIVE, maxFrameBytes: POSITIVE, maxOutboundBytes: POSITIVE, maxConnections: COUNT,
     backlog: COUNT, handshakeTimeoutMs: POSITIVE, closeTimeoutMs: { min: 0 },
@@ -63,6 +64,10 @@ export function validateOptions(o: ResolvedIMOptions): void {
     }
   }
   if (!(Number.isInteger(o.tickMs) && o.tickMs >= 1)) problems.push(`tickMs must be an integer ≥ 1 (got ${JSON.stringify(o.tickMs)})`);
+  const store = o.store as unknown;
+  const storeOk = store === false || store === 'memory'
+    || (typeof store === 'object' && store !== null && (typeof (store as { append?: unknown }).append === 'function' || 'redis' in store));
+  if (!storeOk) problems.push(`store must be 'memory', false, { redis } or an IMMessageStore (got ${JSON.stringify(store)})`);
   if (problems.length) throw new Error(`nestjs-im: invalid options: ${problems.join('; ')}`);
 }
 

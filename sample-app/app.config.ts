@@ -18,9 +18,9 @@ export interface AppConfig {
   demo?: 'reference';
   /** Replaces the built-in seed users (tests, or `IM_USERS_FILE`). */
   users?: SeedUser[];
-  /** Bounds of the in-memory offline store. */
+  /** Bounds of the message store (the library's; in Redis with `redisUrl`). */
   offline?: { perUser: number; total: number };
-  /** Redis URL: run several nodes of the sample as one cluster (`IM_REDIS_URL`). */
+  /** Redis URL: run several nodes of the sample as one cluster sharing one message store (`IM_REDIS_URL`). */
   redisUrl?: string;
   /**
    * Worker processes on this machine (`IM_WORKERS`, default 1 = this process
@@ -47,7 +47,8 @@ export interface AppConfig {
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
 export const DEFAULT_HTTP_PORT = 8080;
-export const DEFAULT_OFFLINE_LIMITS = { perUser: 100, total: 10_000 } as const;
+/** At least 1,000 messages wait for each offline user (issue 11). */
+export const DEFAULT_OFFLINE_LIMITS = { perUser: 1000, total: 100_000 } as const;
 
 /** Reads the documented environment variables; throws on a malformed value rather than guessing. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {

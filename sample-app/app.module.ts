@@ -6,11 +6,10 @@ import { AdminAuthModule } from './admin/admin-auth.module';
 import { AdminController } from './admin/admin.controller';
 import { HealthController } from './admin/health.controller';
 import { MetricsController } from './admin/metrics.controller';
-import { APP_CONFIG, AppConfig } from './app.config';
+import { APP_CONFIG, AppConfig, DEFAULT_OFFLINE_LIMITS } from './app.config';
 import { BlockListService } from './contacts/block-list.service';
 import { ChatHandlers } from './im/chat.handlers';
 import { ReferenceHandlers } from './im/reference.handlers';
-import { OfflineStore } from './offline/offline.store';
 import { PushController } from './push/push.controller';
 import { UsersService } from './users/users.service';
 import { WebController } from './web/web.controller';
@@ -39,8 +38,14 @@ export function imOptions(config: AppConfig): IMModuleOptions {
       // The demo server answers a stranger's keepalive with the full 301, as the reference does.
       ...(config.demo === 'reference' ? { maxReplyRatio: REFERENCE_DEMO_REPLY_RATIO } : {}),
     },
-    ...(config.demo === 'reference' ? { limits: REFERENCE_DEMO_LIMITS } : {}),
+    // The reference server has no offline store: an offline C2C is not ACKed.
+    ...(config.demo === 'reference' ? { limits: REFERENCE_DEMO_LIMITS, store: false as const } : {}),
     ...(config.redisUrl ? { cluster: { redis: config.redisUrl } } : {}),
+    // The library's message store: in Redis with IM_REDIS_URL (shared by every node, survives a crash), else in memory.
+    ...(config.demo === 'reference' ? {} : {
+      store: config.redisUrl ? { redis: config.redisUrl } : 'memory' as const,
+      storeLimits: { maxPerUser: (config.offline ?? DEFAULT_OFFLINE_LIMITS).perUser, maxTotal: (config.offline ?? DEFAULT_OFFLINE_LIMITS).total },
+    }),
     ...(config.bridge ? { bridge: config.bridge } : {}),
     // On prom-client's global registry, which PrometheusModule's /metrics serves.
     metrics: config.metricsPrefix ? { prefix: config.metricsPrefix } : true,
@@ -55,7 +60,7 @@ export class AppModule {
     if (config.demo === 'reference') {
       providers.push(ReferenceHandlers);
     } else {
-      providers.push(UsersService, OfflineStore, BlockListService, ChatHandlers);
+      providers.push(UsersService, BlockListService, ChatHandlers);
     }
     return {
       module: AppModule,

@@ -51,6 +51,8 @@ export interface StartOptions {
   transports?: string;
   /** Keep the library's default abuse limits instead of raising them for load (nestjs-im only). */
   defaultLimits?: boolean;
+  /** Message store of the server: `memory` (the library default), `off`, or a Redis URL (nestjs-im only). */
+  store?: string;
   /** nestjs-im as this many worker processes (`runIMWorkers`), cluster nodes on `redisUrl`. */
   workers?: number;
   redisUrl?: string;
@@ -64,6 +66,7 @@ export async function startServer(kind: 'nestjs-im' | 'relay', options: StartOpt
   const args = ['--host', '127.0.0.1', '--tcp', '0', '--lifetime', String(Math.ceil(options.lifetimeMs / 1000))];
   if (kind === 'nestjs-im') args.push('--ws', '0', '--udp', '0', '--push', '0', '--transports', options.transports ?? 'tcp,ws,udp');
   if (kind === 'nestjs-im' && options.defaultLimits) args.push('--default-limits');
+  if (kind === 'nestjs-im' && options.store) args.push('--store', options.store);
   if (kind === 'nestjs-im' && (options.workers ?? 1) > 1) {
     // Explicit ports: a worker near its file limit leaves the rotation by closing its listener and
     // joins again by listening on the same port, which a port-0 listener cannot (runIMWorkers).

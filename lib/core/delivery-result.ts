@@ -10,6 +10,8 @@ export type DeliveryStatus =
   | 'sent'
   /** Larger than the user's transport and SDK accept (QUIRK-17); not sent. */
   | 'too-large'
+  /** Kept in the message store (`store: true`): delivered at the user's next login, and a `delivered` event then. */
+  | 'stored'
   /** Online nowhere here: published to the MobileIMSDK-Web bridge and confirmed by the broker; the far side delivers it. */
   | 'bridged'
   /** Cluster: sent to the user's node, which did not answer in time; it may or may not have been delivered. */
@@ -21,4 +23,6 @@ export interface DeliveryResult {
   readonly status: DeliveryStatus;
   /** Fingerprint of a QoS packet. */
   readonly fp?: string;
+  /** With `store: true` and status `offline`: why the message store refused it. */
+  readonly storeRefused?: string;
 }

@@ -15,7 +15,7 @@ import { AbuseLog } from './abuse-log';
 import { Admission } from './admission';
 import { BridgePort } from './bridge-port';
 import type { IMClusterPort } from './cluster-port';
-import type { DeliveryResult } from './delivery-result';
+import type { DeliveryResult, DeliveryStatus } from './delivery-result';
 import { closeReasonOf } from '../metrics/close-reason';
 import { IMMetrics, NOOP_METRICS } from '../metrics/im-metrics';
 import { Clock, ClockTimer, SystemClock } from './clock';
@@ -31,6 +31,8 @@ import type { IMSessionSink } from './session-sink';
 import { Session } from './session';
 import { sessionLog } from './session-log';
 import { TimerWheel } from './timer-wheel';
+import { AppendResult, IMMessageStore, StoreRefusalReason } from '../store/message-store';
+import { createMessageStore } from '../store/create-message-store';
 
 export type { DeliveryResult, DeliveryStatus } from './delivery-result';
 
@@ -54,6 +56,8 @@ export class IMCore implements IMSessionSink, IMClusterPort {
   readonly clock: Clock;
   /** Where counters with transport and reason labels go (no-op unless metrics are on). */
   metrics: IMMetrics = NOOP_METRICS;
+  /** Where undelivered messages wait for their recipient's next login (`store` option); null with `store: false`. */
+  readonly store: IMMessageStore | null;
 
   private hooks: IMCoreHooks = {};
   private remote?: RemoteRouter;
@@ -68,14 +72,23 @@ export class IMCore implements IMSessionSink, IMClusterPort {
   private readonly abuse: AbuseLog;
   private readonly udpReplyRatio: number;
   private ticker?: ClockTimer;
+  /** The core made the store (and closes it); an application's own instance is the application's to close. */
+  private readonly ownsStore: boolean;
+  /** Shutting down: a store that dies with the process keeps nothing more (what it would get is reported lost). */
+  private shuttingDown = false;
+  /** Store operations under way: shutdown waits for them before the store closes. */
+  private readonly storeOps = new Set<Promise<unknown>>();
+  /** How to settle a stored-capable push once the store answered ('stored' or 'lost'). */
+  private readonly storedSettle = new WeakMap<QoSEntry, (status: DeliveryStatus) => void>();
 
   constructor(private readonly options: ResolvedIMOptions) {
     this.clock = options.clock ?? new SystemClock();
     const now = this.clock.now();
     this.sendQoS = new SendQoSTable(options.qos, {
       retransmit: (e) => this.retransmit(e),
-      lost: (es) => this.reportLost(es),
+      lost: (es) => this.undelivered(es, 'no ACK'),
     });
+    ({ store: this.store, owned: this.ownsStore } = createMessageStore(options, () => this.clock.now()));
     const { qos, limits } = options;
     this.dedup = new ReceiveDedupTable({
       ttlMs: qos.dedupTtlMs, maxEntries: qos.dedupMaxEntries, maxBytes: qos.dedupMaxBytes, maxEntriesPerUser: qos.dedupMaxEntriesPerUser,
@@ -125,12 +138,19 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     this.dedup.purge(now);
   }
 
-  /** Stops timers and reports every pending QoS packet lost. */
+  /** Stops timers and stores (durable store) or reports lost every pending QoS packet. */
   stop(): void {
+    this.shuttingDown = true;
     this.ticker?.cancel();
     this.ticker = undefined;
     this.sendQoS.failAll();
     this.idleWheel.clear();
+  }
+
+  /** Waits for the store operations under way (shutdown: after the sessions closed), then closes a store the core made. */
+  async closeStore(): Promise<void> {
+    await Promise.allSettled([...this.storeOps]);
+    if (this.ownsStore) await this.store?.close();
   }
 
   /** Sessions open on every transport. */
@@ -253,6 +273,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
 
   /** Closes every session (graceful shutdown). */
   closeAll(reason: string): void {
+    this.shuttingDown = true;
     for (const s of [...this.sessions]) this.closeSession(s, reason);
   }
 
@@ -263,36 +284,73 @@ export class IMCore implements IMSessionSink, IMClusterPort {
    * promise settles when the client ACKs or the packet is declared lost.
    * A user on another node is reached through the cluster unless `localOnly`.
    */
-  push(userId: string, packet: Packet, localOnly = false): Promise<DeliveryResult> {
+  push(userId: string, packet: Packet, localOnly = false, store = false): Promise<DeliveryResult> {
+    // Only a QoS packet can wait in the store: it leaves only on the recipient's ACK.
+    store &&= this.store !== null && packet.QoS === true && packet.fp !== undefined;
+    if (store && this.store?.durable && this.online.get(userId)) {
+      // Written through first, so a crash before the ACK leaves it for the next login.
+      return this.storeAppend(userId, packet, 'through').then((r) => this.pushNow(userId, packet, localOnly, store, r.ok));
+    }
+    return this.pushNow(userId, packet, localOnly, store, false);
+  }
+
+  private pushNow(userId: string, packet: Packet, localOnly: boolean, store: boolean, kept: boolean): Promise<DeliveryResult> {
     const target = this.online.get(userId);
     if (!target) {
       const offline: DeliveryResult = { userId, status: 'offline', fp: packet.fp };
       if (localOnly) return Promise.resolve(offline);
-      if (!this.remote) return this.pushAcross(packet, offline);
-      return this.remote.push(userId, packet).then((r) => r ?? this.pushAcross(packet, offline));
+      const elsewhere = this.remote
+        ? this.remote.push(userId, packet).then((r) => r ?? this.pushAcross(packet, offline))
+        : this.pushAcross(packet, offline);
+      return store ? elsewhere.then((r) => (r.status === 'offline' ? this.storeFor(userId, packet, kept) : r)) : elsewhere;
     }
     const body = this.encode(packet);
     if (!this.fits(body, target)) return Promise.resolve({ userId, status: 'too-large', fp: packet.fp });
     this.metrics.message(target.transport, 's2c');
     this.metrics.packetOut(target.transport, PacketType.DATA);
     if (!packet.QoS || packet.fp === undefined) {
-      const ok = target.connection.write(body);
+      const ok = this.writeTo(target, body);
       return Promise.resolve({ userId, status: ok ? 'sent' : 'offline', fp: packet.fp });
     }
     const fp = packet.fp;
     return new Promise<DeliveryResult>((resolve, reject) => {
-      const entry = this.sendQoS.track(userId, fp, packet, body, this.clock.now(), (outcome: QoSOutcome) =>
-        resolve({ userId, status: outcome, fp }),
-      );
+      const settle = (status: DeliveryStatus) => resolve({ userId, status, fp });
+      const entry = this.sendQoS.track(userId, fp, packet, body, this.clock.now(), (outcome: QoSOutcome, e) => {
+        // Given up on, a storable push is settled by undelivered() once the store answered.
+        if (outcome === 'lost' && this.store && (e.storable || e.stored)) return;
+        settle(outcome);
+      });
       if (!entry) {
         reject(new Error(`fp ${fp} is already awaiting an ACK from ${userId}`));
         return;
       }
-      if (!target.connection.write(body)) {
+      entry.storable = store;
+      entry.stored = kept;
+      if (store || kept) this.storedSettle.set(entry, settle);
+      if (!this.writeTo(target, body)) {
         this.sendQoS.untrack(entry);
-        resolve({ userId, status: 'offline', fp });
+        if (store) this.storeFor(userId, packet, kept).then(resolve);
+        else resolve({ userId, status: 'offline', fp });
       }
     });
+  }
+
+  /** A push with `store: true` for a user online nowhere: kept for the next login, or offline with the store's reason. */
+  private storeFor(userId: string, packet: Packet, kept: boolean): Promise<DeliveryResult> {
+    const appended: Promise<AppendResult> = kept ? Promise.resolve({ ok: true, duplicate: false }) : this.storeAppend(userId, packet, 'offline');
+    return appended.then((r) => {
+      if (r.ok && kept) this.announceStored(userId, packet, 'offline');
+      return r.ok ? { userId, status: 'stored', fp: packet.fp } : { userId, status: 'offline', fp: packet.fp, storeRefused: r.reason };
+    });
+  }
+
+  /** Writes a routed packet, or holds it behind the user's stored backlog being written at login. */
+  private writeTo(target: Session, body: string): boolean {
+    if (target.held) {
+      target.held.push(body);
+      return true;
+    }
+    return target.connection.write(body);
   }
 
   /** A user online nowhere here: across the bridge if there is one, else offline. */
@@ -527,6 +585,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     this.stats.loginsAccepted++;
     this.metrics.login(session.transport, 'accepted');
     if (!relogin && this.events.observed) this.events.next({ type: 'online', userId, session });
+    if (this.store && !relogin) this.deliverBacklog(session, userId);
     // Not awaited: a handler that pushes to this user and awaits the ACK would
     // otherwise hold back that very ACK in the session's queue.
     this.fireAndForget(this.hooks.loginSuccess?.(userId, info.extra, session));
@@ -581,6 +640,10 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     if (userId === null) return;
     session.userId = null;
     if (!this.online.removeIf(userId, session)) return;
+    session.held = null;
+    // Unacknowledged packets of a session that ended: kept for the next login (or reported lost).
+    const pending = this.sendQoS.takeRecipient(userId);
+    if (pending.length > 0) this.undelivered(pending, `session ended (${reason})`);
     if (this.events.observed) this.events.next({ type: 'offline', userId, session, kickCode, reason });
     this.fireAndForget(this.hooks.logout?.(userId, session, kickCode));
   }
@@ -645,24 +708,63 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     if (!this.allowed(session, verdict, p.fp)) return;
     const to = p.to;
     const target = to === undefined ? undefined : this.online.get(to);
-    if (!target && this.remote && to !== undefined) return this.sendToNode(session, to, this.forwardAcross(session, p));
     const behind = to === undefined ? undefined : session.crossNode?.get(to);
+    const durable = this.store?.durable === true && p.QoS === true && to !== undefined;
+    // Crash safety, the common case: a recipient online here, nothing of this session still on its way to it.
+    if (durable && target && !behind) return this.writeThrough(session, p, to as string, target);
+    // Otherwise in the store first (before the sender's ACK), then routed as without a store.
+    const through = durable ? this.storeAppend(to as string, p, 'through') : undefined;
+    const then = (next: (t: AppendResult | undefined) => Promise<unknown> | void): Promise<unknown> | void =>
+      through ? through.then(next) : next(undefined);
+    if (!target && this.remote && to !== undefined) return this.sendToNode(session, to, Promise.resolve(then((t) => this.forwardAcross(session, p, t))));
     // The recipient came to this node while earlier messages to it are still on their way to its old one: after them.
-    if (behind && to !== undefined) return this.sendToNode(session, to, behind.tail.then(() => this.route(session, p)));
-    return this.route(session, p, target);
+    if (behind && to !== undefined) return this.sendToNode(session, to, behind.tail.then(() => then((t) => this.route(session, p, t))));
+    return then((t) => this.route(session, p, t, target));
   }
 
-  /** Local session, else another node, else the bridge or the offline path. */
-  private route(session: Session, p: Packet, target = p.to === undefined ? undefined : this.online.get(p.to)): Promise<unknown> | void {
-    if (target && this.forward(target, p)) return this.delivered(session, p);
-    if (!target && this.remote && p.to !== undefined) return this.forwardAcross(session, p);
-    return target ? this.offline(session, p) : this.across(session, p);
+  /**
+   * Crash safety with a durable store: in the store before the sender's ACK, out
+   * of it at the recipient's ACK. The recipient online here gets the packet at
+   * once and the session goes on (the store applies one user's operations in
+   * call order, so an early ACK's removal follows the hold); only the sender's
+   * ACK waits for the store.
+   */
+  private writeThrough(session: Session, p: Packet, to: string, target: Session): Promise<unknown> | void {
+    const store = this.store as IMMessageStore;
+    const written = this.forward(target, p, true);
+    if (!written) return this.storeAppend(to, p, 'through').then((r) => this.route(session, p, r));
+    const held = store.hold !== undefined;
+    if (held && typeof written === 'object') written.held = true;
+    // A held copy (cheaper) where the store offers it, else a queued one.
+    const kept = held ? this.storeOp((store.hold as NonNullable<IMMessageStore['hold']>).call(store, to, p)) : this.storeAppend(to, p, 'through');
+    this.fireAndForget(this.hooks.c2cDelivered?.(p, session));
+    kept.then((r) => {
+      // Refused by the store, it was still written to the recipient: ACKed as delivered, and if
+      // its session ends first it is offered to the store again (or reported lost), not assumed kept.
+      if (!r.ok) {
+        if (held) this.countRefusal(to, p, 'through', r);
+        if (typeof written === 'object') written.stored = written.held = false;
+      }
+      this.write(session, ackPacket(p.fp as string, to, p.from));
+    });
   }
 
-  private forwardAcross(session: Session, p: Packet): Promise<unknown> {
+  /**
+   * Local session, else another node, else the bridge or the offline path.
+   * `through`: the answer of a durable store the packet was written through (already kept when ok).
+   */
+  private route(
+    session: Session, p: Packet, through: AppendResult | undefined, target = p.to === undefined ? undefined : this.online.get(p.to),
+  ): Promise<unknown> | void {
+    if (target && this.forward(target, p, through?.ok === true)) return this.delivered(session, p);
+    if (!target && this.remote && p.to !== undefined) return this.forwardAcross(session, p, through);
+    return target ? this.offline(session, p, through) : this.across(session, p, through);
+  }
+
+  private forwardAcross(session: Session, p: Packet, through?: AppendResult): Promise<unknown> {
     return (this.remote as RemoteRouter).forwardC2C(p).then((outcome) => {
       if (outcome === 'delivered') return this.delivered(session, p);
-      if (outcome === 'absent') return this.across(session, p);
+      if (outcome === 'absent') return this.across(session, p, through);
       this.unknownOutcome(session, p);
     });
   }
@@ -707,10 +809,12 @@ export class IMCore implements IMSessionSink, IMClusterPort {
    * Online nowhere here: across the MobileIMSDK-Web bridge if there is one. The
    * sender is ACKed once the broker confirmed the publish; otherwise the offline path.
    */
-  private across(session: Session, p: Packet): Promise<unknown> | void {
-    if (!this.bridge || p.to === undefined) return this.offline(session, p);
+  private across(session: Session, p: Packet, through?: AppendResult): Promise<unknown> | void {
+    if (!this.bridge || p.to === undefined) return this.offline(session, p, through);
     return this.bridge.forwardC2C(p, session.userId as string).then((ok) => {
-      if (!ok) return this.offline(session, p);
+      if (!ok) return this.offline(session, p, through);
+      // The far side delivers it: not ours to keep.
+      if (through?.ok) this.storeRemove(p.to as string, p.fp as string);
       if (p.QoS) this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
     });
   }
@@ -721,12 +825,33 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     if (p.QoS) this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
   }
 
-  /** The offline path (§10.2): the offline hook decides whether the sender gets its ACK. */
-  private offline(session: Session, p: Packet): Promise<unknown> | void {
+  /**
+   * The offline path (§10.2): an `@OnC2COffline` handler takes over (it decides
+   * whether the sender gets its ACK); without one, the message store keeps a QoS
+   * message and the sender is ACKed only once it did, or told why not.
+   */
+  private offline(session: Session, p: Packet, through?: AppendResult): Promise<unknown> | void {
     this.stats.c2cOffline++;
-    const stored = this.hooks.c2cOffline ? this.hooks.c2cOffline(p, session) : false;
-    if (isThenable(stored)) return stored.then((ok) => this.offlineAck(session, p, ok));
-    this.offlineAck(session, p, stored);
+    if (this.hooks.c2cOffline) {
+      // The handler's call: a copy written through the store is not kept behind its back.
+      if (through?.ok) this.storeRemove(p.to as string, p.fp as string);
+      const stored = this.hooks.c2cOffline(p, session);
+      if (isThenable(stored)) return stored.then((ok) => this.offlineAck(session, p, ok));
+      return this.offlineAck(session, p, stored);
+    }
+    if (!this.store || !p.QoS || p.fp === undefined || p.to === undefined) return this.offlineAck(session, p, false);
+    if (through) return this.storedAck(session, p, through, true);
+    return this.storeAppend(p.to, p, 'offline').then((r) => this.storedAck(session, p, r, false));
+  }
+
+  /** The store's answer for an offline C2C: the ACK, or error `IM_STORE_REFUSED` with the reason (never a silent ACK). */
+  private storedAck(session: Session, p: Packet, r: AppendResult, announce: boolean): void {
+    if (!r.ok) {
+      this.sendError(session, IMErrors.STORE_REFUSED.wireCode, IMErrors.STORE_REFUSED.message(r.reason), p.fp);
+      return;
+    }
+    if (announce && !r.duplicate) this.announceStored(p.to as string, p, 'offline');
+    this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
   }
 
   private offlineAck(session: Session, p: Packet, stored: boolean): void {
@@ -740,7 +865,8 @@ export class IMCore implements IMSessionSink, IMClusterPort {
   /** Delivers a C2C packet that another node routed here; false if the user has no session here. */
   deliverRemoteC2C(p: Packet): boolean {
     const target = p.to === undefined ? undefined : this.online.get(p.to);
-    return target !== undefined && this.forward(target, p);
+    // A durable store: the sender's node wrote it through, so the recipient's ACK removes it.
+    return target !== undefined && this.forward(target, p, this.store?.durable === true && p.QoS === true) !== false;
   }
 
   /**
@@ -762,7 +888,9 @@ export class IMCore implements IMSessionSink, IMClusterPort {
       return 'delivered';
     }
     this.stats.c2cOffline++;
-    return (await this.hooks.c2cOffline?.(p, null)) === true ? 'stored' : 'dropped';
+    if (this.hooks.c2cOffline) return (await this.hooks.c2cOffline(p, null)) === true ? 'stored' : 'dropped';
+    if (!this.store || !p.QoS || p.fp === undefined || p.to === undefined) return 'dropped';
+    return (await this.storeAppend(p.to, p, 'offline')).ok ? 'stored' : 'dropped';
   }
 
   /**
@@ -771,12 +899,16 @@ export class IMCore implements IMSessionSink, IMClusterPort {
    * keys JSON.parse keeps the last value, so the checked `from` could differ
    * from what a first-wins client parser reads in the original text.
    */
-  private forward(target: Session, p: Packet): boolean {
+  private forward(target: Session, p: Packet, kept = false): QoSEntry | boolean {
     const body = this.encode(p);
     if (!this.fits(body, target)) return false;
     const entry = p.QoS ? this.sendQoS.track(p.to as string, p.fp as string, p, body, this.clock.now()) : undefined;
+    if (entry) {
+      entry.storable = this.store !== null;
+      entry.stored = kept;
+    }
     this.metrics.packetOut(target.transport, PacketType.DATA);
-    if (target.connection.write(body)) return true;
+    if (this.writeTo(target, body)) return entry ?? true;
     if (entry) this.sendQoS.untrack(entry);
     return false;
   }
@@ -789,6 +921,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     const entry = this.sendQoS.settle(userId, fp);
     if (!entry) return;
     this.stats.delivered++;
+    if (entry.stored) this.storeRemove(userId, fp, entry.held === true);
     const now = this.clock.now();
     this.metrics.qosDelivered(now - (entry.dueAt - this.options.qos.retransmitIntervalMs), now - entry.sentAt);
     if (this.events.observed) this.events.next({ type: 'delivered', userId, fp, packet: entry.packet });
@@ -799,19 +932,153 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     this.stats.retransmits++;
     this.metrics.qosRetransmitted();
     const target = this.online.get(entry.to);
-    if (!target) return;
+    // Held behind the stored backlog: it is written when the backlog is.
+    if (!target || target.held) return;
     this.metrics.packetOut(target.transport, PacketType.DATA);
     if (this.options.serverTimestamp) entry.body = this.encode(entry.packet);
     target.connection.write(entry.body);
   }
 
-  private reportLost(entries: QoSEntry[]): void {
+  /**
+   * Packets given up on (their session ended, or they ran out of
+   * retransmissions): into the message store for the user's next login, or
+   * reported lost (`@OnMessagesLost`, `lost` events) when there is none or it
+   * refuses. A packet already kept in the store stays there.
+   */
+  private undelivered(entries: readonly QoSEntry[], reason: string): void {
+    const lost: QoSEntry[] = [];
+    const keep = this.store !== null && !(this.shuttingDown && !this.store.durable);
+    for (const e of entries) {
+      if (keep && e.stored && e.held) {
+        // A held copy: into the user's queue now, then the copy goes.
+        this.storeAppend(e.to, e.packet, 'undelivered').then((r) => {
+          this.storeRemove(e.to, e.fp, true);
+          if (!r.ok) this.reportLost([e], reason);
+        });
+      } else if (keep && e.stored) {
+        // Already kept (written through, or a redelivered backlog): it waits there for the next login.
+        this.announceStored(e.to, e.packet, 'undelivered');
+        this.storedSettle.get(e)?.('stored');
+      } else if (keep && e.storable) {
+        this.storeAppend(e.to, e.packet, 'undelivered').then((r) => {
+          if (r.ok) this.storedSettle.get(e)?.('stored');
+          else this.reportLost([e], reason);
+        });
+      } else {
+        lost.push(e);
+      }
+    }
+    if (lost.length > 0) this.reportLost(lost, reason);
+  }
+
+  private reportLost(entries: readonly QoSEntry[], reason: string): void {
+    this.logger.debug(`${entries.length} QoS packet(s) lost: ${reason}`);
+    for (const e of entries) {
+      // Entries taken from a closed session were never settled by the table.
+      e.onSettle?.('lost', e);
+      this.storedSettle.get(e)?.('lost');
+    }
     this.stats.lost += entries.length;
     this.metrics.qosLost(entries.length);
     if (this.events.observed) {
       for (const e of entries) this.events.next({ type: 'lost', userId: e.to, fp: e.fp, packet: e.packet });
     }
     if (this.hooks.messagesLost) this.fireAndForget(this.hooks.messagesLost(entries.map((e) => e.packet)));
+  }
+
+  // ---------------------------------------------------------------- message store
+
+  /**
+   * Appends to the store, counting and reporting what it refuses (logged once
+   * per interval). `why`: `through` is a write-through of a message being
+   * delivered live (no `stored` event: it is not waiting for a login).
+   */
+  private storeAppend(userId: string, packet: Packet, why: 'offline' | 'undelivered' | 'through'): Promise<AppendResult> {
+    return this.storeOp((this.store as IMMessageStore).append(userId, packet)).then((r) => {
+      if (!r.ok) this.countRefusal(userId, packet, why, r);
+      else if (why !== 'through' && !r.duplicate) this.announceStored(userId, packet, why);
+      return r;
+    });
+  }
+
+  private countRefusal(userId: string, packet: Packet, why: string, r: { reason: StoreRefusalReason }): void {
+    this.stats.storeRefused++;
+    this.abuse.process(IMErrors.STORE_REFUSED.id, `message ${logText(packet.fp)} for ${logText(userId)} refused (${why}): ${r.reason}`);
+    if (this.events.observed) this.events.next({ type: 'store-refused', userId, fp: packet.fp as string, reason: r.reason, packet });
+  }
+
+  /** Tracks a store operation for shutdown; never rejects (a failure is an `unavailable` refusal). */
+  private storeOp(op: Promise<AppendResult>): Promise<AppendResult> {
+    const safe = op.catch((): AppendResult => ({ ok: false, reason: 'unavailable' }));
+    this.trackStoreOp(safe);
+    return safe;
+  }
+
+  private announceStored(userId: string, packet: Packet, reason: 'offline' | 'undelivered'): void {
+    this.stats.stored++;
+    if (this.events.observed) this.events.next({ type: 'stored', userId, fp: packet.fp as string, reason, packet });
+  }
+
+  private storeRemove(userId: string, fp: string, held = false): void {
+    const store = this.store as IMMessageStore;
+    const removed = held && store.release ? store.release(userId, fp) : store.remove(userId, fp);
+    const op = removed.catch((err) => {
+      // Left in the store: delivered again at the next login, and the client drops the duplicate by fp.
+      this.abuse.process(IMErrors.STORE_REFUSED.id, `could not remove ${logText(fp)} for ${logText(userId)}: ${(err as Error)?.message}`);
+    });
+    this.trackStoreOp(op);
+  }
+
+  private trackStoreOp(op: Promise<unknown>): void {
+    this.storeOps.add(op);
+    const done = () => this.storeOps.delete(op);
+    op.then(done, done);
+  }
+
+  /**
+   * At login: writes the user's stored messages, oldest first, with QoS, and
+   * holds newer live packets for the user until they are written (per-recipient
+   * order). Each leaves the store only on this client's ACK.
+   */
+  private deliverBacklog(session: Session, userId: string): void {
+    const store = this.store as IMMessageStore;
+    session.held = [];
+    const { readBatch, maxPerUser } = this.options.storeLimits;
+    const run = async () => {
+      // What a crash (or another node's session) left held goes into the queue first.
+      await store.recover?.(userId);
+      let after: string | undefined;
+      // Bounded: a user has at most maxPerUser messages, plus what arrives while we read.
+      for (let round = 0; round <= Math.ceil(maxPerUser / readBatch) + 1; round++) {
+        const batch = await store.read(userId, readBatch, after);
+        if (session.closed || session.userId !== userId) return;
+        for (const m of batch) this.redeliver(session, userId, m.packet, m.storedAt);
+        if (batch.length < readBatch) return;
+        after = batch[batch.length - 1].id;
+      }
+    };
+    const op = run()
+      .catch((err) => this.logger.error(sessionLog(session, `stored messages not delivered: ${(err as Error)?.message}`, IMErrors.STORE_REFUSED.id)))
+      .then(() => {
+        const held = session.held;
+        session.held = null;
+        if (held && !session.closed) for (const body of held) session.connection.write(body);
+      });
+    this.trackStoreOp(op);
+  }
+
+  private redeliver(session: Session, userId: string, packet: Packet, storedAt: number): void {
+    const body = this.encode(packet);
+    // Too large for this transport: it waits for a login on one that takes it.
+    if (!this.fits(body, session)) return;
+    const entry = this.sendQoS.track(userId, packet.fp as string, packet, body, this.clock.now());
+    if (!entry) return;
+    entry.stored = true;
+    entry.storable = true;
+    this.stats.storeRedelivered++;
+    this.metrics.packetOut(session.transport, PacketType.DATA);
+    session.connection.write(body);
+    if (this.events.observed) this.events.next({ type: 'redelivered', userId, fp: entry.fp, storedAt, packet });
   }
 
   private checkIdle(session: Session, now: number): void {

@@ -1,4 +1,5 @@
 import { Packet } from '../protocol/packet';
+import type { StoreRefusalReason } from '../store/message-store';
 import { TransportKind } from './connection';
 import { Session } from './session';
 
@@ -8,6 +9,9 @@ export type IMCoreEvent =
   | { readonly type: 'offline'; readonly userId: string; readonly session: Session; readonly kickCode: number; readonly reason: string }
   | { readonly type: 'delivered'; readonly userId: string; readonly fp: string; readonly packet: Packet }
   | { readonly type: 'lost'; readonly userId: string; readonly fp: string; readonly packet: Packet }
+  | IMStoredEvent
+  | IMStoreRefusedEvent
+  | IMRedeliveredEvent
   | IMBridgedEvent;
 
 /** A session as events describe it: plain data, safe to log or serialise. */
@@ -38,11 +42,28 @@ export interface IMDeliveredEvent { readonly type: 'delivered'; readonly userId:
 /** A tracked packet ran out of retransmissions (`packet` is a copy). */
 export interface IMLostEvent { readonly type: 'lost'; readonly userId: string; readonly fp: string; readonly packet: Packet }
 
+/**
+ * A message for `userId` went to the message store, to be delivered at its next
+ * login: `offline` (the recipient was online nowhere), `undelivered` (its session
+ * ended, or gave up, before the ACK).
+ */
+export interface IMStoredEvent { readonly type: 'stored'; readonly userId: string; readonly fp: string; readonly reason: 'offline' | 'undelivered'; readonly packet: Packet }
+/** The message store refused a message for `userId` (`reason`: too-large, user-full, store-full, unavailable). */
+export interface IMStoreRefusedEvent { readonly type: 'store-refused'; readonly userId: string; readonly fp: string; readonly reason: StoreRefusalReason; readonly packet: Packet }
+
+/**
+ * A stored message was written to `userId` at its login (`storedAt`: when the
+ * store took it). Emitted while the backlog is written, so a notice the
+ * application pushes to the user in answer arrives after the stored messages.
+ */
+export interface IMRedeliveredEvent { readonly type: 'redelivered'; readonly userId: string; readonly fp: string; readonly storedAt: number; readonly packet: Packet }
+
 /** A packet crossed the MobileIMSDK-Web bridge: `out` confirmed by the broker, `in` consumed and handed to the recipient's server. */
 export interface IMBridgedEvent { readonly type: 'bridged'; readonly direction: 'in' | 'out'; readonly userId: string; readonly fp?: string; readonly packet: Packet }
 
 /** Session and delivery events, as published by `PushService.events$`: plain data only. */
-export type IMEvent = IMOnlineEvent | IMOfflineEvent | IMDeliveredEvent | IMLostEvent | IMBridgedEvent;
+export type IMEvent =
+  | IMOnlineEvent | IMOfflineEvent | IMDeliveredEvent | IMLostEvent | IMStoredEvent | IMStoreRefusedEvent | IMRedeliveredEvent | IMBridgedEvent;
 
 /** Plain data describing `session`. */
 export function sessionInfo(session: Session): IMSessionInfo {
@@ -57,6 +78,9 @@ export function toPublicEvent(e: IMCoreEvent): IMEvent {
     case 'offline':
       return { type: 'offline', userId: e.userId, session: sessionInfo(e.session), kickCode: e.kickCode, reason: e.reason };
     case 'bridged':
+    case 'stored':
+    case 'store-refused':
+    case 'redelivered':
       return { ...e, packet: { ...e.packet } };
     default:
       return { type: e.type, userId: e.userId, fp: e.fp, packet: { ...e.packet } };
@@ -111,6 +135,12 @@ export interface IMStats {
   bridgePoison: number;
   /** Times the broker connection was lost. */
   bridgeOutages: number;
+  /** Messages the message store accepted (offline C2C, stored pushes, undelivered QoS packets). */
+  stored: number;
+  /** Messages the message store refused (`IM_STORE_REFUSED`). */
+  storeRefused: number;
+  /** Stored messages written to their recipient at login. */
+  storeRedelivered: number;
   /** C2C that found `limits.maxCrossNodeInFlight` sends of their session on the way to other nodes: the session's later packets waited. */
   crossNodeWaits: number;
   /** C2C and pushes sent to another node that did not answer in time (maybe delivered): no offline path, no ACK. */
@@ -128,6 +158,7 @@ export function emptyStats(): IMStats {
     fieldTooLong: 0, loginsThrottled: 0, loginTimeouts: 0, unauthenticatedRefused: 0, unauthenticatedEvicted: 0,
     fdLimitRefused: 0, repliesSuppressed: 0,
     bridgedOut: 0, bridgedIn: 0, bridgeDuplicates: 0, bridgePublishFailed: 0, bridgePoison: 0, bridgeOutages: 0,
+    stored: 0, storeRefused: 0, storeRedelivered: 0,
     crossNodeWaits: 0, crossNodeUnknown: 0, clusterEnvelopesRejected: 0,
   };
 }

@@ -22,6 +22,8 @@ export interface SessionView {
   readonly loggedIn: boolean;
   readonly transport: TransportKind;
   readonly remoteAddress: string;
+  /** The client asked at login to be told at once (error 404) when a QoS C2C will not be delivered. */
+  readonly notifyUndeliverable: boolean;
   /** Application data attached to the session (e.g. by a login handler). */
   readonly data: Record<string, unknown>;
   toString(): string;

@@ -53,6 +53,11 @@ export class Session {
   crossNodeInFlight = 0;
   /** @internal Byte length of the last datagram (UDP replies to strangers may not be larger). */
   lastInboundBytes = 0;
+  /**
+   * @internal Live packets for this user held while its stored backlog is being
+   * written at login (per-recipient order: stored before newer); null otherwise.
+   */
+  held: string[] | null = null;
   /** @internal When each abuse kind was last logged for this session (see AbuseLog). */
   abuseLoggedAt?: Map<string, LogThrottle>;
 

@@ -72,6 +72,14 @@ export const IMErrors = {
    * with the packet's `fp`, only to clients that asked at login (`notifyUndeliverable`).
    */
   UNDELIVERABLE: def('IM_UNDELIVERABLE', 404, 'recipient is offline and the message was not stored'),
+  /**
+   * A QoS C2C (or a stored push) the message store refused: the recipient's queue
+   * is full (`store.maxPerUser`), the store is full (`store.maxTotal`), the packet
+   * is larger than any transport delivers, or the store is unreachable. Sent to the
+   * sender, with the packet's `fp`, instead of an ACK; the application gets a
+   * `store-refused` event.
+   */
+  STORE_REFUSED: def('IM_STORE_REFUSED', 507, 'recipient is offline and the message store refused the message'),
   /** An `fp`, user id or recipient longer than its limit (`limits.maxFingerprintLength`, `limits.maxUserIdLength`). */
   FIELD_TOO_LONG: def('IM_FIELD_TOO_LONG', 400, 'field exceeds its length limit'),
   /** `@IMJson()` content nested deeper than `limits.jsonMaxDepth`. */

@@ -12,7 +12,10 @@ export interface IMMetricsSource {
   readonly online: { sessions(): Iterable<{ readonly transport: TransportKind }> };
   readonly pendingQoS: number;
   readonly dedupEntries: number;
-  readonly stats: { readonly kicks: number; readonly handlerErrors: number; readonly c2cOffline: number; readonly c2sDuplicates: number };
+  readonly stats: {
+    readonly kicks: number; readonly handlerErrors: number; readonly c2cOffline: number; readonly c2sDuplicates: number;
+    readonly stored: number; readonly storeRefused: number; readonly storeRedelivered: number;
+  };
 }
 
 const TRANSPORTS: readonly TransportKind[] = ['tcp', 'udp', 'ws'];
@@ -108,6 +111,12 @@ export class PrometheusIMMetrics implements IMMetrics {
     counter('handler_errors_total', 'Application handlers that threw an unexpected error.', [], (c) => set(c, source.stats.handlerErrors));
     counter('c2c_offline_total', 'C2C messages whose recipient was online nowhere (the offline path).', [], (c) =>
       set(c, source.stats.c2cOffline));
+    counter('message_store_total', 'Message store: messages stored, refused (IM_STORE_REFUSED) and redelivered at login.', ['outcome'], (c) => {
+      c.reset();
+      c.inc({ outcome: 'stored' }, source.stats.stored);
+      c.inc({ outcome: 'refused' }, source.stats.storeRefused);
+      c.inc({ outcome: 'redelivered' }, source.stats.storeRedelivered);
+    });
     counter('c2s_duplicates_total', 'C2S retransmissions recognised as duplicates and not handled again.', [], (c) =>
       set(c, source.stats.c2sDuplicates));
     this.clusterDuration = this.add(

@@ -23,6 +23,12 @@ export interface PushOptions {
    * can be replayed as coming from its original sender.
    */
   from?: string;
+  /**
+   * Keep a QoS message in the message store when the user is offline, or when its
+   * session ends before the ACK: the send answers `stored` and a `delivered` event
+   * follows the ACK at the next login. Default false (`offline`/`lost`, as before).
+   */
+  store?: boolean;
 }
 
 /**
@@ -32,6 +38,7 @@ export interface PushOptions {
  * (over what the user's transport and SDK accept) or `sent` (no QoS); with the
  * MobileIMSDK-Web bridge, `bridged` (online nowhere here, handed to the far side);
  * in a cluster, `unknown` (the user's node did not answer in time: maybe delivered).
+ * with `store: true`, `stored` (kept for the user's next login; `delivered` event later).
  */
 @Injectable()
 export class PushService {
@@ -53,7 +60,7 @@ export class PushService {
 
   /** Sends `data` (a string, or an object sent as JSON text) to one user. */
   send(userId: string, data: string | object, options: PushOptions = {}): Promise<DeliveryResult> {
-    return this.core.push(userId, this.packet(userId, data, options, options.fp));
+    return this.core.push(userId, this.packet(userId, data, options, options.fp), false, options.store === true);
   }
 
   /** Sends to several users; one fingerprint serves the batch, as QoS is keyed by recipient. */
@@ -62,7 +69,7 @@ export class PushService {
     const fp = qos ? options.fp ?? randomUUID() : undefined;
     const dataContent = typeof data === 'string' ? data : JSON.stringify(data);
     const sends: Promise<DeliveryResult>[] = [];
-    for (const userId of new Set(userIds)) sends.push(this.core.push(userId, this.packet(userId, dataContent, options, fp)));
+    for (const userId of new Set(userIds)) sends.push(this.core.push(userId, this.packet(userId, dataContent, options, fp), false, options.store === true));
     return Promise.all(sends);
   }
 

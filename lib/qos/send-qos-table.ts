@@ -20,6 +20,12 @@ export interface QoSEntry extends QueueNode {
   dueAt: number;
   /** Set once the outcome is decided; the entry is no longer in the table. */
   settled: boolean;
+  /** A copy is in the message store (a stored backlog, or written through a durable store): the ACK removes it there. */
+  stored?: boolean;
+  /** With `stored`: the copy is a held one (`IMMessageStore.hold`), released at the ACK. */
+  held?: boolean;
+  /** Not ACKed by this session, it goes to the message store (C2C, and pushes with `store: true`). */
+  storable?: boolean;
   /** Called once with the outcome (PushService awaits it). */
   readonly onSettle?: (outcome: QoSOutcome, entry: QoSEntry) => void;
 }
@@ -99,6 +105,22 @@ export class SendQoSTable {
     entry.settled = true;
     entry.onSettle?.('delivered', entry);
     return entry;
+  }
+
+  /**
+   * Stops tracking every packet for `to` (its session ended) without settling
+   * them, and returns them in the order they were first written: the caller
+   * stores them or reports them lost.
+   */
+  takeRecipient(to: string): QoSEntry[] {
+    const pending = this.byRecipient.get(to);
+    if (!pending) return [];
+    const entries = [...pending.values()];
+    for (const entry of entries) {
+      this.forget(entry);
+      entry.settled = true;
+    }
+    return entries;
   }
 
   /** Retransmits the due entries and reports the lost ones in one batch. */

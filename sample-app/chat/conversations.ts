@@ -108,6 +108,15 @@ export class Conversations {
     return true;
   }
 
+  /** The server says the message `fp` from `peer` had waited in its store since `storedAt`. */
+  sentWhileAway(peer: string, fp: string, storedAt: number): void {
+    const m = this.byPeer.get(peer)?.messages.find((x) => x.direction === 'in' && x.fp === fp);
+    if (!m || m.whileAway) return;
+    m.whileAway = true;
+    m.at = storedAt;
+    this.onChange(peer);
+  }
+
   private update(fp: string, change: (m: ChatMessage) => boolean | string): void {
     const entry = this.sent.get(fp);
     if (entry && change(entry.message)) this.onChange(entry.peer);

@@ -4,7 +4,7 @@
  * Everything shown is set with `textContent`: message text is never HTML.
  */
 import { AutoReconnect, IMClient, newFingerprint, Packet, ServerErrorInfo, WsLink } from '../../lib/client';
-import { MessageType, OfflineEnvelope, OnlineUsers, StoredNotice } from '../im/message-types';
+import { AwayNotice, MessageType, OnlineUsers, StoredNotice } from '../im/message-types';
 import { ChatMessage, Conversations } from './conversations';
 import { kickedText, loginRefusalText, lostText, sendErrorText } from './texts';
 
@@ -155,15 +155,15 @@ function onMessage(p: Packet): void {
     case MessageType.STORED:
       conversations.stored((JSON.parse(text) as StoredNotice).fp);
       return;
+    case MessageType.SENT_WHILE_AWAY: {
+      const notice = JSON.parse(text) as AwayNotice;
+      conversations.sentWhileAway(notice.from, notice.fp, notice.storedAt);
+      return;
+    }
     case MessageType.ONLINE_USERS:
       onlineUsers = (JSON.parse(text) as OnlineUsers).users;
       render();
       return;
-    case MessageType.OFFLINE_MESSAGE: {
-      const env = JSON.parse(text) as OfflineEnvelope;
-      conversations.received(env.from, env.fp ?? p.fp ?? newFingerprint(), env.data, env.storedAt, true);
-      return;
-    }
     default:
       conversations.received('server', p.fp ?? newFingerprint(), text, Date.now());
   }

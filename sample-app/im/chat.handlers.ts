@@ -1,39 +1,73 @@
-import { Injectable, Logger, UseFilters, UseGuards, ValidationPipe } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit, UseFilters, UseGuards, ValidationPipe } from '@nestjs/common';
+import { Subscription } from 'rxjs';
 import {
-  IMContext, IMData, IMEventContext, IMException, IMJson, IMLoginInfo, KickoutCode, IMPacket, IMSession, IMUserId, LoginInfo, OnC2COffline, OnC2S, OnLogin,
-  OnC2C, OnLoginSuccess, OnLogout, Packet, PushService, Session,
+  IMContext, IMData, IMEvent, IMEventContext, IMException, IMJson, IMLoginInfo, KickoutCode, IMPacket, IMSession, IMUserId, LoginInfo, OnC2S, OnLogin,
+  IMErrors, OnC2C, OnLoginSuccess, OnLogout, Packet, PushService, SERVER_USER_ID, Session,
 } from '../../lib';
 import { BlockGuard } from '../contacts/block.guard';
 import { BlockListService } from '../contacts/block-list.service';
 import { UnknownUserFilter } from '../contacts/unknown-user.filter';
 import { BlockCommandDto } from '../dto/block-command.dto';
 import { StatusCommandDto } from '../dto/status-command.dto';
-import { OfflineStore, StoredMessage } from '../offline/offline.store';
 import { UsersService } from '../users/users.service';
-import { MAX_ONLINE_LISTED, MessageType, OfflineEnvelope, OnlineUsers, StoredNotice } from './message-types';
+import { AwayNotice, MAX_ONLINE_LISTED, MessageType, OnlineUsers, StoredNotice } from './message-types';
 
 import { BAD_CREDENTIALS } from './login-codes';
 
 /** Login code for a refused login (re-exported from `login-codes.ts`, which the chat page imports). */
 export { BAD_CREDENTIALS };
 
-/** IM event handlers of the normal (non-demo) mode. */
+/**
+ * IM event handlers of the normal (non-demo) mode. Messages for offline users
+ * are kept by the library's message store (`store` option: memory, or Redis
+ * with `IM_REDIS_URL`) and delivered, as sent, at the recipient's next login.
+ */
 @Injectable()
-export class ChatHandlers {
+export class ChatHandlers implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Chat');
+  private stored?: Subscription;
 
   constructor(
     private readonly users: UsersService,
-    private readonly offline: OfflineStore,
     private readonly push: PushService,
     private readonly blocks: BlockListService,
   ) {}
 
-  /** Every C2C message passes here first; the guard refuses it when the recipient blocked the sender. */
+  /**
+   * Tells a sender that its message was stored for later, not delivered: the
+   * store's `stored` event comes before the ACK the server then sends on the
+   * recipient's behalf, so the notice (a {@link StoredNotice}) arrives first.
+   * Tells a recipient which messages it got at login had waited (an {@link AwayNotice}).
+   */
+  onModuleInit(): void {
+    this.stored = this.push.events$.subscribe((e: IMEvent) => {
+      if ((e.type !== 'stored' && e.type !== 'redelivered') || !e.packet.from || e.packet.from === SERVER_USER_ID) return;
+      if (e.type === 'stored' && e.reason === 'offline') {
+        const notice: StoredNotice = { fp: e.fp, to: e.userId, storedAt: Date.now() };
+        void this.push.send(e.packet.from, notice, { typeu: MessageType.STORED, qos: false });
+      } else if (e.type === 'redelivered') {
+        // Written after the stored messages (the library holds it behind them): the page marks the message.
+        const notice: AwayNotice = { fp: e.fp, from: e.packet.from, storedAt: e.storedAt };
+        void this.push.send(e.userId, notice, { typeu: MessageType.SENT_WHILE_AWAY, qos: false });
+      }
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.stored?.unsubscribe();
+  }
+
+  /**
+   * Every C2C message passes here first; the guard refuses it when the recipient
+   * blocked the sender. Unknown recipients are dropped (nobody could ever collect
+   * them from the store): no ACK, or error 404 to a client that asked for it.
+   */
   @OnC2C()
   @UseGuards(BlockGuard)
-  onChat(): boolean {
-    return true;
+  onChat(@IMPacket() packet: Packet, @IMSession() session: Session): boolean {
+    if (packet.to !== undefined && this.users.exists(packet.to)) return true;
+    if (session.notifyUndeliverable) throw new IMException(IMErrors.UNDELIVERABLE.wireCode, IMErrors.UNDELIVERABLE.message());
+    return false;
   }
 
   /** Blocking an unknown user throws a domain error, which the filter turns into IM error 1104. */
@@ -54,26 +88,10 @@ export class ChatHandlers {
     return 0;
   }
 
-  /** Delivers what was stored while the user was away. */
+  /** The library delivers what was stored while the user was away, before newer messages. */
   @OnLoginSuccess()
-  deliverOffline(@IMUserId() userId: string, @IMSession() session: Session): void {
+  onLogin(@IMUserId() userId: string, @IMSession() session: Session): void {
     this.logger.log(`${userId} online over ${session.transport}`);
-    const pending = this.offline.take(userId);
-    if (pending.length === 0) return;
-    this.logger.log(`delivering ${pending.length} offline message(s) to ${userId}`);
-    // Deliberately not awaited: the library holds this session's later packets
-    // (including the ACKs these sends wait for) until a handler's promise settles.
-    const sends = pending.map((m) =>
-      this.push.send(userId, envelope(m), { typeu: MessageType.OFFLINE_MESSAGE }).catch(() => undefined),
-    );
-    void Promise.all(sends).then((results) => {
-      // Lost, offline again, or too large for the transport: keep them for the next login.
-      const failed = pending.filter((_, i) => results[i]?.status !== 'delivered');
-      if (failed.length) {
-        this.logger.warn(`${failed.length} offline message(s) for ${userId} not acknowledged; kept for later`);
-        this.offline.restore(userId, failed);
-      }
-    });
   }
 
   /** The kick code says why the user went offline: -1 disconnect/logout, 1 duplicate login, 2 kicked. */
@@ -108,36 +126,6 @@ export class ChatHandlers {
     const answer: OnlineUsers = { users: all.sort().slice(0, MAX_ONLINE_LISTED), count: all.length };
     void this.push.send(userId, answer, { typeu: MessageType.ONLINE_USERS, qos: false });
   }
-
-  /**
-   * Recipient offline: keep the message and return true, so the sender gets
-   * its ACK. Unknown recipients are not stored (nobody could ever collect them).
-   * The sender is told first (a {@link StoredNotice}): the ACK alone would read as delivered.
-   */
-  @OnC2COffline()
-  storeOffline(@IMPacket() packet: Packet, @IMUserId() from: string): boolean {
-    const to = packet.to as string;
-    if (!this.users.exists(to)) return false;
-    const stored = this.offline.add({
-      from, // the session's user, not packet.from, which the client could forge
-      to,
-      dataContent: packet.dataContent ?? '',
-      typeu: packet.typeu,
-      fp: packet.fp,
-      storedAt: Date.now(),
-    });
-    if (!stored) this.logger.warn(`offline store full for ${to}; message from ${from} not stored`);
-    else if (packet.fp !== undefined) {
-      // Written at once, so it reaches the sender ahead of the ACK the core writes when this returns.
-      const notice: StoredNotice = { fp: packet.fp, to, storedAt: Date.now() };
-      void this.push.send(from, notice, { typeu: MessageType.STORED, qos: false });
-    }
-    return stored;
-  }
-}
-
-function envelope(m: StoredMessage): OfflineEnvelope {
-  return { from: m.from, data: m.dataContent, typeu: m.typeu, fp: m.fp, storedAt: m.storedAt };
 }
 
 function truncate(text: string, max = 200): string {

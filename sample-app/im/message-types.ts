@@ -11,17 +11,17 @@ export const MessageType = {
   BLOCK: 102,
   /** C2S: "who is online?"; answered with {@link MessageType.ONLINE_USERS}. */
   ONLINE_QUERY: 103,
-  /** S2C: a C2C message stored while the recipient was offline, wrapped in an {@link OfflineEnvelope}. */
-  OFFLINE_MESSAGE: 200,
   /** S2C, no QoS: your message was stored for later, not delivered; a {@link StoredNotice}, sent before its ACK. */
   STORED: 201,
   /** S2C, no QoS: the answer to {@link MessageType.ONLINE_QUERY}, an {@link OnlineUsers}. */
   ONLINE_USERS: 202,
+  /** S2C, no QoS: the message `fp` you just got was stored while you were away; an {@link AwayNotice}, sent after it. */
+  SENT_WHILE_AWAY: 203,
 } as const;
 
 /**
- * Tells a sender that the message `fp` went to the offline store: the ACK
- * that follows means "stored", not "written to the recipient".
+ * Tells a sender that the message `fp` went to the message store: the ACK
+ * that follows means "stored for later", not "delivered to the device".
  */
 export interface StoredNotice {
   /** Fingerprint of the stored message. */
@@ -41,18 +41,12 @@ export interface OnlineUsers {
 /** Bound of the online list sent to one client. */
 export const MAX_ONLINE_LISTED = 200;
 
-/**
- * What an offline message looks like when it is finally pushed. PushService
- * sends as the server (`from:"0"`), so the original sender travels in the body.
- */
-export interface OfflineEnvelope {
+/** Tells a recipient that a message it got at login had waited in the message store. */
+export interface AwayNotice {
+  /** Fingerprint of the stored message. */
+  fp: string;
+  /** Its sender. */
   from: string;
-  /** The original `dataContent`. */
-  data: string;
-  /** The original `typeu`. */
-  typeu: number;
-  /** The original fingerprint, so a client can drop a copy it has already seen. */
-  fp?: string;
   /** Epoch ms when the server stored it. */
   storedAt: number;
 }

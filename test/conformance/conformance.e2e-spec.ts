@@ -6,7 +6,8 @@
  * - One Nest application for the whole file, all three transports on port 0,
  *   configured like the reference demo (README "Server configuration"):
  *   TCP/WS sense mode 5S (11 s idle), UDP default (10 s idle), every login
- *   accepted, no offline handler (offline messages are not stored, no ACK),
+ *   accepted, no offline handler and no message store (`store: false`:
+ *   offline messages are not stored, no ACK),
  *   QoS retransmission once then lost (library default).
  * - One named jest test per scenario file, run one at a time (timing
  *   scenarios are load-sensitive), 30 s each. Nothing is skipped.
@@ -59,6 +60,8 @@ describe('MobileIMSDK conformance', () => {
           // tested in test/e2e/hardening.e2e-spec.ts).
           udp: { port: 0, host: HOST, maxReplyRatio: 8 },
           limits: { loginTimeoutMs: 120_000, anonymousPacketsPerSecond: 200, anonymousBurst: 400 },
+          // The reference server stores nothing: an offline C2C is never ACKed.
+          store: false,
         }),
       ],
       providers: [AcceptAllLogins],

@@ -1,3 +1,4 @@
+import { IMCore } from '../../lib/core/im-core';
 import { IMTestingApp, startIMTestingApp, until } from '../../lib/testing';
 import { RecordingHandlers } from './fixtures/recording-handlers';
 
@@ -79,7 +80,7 @@ describe('C2C (PROTOCOL §10.2)', () => {
     await a.expectNothing(50);
   });
 
-  it('retransmits once to the recipient\'s current session, then reports the packet lost', async () => {
+  it('retransmits once to the recipient\'s current session, then keeps the packet in the message store for its next login', async () => {
     const a = await im.login('tcp', 'alice');
     const b = await im.login('ws', 'bob');
     const fp = a.c2c('bob', 'retransmit me');
@@ -91,10 +92,31 @@ describe('C2C (PROTOCOL §10.2)', () => {
     im.clock!.advance(2_200);
     await b.expect({ type: 2, fp, dataContent: 'retransmit me' });
     im.clock!.advance(4_100);
-    await b.expectNothing(100);
-    expect(handlers.lost.map((p) => p.fp)).toEqual([fp]);
-    im.clock!.advance(20_000);
+    const store = im.app.get(IMCore).store!;
+    await until(async () => (await store.count('bob')) === 1);
     await b.expectNothing(50);
+    expect(handlers.lost).toEqual([]);
+    b.close();
+    const again = await im.login('tcp', 'bob');
+    const redelivered = await again.expect({ type: 2, fp, dataContent: 'retransmit me' });
+    again.ack(redelivered);
+    await until(async () => (await store.count('bob')) === 0);
+  });
+
+  it('without a message store (store: false): retransmits once, then reports the packet lost', async () => {
+    await im.close();
+    im = await startIMTestingApp({ providers: [RecordingHandlers], manualClock: true, im: { store: false } });
+    handlers = im.app.get(RecordingHandlers);
+    const a = await im.login('tcp', 'alice');
+    const b = await im.login('ws', 'bob');
+    const fp = a.c2c('bob', 'retransmit me');
+    await b.expect({ type: 2, fp });
+    await a.expect({ type: 4, dataContent: fp });
+    im.clock!.advance(4_100);
+    await b.expect({ type: 2, fp, dataContent: 'retransmit me' });
+    im.clock!.advance(4_100);
+    await until(() => handlers.lost.length === 1);
+    expect(handlers.lost.map((p) => p.fp)).toEqual([fp]);
   });
 
   it('the recipient\'s ACK stops the retransmission', async () => {

@@ -5,14 +5,14 @@
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { PacketType } from '../../lib';
-import { IMTestClient } from '../../lib/testing';
+import { PacketType, PushService } from '../../lib';
+import { IMCore } from '../../lib/core/im-core';
+import { IMTestClient, until } from '../../lib/testing';
 import { AppConfig } from '../../sample-app/app.config';
 import { buildChatScript } from '../../sample-app/chat/build-chat';
 import { RunningSample, startSampleApp } from '../support/sample-app';
 import { BAD_CREDENTIALS } from '../../sample-app/im/chat.handlers';
 import { MessageType } from '../../sample-app/im/message-types';
-import { OfflineStore } from '../../sample-app/offline/offline.store';
 import { NO_SUCH_USER } from '../../sample-app/contacts/unknown-user.filter';
 
 const HOST = '127.0.0.1';
@@ -130,21 +130,35 @@ describe('sample app (normal mode)', () => {
     expect((await post('/kick/bob', {})).body).toEqual({ userId: 'bob', kicked: false });
   });
 
-  it('stores a C2C message for an offline user, tells the sender (notice, then ACK), and delivers it on login', async () => {
-    const store = s.app.get(OfflineStore);
+  it('stores a C2C message for an offline user (the library store), tells the sender (notice, then ACK), and delivers it on login', async () => {
+    const store = s.app.get(IMCore).store!;
     const bob = await loginAs('bob');
     const fp = bob.c2c('carol', 'hello carol', { typeu: 3 });
     // The notice comes first, so the ACK the server sends on carol's behalf is not read as delivered.
     const notice = await bob.expect({ type: PacketType.DATA, from: '0', to: 'bob', typeu: MessageType.STORED, QoS: false });
     expect(JSON.parse(notice.dataContent as string)).toEqual({ fp, to: 'carol', storedAt: expect.any(Number) });
     await bob.expect({ type: PacketType.ACK, dataContent: fp, from: 'carol', to: 'bob' });
-    expect(store.count('carol')).toBe(1);
+    expect(await store.count('carol')).toBe(1);
 
     const carol = await loginAs('carol', 'ws');
-    const delivered = await carol.expect({ type: PacketType.DATA, from: '0', to: 'carol', typeu: MessageType.OFFLINE_MESSAGE, QoS: true });
-    expect(JSON.parse(delivered.dataContent as string)).toMatchObject({ from: 'bob', data: 'hello carol', typeu: 3, fp });
+    // As sent, then a notice that it waited (the page shows "sent while you were away").
+    const delivered = await carol.expect({ type: PacketType.DATA, from: 'bob', to: 'carol', typeu: 3, fp, QoS: true, dataContent: 'hello carol' });
+    const away = await carol.expect({ type: PacketType.DATA, from: '0', to: 'carol', typeu: MessageType.SENT_WHILE_AWAY, QoS: false });
+    expect(JSON.parse(away.dataContent as string)).toEqual({ fp, from: 'bob', storedAt: expect.any(Number) });
     carol.ack(delivered);
-    expect(store.count('carol')).toBe(0);
+    await until(async () => (await store.count('carol')) === 0);
+  });
+
+  it('keeps 1,000 messages for an offline user, refuses the next with the reason, and delivers them in order', async () => {
+    const push = s.app.get(PushService);
+    for (let i = 0; i < 1000; i++) expect((await push.send('carol', `n${i}`, { store: true, from: 'bob' })).status).toBe('stored');
+    expect(await push.send('carol', 'one too many', { store: true, from: 'bob' })).toMatchObject({ status: 'offline', storeRefused: 'user-full' });
+    const carol = await loginAs('carol', 'ws');
+    const received = [];
+    for (let i = 0; i < 1000; i++) received.push(await carol.expect({ type: PacketType.DATA, from: 'bob', dataContent: `n${i}` }));
+    // Each leaves the store on its ACK. (300: within the sample's per-session burst, which ACKs still count against.)
+    for (const p of received.slice(0, 300)) carol.ack(p);
+    await until(async () => (await s.app.get(IMCore).store!.count('carol')) === 700);
   });
 
   it('answers the online query (C2S) with the user ids online', async () => {
@@ -160,7 +174,7 @@ describe('sample app (normal mode)', () => {
     const bob = await loginAs('bob');
     bob.c2c('nobody', 'lost in space');
     await bob.expectNothing(300);
-    expect(s.app.get(OfflineStore).count('nobody')).toBe(0);
+    expect(await s.app.get(IMCore).store!.count('nobody')).toBe(0);
   });
 
   it('validates the C2S status command and answers a bad payload with a type-52 error', async () => {

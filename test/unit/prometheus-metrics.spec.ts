@@ -11,7 +11,7 @@ function source(over: Partial<IMMetricsSource> = {}): IMMetricsSource & { users:
     online: { sessions: () => users },
     pendingQoS: 0,
     dedupEntries: 0,
-    stats: { kicks: 0, handlerErrors: 0, c2cOffline: 0, c2sDuplicates: 0 },
+    stats: { kicks: 0, handlerErrors: 0, c2cOffline: 0, c2sDuplicates: 0, stored: 0, storeRefused: 0, storeRedelivered: 0 },
     ...over,
   };
 }
@@ -99,7 +99,7 @@ describe('PrometheusIMMetrics', () => {
 
   it('reads gauges and core totals from the source when scraped', async () => {
     const registry = new Registry();
-    const src = source({ pendingQoS: 7, dedupEntries: 11, stats: { kicks: 2, handlerErrors: 1, c2cOffline: 4, c2sDuplicates: 5 } });
+    const src = source({ pendingQoS: 7, dedupEntries: 11, stats: { kicks: 2, handlerErrors: 1, c2cOffline: 4, c2sDuplicates: 5, stored: 6, storeRefused: 2, storeRedelivered: 3 } });
     src.users.push({ transport: 'ws' } as Session, { transport: 'ws' } as Session, { transport: 'udp' } as Session);
     const m = new PrometheusIMMetrics(src, { registry, prefix: 'chat_' });
     m.register();
@@ -111,6 +111,9 @@ describe('PrometheusIMMetrics', () => {
     expect(sample(text, 'chat_store_entries{store="dedup"}')).toBe(11);
     expect(sample(text, 'chat_kicks_total')).toBe(2);
     expect(sample(text, 'chat_c2s_duplicates_total')).toBe(5);
+    expect(sample(text, 'chat_message_store_total{outcome="stored"}')).toBe(6);
+    expect(sample(text, 'chat_message_store_total{outcome="refused"}')).toBe(2);
+    expect(sample(text, 'chat_message_store_total{outcome="redelivered"}')).toBe(3);
     src.users.pop();
     expect(sample(await registry.metrics(), 'chat_sessions{transport="udp"}')).toBe(0);
   });
