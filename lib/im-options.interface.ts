@@ -112,10 +112,22 @@ export interface QoSOptions {
 
 /** Per-session abuse limits; all on by default. */
 export interface LimitsOptions {
-  /** Sustained packets per second per session. Default 200. */
+  /**
+   * Sustained data packets (data, echo, login...) per second per session. Default 200.
+   * Over it a TCP or WebSocket session is no longer read until its budget refills
+   * (the sender slows down, nothing is dropped); a UDP session's excess is dropped.
+   */
   packetsPerSecond?: number;
   /** Burst allowance above the sustained rate. Default 400. */
   burst?: number;
+  /**
+   * ACKs, keepalives and logouts per second per logged-in session, a budget of
+   * their own so that a busy receiver's mandatory ACKs never eat its data budget.
+   * Over it: paused (TCP/WS) or dropped (UDP) as for data. Default 1000.
+   */
+  controlPacketsPerSecond?: number;
+  /** Burst allowance above `controlPacketsPerSecond`. Default 2000. */
+  controlBurst?: number;
   /** Packets that may wait behind an asynchronous handler before the session is dropped. Default 1000. */
   maxQueuedPackets?: number;
   /** Bytes (UTF-16 length) that may wait behind an asynchronous handler before the session is dropped. Default 1 MiB. */

@@ -64,6 +64,8 @@ function applyDefaults(o: IMModuleOptions): ResolvedIMOptions {
     limits: {
       packetsPerSecond: o.limits?.packetsPerSecond ?? 200,
       burst: o.limits?.burst ?? 400,
+      controlPacketsPerSecond: o.limits?.controlPacketsPerSecond ?? 1000,
+      controlBurst: o.limits?.controlBurst ?? 2000,
       maxQueuedPackets: o.limits?.maxQueuedPackets ?? 1000,
       maxQueuedBytes: o.limits?.maxQueuedBytes ?? 1024 * 1024,
       maxFingerprintLength: o.limits?.maxFingerprintLength ?? 64,

@@ -35,7 +35,8 @@ const RULES: Record<'tcp' | 'udp' | 'ws' | 'qos' | 'limits', Record<string, Nume
     dedupMaxEntries: COUNT, dedupMaxBytes: POSITIVE, dedupMaxEntriesPerUser: COUNT,
   },
   limits: {
-    packetsPerSecond: RATE, burst: { min: 1, fractional: true }, maxQueuedPackets: COUNT, maxQueuedBytes: POSITIVE,
+    packetsPerSecond: RATE, burst: { min: 1, fractional: true }, controlPacketsPerSecond: RATE,
+    controlBurst: { min: 1, fractional: true }, maxQueuedPackets: COUNT, maxQueuedBytes: POSITIVE,
     maxFingerprintLength: { min: 36 }, maxUserIdLength: POSITIVE, loginTimeoutMs: POSITIVE,
     anonymousPacketsPerSecond: RATE, anonymousBurst: { min: 1, fractional: true }, maxUnauthenticated: COUNT,
     maxUnauthenticatedPerAddress: COUNT, fdReserve: { min: 0 }, loginFailuresPerAddress: COUNT,

@@ -17,6 +17,8 @@ export interface MessagingOptions {
   durationMs: number;
   graceMs: number;
   resendMs: number;
+  /** Messages per sender in all; 0: as many as the window allows for the duration. */
+  messages: number;
   maxResends: number;
   /** Generator processes. */
   workers: number;
@@ -81,6 +83,7 @@ export async function runMessaging(target: Target, o: MessagingOptions): Promise
     durationMs: o.durationMs,
     graceMs: o.graceMs,
     resendMs: o.resendMs,
+    messages: o.messages,
     maxResends: o.maxResends,
     userPrefix: `${run}w${i}`,
     keepaliveMs: o.keepaliveMs,

@@ -23,4 +23,11 @@ export interface IMConnection {
   write(body: string): boolean;
   /** Ends the session after pending writes; for UDP, forgets the peer. */
   close(reason: string): void;
+  /**
+   * Stops reading from the peer (backpressure: the session is over its packet
+   * budget); frames already read may still arrive. A no-op for UDP, which drops instead.
+   */
+  pause(): void;
+  /** Reads from the peer again after {@link pause}. */
+  resume(): void;
 }

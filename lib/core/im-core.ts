@@ -3,7 +3,7 @@ import { Subject } from 'rxjs';
 import { IMErrorDefinition, IMErrors } from '../errors/im-error-codes';
 import { ResolvedIMOptions } from '../im-options.interface';
 import { Packet } from '../protocol/packet';
-import { decodePacket, encodePacket } from '../protocol/packet-codec';
+import { DecodeResult, decodePacket, encodePacket } from '../protocol/packet-codec';
 import { NO_USER_ID, PacketType, SERVER_USER_ID } from '../protocol/packet-type';
 import {
   ackPacket, errorResponse, keepaliveResponse, kickoutPacket, LoginInfo, loginResponse, parseLoginInfo,
@@ -51,6 +51,9 @@ export interface DeliveryResult {
   readonly fp?: string;
 }
 
+/** ACKs, keepalives and logouts: mandatory for the client, cheap for the server; they have a budget of their own. */
+const CONTROL_TYPES: ReadonlySet<number> = new Set([PacketType.ACK, PacketType.KEEPALIVE, PacketType.LOGOUT]);
+
 const isThenable = (v: unknown): v is Promise<unknown> =>
   typeof v === 'object' && v !== null && typeof (v as Promise<unknown>).then === 'function';
 
@@ -80,6 +83,8 @@ export class IMCore {
   private readonly dedup: ReceiveDedupTable;
   private readonly idleWheel: TimerWheel<Session>;
   private readonly sessions = new Set<Session>();
+  /** Stream sessions not read until their packet budget refills (backpressure). */
+  private readonly pausedSessions = new Set<Session>();
   private readonly admission: Admission;
   private readonly loginThrottle: LoginThrottle;
   private readonly abuse: AbuseLog;
@@ -138,6 +143,7 @@ export class IMCore {
   tick(): void {
     const now = this.clock.now();
     this.idleWheel.advance(now);
+    this.resumePaused();
     this.sendQoS.tick(now);
     this.dedup.purge(now);
   }
@@ -203,7 +209,7 @@ export class IMCore {
   /** A transport opened a session (TCP accept, WebSocket upgrade, first UDP datagram). */
   openSession(connection: IMConnection): Session {
     const now = this.clock.now();
-    const session = new Session(connection, now, this.options.limits.anonymousBurst);
+    const session = new Session(connection, now, this.options.limits.anonymousBurst, this.options.limits.controlBurst);
     this.sessions.add(session);
     this.admission.opened(session);
     this.metrics.connectionOpened(connection.transport);
@@ -218,8 +224,8 @@ export class IMCore {
     session.lastActivity = now;
     this.stats.packetsIn++;
     if (session.connection.connectionless) session.lastInboundBytes = Buffer.byteLength(text);
-    if (!this.takeToken(session, now)) return;
-    if (session.busy) {
+    // Behind an asynchronous handler, or read before a pause took effect: wait in order.
+    if (session.busy || session.paused) {
       const queue = (session.queue ??= []);
       const { maxQueuedPackets, maxQueuedBytes } = this.options.limits;
       if (queue.length >= maxQueuedPackets || session.queuedChars + text.length > maxQueuedBytes) {
@@ -356,9 +362,11 @@ export class IMCore {
   // ---------------------------------------------------------------- dispatch
 
   private process(session: Session, text: string): void {
+    const decoded = decodePacket(text, { lenient: this.options.lenientJson });
+    if (!this.admitPacket(session, decoded, text)) return;
     let result: Promise<unknown> | void;
     try {
-      result = this.dispatch(session, text);
+      result = this.dispatch(session, decoded);
     } catch (err) {
       this.handlerFailed(session, err);
       return;
@@ -371,12 +379,7 @@ export class IMCore {
     session.busy = true;
     const resume = () => {
       session.busy = false;
-      const queue = session.queue;
-      while (!session.busy && !session.closed && queue && queue.length > 0) {
-        const text = queue.shift() as string;
-        session.queuedChars -= text.length;
-        this.process(session, text);
-      }
+      this.drainQueue(session);
     };
     pending.then(resume, (err) => {
       this.handlerFailed(session, err);
@@ -384,8 +387,57 @@ export class IMCore {
     });
   }
 
-  private dispatch(session: Session, text: string): Promise<unknown> | void {
-    const decoded = decodePacket(text, { lenient: this.options.lenientJson });
+  /** Processes queued packets in order until the queue is empty, a handler is pending or the budget runs out. */
+  private drainQueue(session: Session): void {
+    const queue = session.queue;
+    while (!session.busy && !session.closed && !session.paused && queue && queue.length > 0) {
+      const text = queue.shift() as string;
+      session.queuedChars -= text.length;
+      this.process(session, text);
+    }
+  }
+
+  /**
+   * The packet budget (issue 11): ACKs, keepalives and logouts of a logged-in
+   * session spend a budget of their own, everything else the data budget. Over
+   * budget, a TCP or WebSocket session keeps the packet (first in its queue) and
+   * stops being read until the tick finds the budget refilled; UDP drops it.
+   */
+  private admitPacket(session: Session, decoded: DecodeResult, text: string): boolean {
+    const now = this.clock.now();
+    const control = session.authenticated && decoded.ok && CONTROL_TYPES.has(decoded.packet.type);
+    if (control ? this.takeControlToken(session, now) : this.takeToken(session, now)) return true;
+    if (session.connection.connectionless) {
+      this.rateLimited(session, now);
+      return false;
+    }
+    const queue = (session.queue ??= []);
+    queue.unshift(text);
+    session.queuedChars += text.length;
+    if (!session.paused) {
+      session.paused = true;
+      this.pausedSessions.add(session);
+      this.stats.readPauses++;
+      this.metrics.rateLimited(session.transport, IMErrors.READ_PAUSED.id);
+      this.abuse.session(session, IMErrors.READ_PAUSED.id, control ? '(ACKs, keepalives)' : '');
+      session.connection.pause();
+    }
+    return false;
+  }
+
+  /** Tick: sessions paused for their budget drain what they queued and, once it is gone, are read again. */
+  private resumePaused(): void {
+    if (this.pausedSessions.size === 0) return;
+    for (const session of [...this.pausedSessions]) {
+      this.pausedSessions.delete(session);
+      session.paused = false;
+      if (session.closed) continue;
+      this.drainQueue(session);
+      if (!session.paused && !session.closed) session.connection.resume();
+    }
+  }
+
+  private dispatch(session: Session, decoded: DecodeResult): Promise<unknown> | void {
     if (!decoded.ok) return this.badInput(session, decoded.error, decoded.detail);
     const p = decoded.packet;
     this.metrics.packetIn(session.transport, p.type);
@@ -439,19 +491,30 @@ export class IMCore {
     const burst = anonymous ? limits.anonymousBurst : limits.burst;
     session.tokens = Math.min(burst, session.tokens + ((now - session.tokensAt) * packetsPerSecond) / 1000);
     session.tokensAt = now;
-    if (session.tokens >= 1) {
-      session.tokens -= 1;
-      return true;
-    }
+    if (session.tokens < 1) return false;
+    session.tokens -= 1;
+    return true;
+  }
+
+  private takeControlToken(session: Session, now: number): boolean {
+    const { controlPacketsPerSecond, controlBurst } = this.options.limits;
+    session.controlTokens = Math.min(controlBurst, session.controlTokens + ((now - session.controlTokensAt) * controlPacketsPerSecond) / 1000);
+    session.controlTokensAt = now;
+    if (session.controlTokens < 1) return false;
+    session.controlTokens -= 1;
+    return true;
+  }
+
+  /** A UDP packet over budget is dropped (the clients retransmit): counted, logged, and the client told at most once a second. */
+  private rateLimited(session: Session, now: number): void {
     this.stats.rateLimited++;
     this.metrics.rateLimited(session.transport, IMErrors.RATE_LIMITED.id);
-    this.abuse.session(session, IMErrors.RATE_LIMITED.id, anonymous ? '(not logged in)' : '');
+    this.abuse.session(session, IMErrors.RATE_LIMITED.id, session.authenticated ? '' : '(not logged in)');
     // Tell the client at most once a second, so a flood is not answered by a flood.
     if (now - session.limitedNoticeAt >= 1000) {
       session.limitedNoticeAt = now;
       this.sendError(session, IMErrors.RATE_LIMITED.wireCode, IMErrors.RATE_LIMITED.message());
     }
-    return false;
   }
 
   // ---------------------------------------------------------------- login (§7)

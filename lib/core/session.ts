@@ -43,6 +43,12 @@ export class Session {
   tokens: number;
   /** @internal */
   tokensAt: number;
+  /** @internal Token bucket of ACKs, keepalives and logout, apart from the data budget. */
+  controlTokens: number;
+  /** @internal */
+  controlTokensAt: number;
+  /** @internal Reading is paused until the budget refills (TCP/WS backpressure). */
+  paused = false;
   /** @internal Time the client was last told it is rate limited. */
   limitedNoticeAt = 0;
   /** @internal Characters of the packets in `queue`. */
@@ -57,11 +63,14 @@ export class Session {
     readonly connection: IMConnection,
     now: number,
     burst: number,
+    controlBurst = burst,
   ) {
     this.lastActivity = now;
     this.openedAt = now;
     this.tokens = burst;
     this.tokensAt = now;
+    this.controlTokens = controlBurst;
+    this.controlTokensAt = now;
   }
 
   get transport(): TransportKind {

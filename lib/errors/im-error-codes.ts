@@ -56,6 +56,8 @@ export const IMErrors = {
   OUTBOUND_TOO_LARGE: def('IM_OUTBOUND_TOO_LARGE', 413, 'packet too large for the recipient'),
   /** The session sent faster than its rate limit. */
   RATE_LIMITED: def('IM_RATE_LIMITED', 429, 'rate limit exceeded'),
+  /** A TCP or WebSocket session over its packet budget is no longer read until it refills (backpressure; never on the wire). */
+  READ_PAUSED: def('IM_READ_PAUSED', 429, 'over the packet budget: reading paused until it refills'),
   /** Too many packets queued behind a slow (async) handler. */
   QUEUE_OVERFLOW: def('IM_QUEUE_OVERFLOW', 429, 'too many packets waiting to be processed'),
   /** A transport's connection limit was reached. */

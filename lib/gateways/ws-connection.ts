@@ -37,6 +37,14 @@ export class WsConnection implements IMConnection {
     return true;
   }
 
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.resume();
+  }
+
   /** @internal */
   uncork(): void {
     this.corked = false;

@@ -40,6 +40,14 @@ export class TcpConnection implements IMConnection {
     return true;
   }
 
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    if (!this.socket.destroyed) this.socket.resume();
+  }
+
   close(): void {
     if (this.socket.destroyed) return;
     this.flush();

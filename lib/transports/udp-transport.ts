@@ -36,6 +36,11 @@ class UdpPeer implements IMConnection {
   close(): void {
     this.owner.forget(this);
   }
+
+  /** One socket serves every peer: UDP cannot stop reading one, so the core drops instead. */
+  pause(): void {}
+
+  resume(): void {}
 }
 
 /**
