@@ -32,7 +32,7 @@ function measure(withMetrics: boolean, messages: number): number {
   core.setHooks({ verifyLogin: () => 0 });
   const connection = (transport: TransportKind): IMConnection => ({
     transport, remoteAddress: '127.0.0.1', remotePort: 1, connectionless: false, maxOutboundBytes: 65536,
-    idleTimeoutMs: 1e12, write: () => true, close: () => undefined, pause: () => undefined, resume: () => undefined,
+    idleTimeoutMs: 1e12, write: () => true, close: () => undefined, pause: () => undefined, resume: () => undefined, congested: false,
   });
   const alice = core.openSession(connection('tcp'));
   const bob = core.openSession(connection('ws'));

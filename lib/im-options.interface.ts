@@ -29,6 +29,11 @@ export interface TcpTransportOptions {
   handshakeTimeoutMs?: number;
   /** Time a closing connection may take to flush before it is destroyed. Default 5000 ms. */
   closeTimeoutMs?: number;
+  /**
+   * Bytes a client may leave unread (the socket's `writableLength`); past it the
+   * session is closed as a slow consumer and its unACKed QoS packets are reported. Default 1 MiB.
+   */
+  maxBufferedBytes?: number;
 }
 
 /** UDP transport options. */
@@ -90,6 +95,11 @@ export interface WsGatewayOptions {
   handshakeTimeoutMs?: number;
   /** Time a closed WebSocket waits for the client's close frame before the socket is destroyed. Default 5000 ms. */
   closeTimeoutMs?: number;
+  /**
+   * Bytes a client may leave unread (`bufferedAmount`); past it the session is
+   * closed as a slow consumer and its unACKed QoS packets are reported. Default 1 MiB.
+   */
+  maxBufferedBytes?: number;
 }
 
 /** Server QoS timing and bounds (PROTOCOL.md §10.4, §10.5). */

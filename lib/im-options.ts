@@ -28,6 +28,7 @@ function applyDefaults(o: IMModuleOptions): ResolvedIMOptions {
       tls: o.tcp?.tls,
       handshakeTimeoutMs: o.tcp?.handshakeTimeoutMs ?? 10_000,
       closeTimeoutMs: o.tcp?.closeTimeoutMs ?? 5000,
+      maxBufferedBytes: o.tcp?.maxBufferedBytes ?? 1024 * 1024,
     },
     udp: o.udp === false ? false : {
       port: o.udp?.port ?? DEFAULT_PORTS.udp,
@@ -51,6 +52,7 @@ function applyDefaults(o: IMModuleOptions): ResolvedIMOptions {
       tls: o.ws?.tls,
       handshakeTimeoutMs: o.ws?.handshakeTimeoutMs ?? 10_000,
       closeTimeoutMs: o.ws?.closeTimeoutMs ?? 5000,
+      maxBufferedBytes: o.ws?.maxBufferedBytes ?? 1024 * 1024,
     },
     qos: {
       retransmitIntervalMs: o.qos?.retransmitIntervalMs ?? 4000,

@@ -20,7 +20,7 @@ const RATE: NumericRule = { min: Number.MIN_VALUE, fractional: true };
 const RULES: Record<'tcp' | 'udp' | 'ws' | 'qos' | 'limits', Record<string, NumericRule>> = {
   tcp: {
     port: PORT, idleTimeoutMs: POSITIVE, maxFrameBytes: POSITIVE, maxOutboundBytes: POSITIVE, maxConnections: COUNT,
-    backlog: COUNT, handshakeTimeoutMs: POSITIVE, closeTimeoutMs: { min: 0 },
+    backlog: COUNT, handshakeTimeoutMs: POSITIVE, closeTimeoutMs: { min: 0 }, maxBufferedBytes: POSITIVE,
   },
   udp: {
     port: PORT, idleTimeoutMs: POSITIVE, maxDatagramBytes: POSITIVE, maxOutboundBytes: POSITIVE, maxSessions: COUNT,
@@ -28,7 +28,7 @@ const RULES: Record<'tcp' | 'udp' | 'ws' | 'qos' | 'limits', Record<string, Nume
   },
   ws: {
     idleTimeoutMs: POSITIVE, maxPayloadBytes: POSITIVE, maxOutboundBytes: POSITIVE, maxConnections: COUNT,
-    handshakeTimeoutMs: POSITIVE, closeTimeoutMs: { min: 0 },
+    handshakeTimeoutMs: POSITIVE, closeTimeoutMs: { min: 0 }, maxBufferedBytes: POSITIVE,
   },
   qos: {
     retransmitIntervalMs: POSITIVE, maxRetransmits: { min: 0 }, maxPending: COUNT, dedupTtlMs: POSITIVE,

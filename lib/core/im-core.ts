@@ -14,7 +14,7 @@ import { ReceiveDedupTable } from '../qos/receive-dedup-table';
 import { AbuseLog } from './abuse-log';
 import { Admission } from './admission';
 import { BridgePort } from './bridge-port';
-import { closeReasonOf } from '../metrics/close-reason';
+import { IMCloseReason } from '../metrics/close-reason';
 import { IMMetrics, NOOP_METRICS } from '../metrics/im-metrics';
 import { Clock, ClockTimer, SystemClock } from './clock';
 import { IMConnection, TransportKind } from './connection';
@@ -96,7 +96,7 @@ export class IMCore {
     const now = this.clock.now();
     this.sendQoS = new SendQoSTable(options.qos, {
       retransmit: (e) => this.retransmit(e),
-      lost: (es) => this.reportLost(es),
+      lost: (es) => this.undelivered(es, 'retransmit-exhausted'),
     });
     const { qos, limits } = options;
     this.dedup = new ReceiveDedupTable({
@@ -194,7 +194,7 @@ export class IMCore {
     if (verdict.evict) {
       this.stats.unauthenticatedEvicted++;
       this.abuse.process(IMErrors.UNAUTHENTICATED_EVICTED.id, `${verdict.evict} closed: ${this.options.limits.maxUnauthenticated} sessions have not logged in`);
-      this.closeSession(verdict.evict, IMErrors.UNAUTHENTICATED_EVICTED.id);
+      this.closeSession(verdict.evict, 'evicted', IMErrors.UNAUTHENTICATED_EVICTED.id);
     }
     return null;
   }
@@ -232,7 +232,7 @@ export class IMCore {
         this.stats.queueOverflow++;
         this.metrics.rateLimited(session.transport, IMErrors.QUEUE_OVERFLOW.id);
         this.abuse.session(session, IMErrors.QUEUE_OVERFLOW.id, 'closing');
-        this.closeSession(session, IMErrors.QUEUE_OVERFLOW.id);
+        this.closeSession(session, 'queue-overflow', IMErrors.QUEUE_OVERFLOW.id);
         return;
       }
       session.queuedChars += text.length;
@@ -256,26 +256,32 @@ export class IMCore {
   connectionClosed(session: Session): void {
     if (!this.sessions.delete(session)) return;
     this.admission.closed(session);
-    this.metrics.connectionClosed(session.transport, 'peer-closed');
+    session.closeReason ??= 'peer-closed';
+    this.metrics.connectionClosed(session.transport, session.closeReason);
     session.closed = true;
     session.queue = null;
     this.detach(session, session.kickCode, 'connection closed');
   }
 
-  /** Ends a session: detaches its user and closes (TCP/WS) or forgets (UDP) the connection. */
-  closeSession(session: Session, reason: string): void {
+  /**
+   * Ends a session: detaches its user and closes (TCP/WS) or forgets (UDP) the
+   * connection. `detail`: the text of the `offline` event's `reason` and of the
+   * log line (an error id, or the reason itself).
+   */
+  closeSession(session: Session, reason: IMCloseReason, detail: string = reason): void {
     if (session.closed) return;
-    this.logger.debug(sessionLog(session, 'closing', reason));
+    this.logger.debug(sessionLog(session, `closing (${reason})`, detail));
     session.closed = true;
+    session.closeReason = reason;
     session.queue = null;
-    this.detach(session, session.kickCode, reason);
+    this.detach(session, session.kickCode, detail);
     if (this.sessions.delete(session)) this.admission.closed(session);
-    this.metrics.connectionClosed(session.transport, closeReasonOf(reason));
+    this.metrics.connectionClosed(session.transport, reason);
     session.connection.close(reason);
   }
 
   /** Closes every session (graceful shutdown). */
-  closeAll(reason: string): void {
+  closeAll(reason: IMCloseReason): void {
     for (const s of [...this.sessions]) this.closeSession(s, reason);
   }
 
@@ -299,7 +305,7 @@ export class IMCore {
     this.metrics.message(target.transport, 's2c');
     this.metrics.packetOut(target.transport, PacketType.DATA);
     if (!packet.QoS || packet.fp === undefined) {
-      const ok = target.connection.write(body);
+      const ok = this.send(target, body);
       return Promise.resolve({ userId, status: ok ? 'sent' : 'offline', fp: packet.fp });
     }
     const fp = packet.fp;
@@ -314,6 +320,7 @@ export class IMCore {
       if (!target.connection.write(body)) {
         this.sendQoS.untrack(entry);
         resolve({ userId, status: 'offline', fp });
+        this.writeFailed(target);
       }
     });
   }
@@ -473,7 +480,7 @@ export class IMCore {
     this.metrics.badInput(session.transport, error.id);
     this.abuse.session(session, error.id, detail);
     // The reference answers bad input by closing (TCP/WS); on UDP we keep the session.
-    if (!session.connection.connectionless) this.closeSession(session, error.id);
+    if (!session.connection.connectionless) this.closeSession(session, 'bad-input', error.id);
   }
 
   /** Type 1, 2 or 4 before login: error 301 quoting the packet, then close (TCP/WS). */
@@ -481,7 +488,7 @@ export class IMCore {
     this.stats.notLoggedIn++;
     this.metrics.refused(session.transport, IMErrors.NOT_LOGGED_IN.id);
     this.write(session, errorResponse(ProtocolErrorCode.NOT_LOGGED_IN, encodePacket(p)));
-    if (!session.connection.connectionless) this.closeSession(session, IMErrors.NOT_LOGGED_IN.id);
+    if (!session.connection.connectionless) this.closeSession(session, 'not-logged-in', IMErrors.NOT_LOGGED_IN.id);
   }
 
   private takeToken(session: Session, now: number): boolean {
@@ -525,7 +532,7 @@ export class IMCore {
       if (parsed.reason === 'malformed') return this.badInput(session, IMErrors.BAD_LOGIN_INFO, 'not a JSON object');
       // QUIRK-19: refused silently; TCP/WS close, a UDP session may log in later.
       this.logger.debug(sessionLog(session, 'no loginUserId', IMErrors.BAD_LOGIN_INFO.id));
-      if (!session.connection.connectionless) this.closeSession(session, IMErrors.BAD_LOGIN_INFO.id);
+      if (!session.connection.connectionless) this.closeSession(session, 'bad-input', IMErrors.BAD_LOGIN_INFO.id);
       return;
     }
     const info = parsed.info;
@@ -575,7 +582,7 @@ export class IMCore {
     this.stats.loginsRefused++;
     this.metrics.login(session.transport, 'refused');
     this.write(session, loginResponse(code, '', -1));
-    if (!session.connection.connectionless) this.closeSession(session, IMErrors.LOGIN_REFUSED.id);
+    if (!session.connection.connectionless) this.closeSession(session, 'login-refused', IMErrors.LOGIN_REFUSED.id);
   }
 
   /** §7.1 steps 6-7: response, duplicate-login rules, online table, login-success hook. */
@@ -585,7 +592,8 @@ export class IMCore {
     const firstLoginTime = clientTime <= 0 ? this.clock.now() : clientTime;
     // The response to a successful login is exempt from the UDP no-amplification cap.
     this.metrics.packetOut(session.transport, PacketType.LOGIN_RESPONSE);
-    session.connection.write(this.encode(loginResponse(0, userId, firstLoginTime)));
+    this.send(session, this.encode(loginResponse(0, userId, firstLoginTime)));
+    if (session.closed) return; // a slow consumer
     const old = this.online.get(userId);
     if (old && old !== session && this.resolveDuplicate(old, clientTime) === 'stale') {
       // A stale device (QUIRK-13, replicated): it got code 0, now it is kicked and never logs in.
@@ -634,7 +642,7 @@ export class IMCore {
     this.stats.kicks++;
     this.write(session, kickoutPacket(userId, KickoutCode.DUPLICATE_LOGIN));
     session.kickCode = KickoutCode.DUPLICATE_LOGIN;
-    if (!session.connection.connectionless) this.closeSession(session, 'stale login');
+    if (!session.connection.connectionless) this.closeSession(session, 'stale-login', 'stale login');
   }
 
   /** QUIRK-2 fix: the same device reconnected; its stale connection is closed without a kick-out. */
@@ -661,7 +669,7 @@ export class IMCore {
     if (userId === null) return;
     session.userId = null;
     if (!this.online.removeIf(userId, session)) return;
-    if (this.events.observed) this.events.next({ type: 'offline', userId, session, kickCode, reason });
+    if (this.events.observed) this.events.next({ type: 'offline', userId, session, kickCode, reason, closeReason: session.closeReason });
     this.fireAndForget(this.hooks.logout?.(userId, session, kickCode));
   }
 
@@ -801,6 +809,7 @@ export class IMCore {
     this.metrics.packetOut(target.transport, PacketType.DATA);
     if (target.connection.write(body)) return true;
     if (entry) this.sendQoS.untrack(entry);
+    this.writeFailed(target);
     return false;
   }
 
@@ -825,10 +834,40 @@ export class IMCore {
     if (!target) return;
     this.metrics.packetOut(target.transport, PacketType.DATA);
     if (this.options.serverTimestamp) entry.body = this.encode(entry.packet);
-    target.connection.write(entry.body);
+    this.send(target, entry.body);
   }
 
-  private reportLost(entries: QoSEntry[]): void {
+  /**
+   * Packets this node gives up on (retransmissions exhausted, slow consumer,
+   * shutdown...). The seam of the message store (issue 11): without one they are
+   * reported lost.
+   */
+  private undelivered(entries: readonly QoSEntry[], reason: string): void {
+    if (entries.length === 0) return;
+    this.logger.debug(`${entries.length} packet(s) undelivered: ${reason}`);
+    this.reportLost(entries);
+  }
+
+  /** A failed write to a peer that does not read (over `maxBufferedBytes`) closes it as a slow consumer. */
+  private writeFailed(session: Session): void {
+    if (!session.closed && session.connection.congested) this.slowConsumer(session);
+  }
+
+  /**
+   * Closes a session whose peer does not read. Other sessions are not held up
+   * behind it; its user's unACKed packets are handed over at once rather than
+   * retransmitted into a dead buffer.
+   */
+  private slowConsumer(session: Session): void {
+    this.stats.slowConsumers++;
+    this.metrics.refused(session.transport, IMErrors.SLOW_CONSUMER.id);
+    this.abuse.session(session, IMErrors.SLOW_CONSUMER.id, 'closing');
+    const userId = session.userId;
+    this.closeSession(session, 'slow-consumer', IMErrors.SLOW_CONSUMER.id);
+    if (userId !== null && !this.online.get(userId)) this.undelivered(this.sendQoS.takeRecipient(userId), 'slow-consumer');
+  }
+
+  private reportLost(entries: readonly QoSEntry[]): void {
     this.stats.lost += entries.length;
     this.metrics.qosLost(entries.length);
     if (this.events.observed) {
@@ -843,7 +882,7 @@ export class IMCore {
     if (now >= loginDeadline) {
       this.stats.loginTimeouts++;
       this.abuse.process(IMErrors.LOGIN_TIMEOUT.id, `${session} closed: ${IMErrors.LOGIN_TIMEOUT.message()}`);
-      this.closeSession(session, IMErrors.LOGIN_TIMEOUT.id);
+      this.closeSession(session, 'login-timeout', IMErrors.LOGIN_TIMEOUT.id);
       return;
     }
     const deadline = session.lastActivity + session.connection.idleTimeoutMs;
@@ -852,7 +891,7 @@ export class IMCore {
       return;
     }
     this.stats.idleTimeouts++;
-    this.closeSession(session, 'idle timeout');
+    this.closeSession(session, 'idle-timeout', 'idle timeout');
   }
 
   // ---------------------------------------------------------------- helpers
@@ -882,7 +921,14 @@ export class IMCore {
     if (!session.authenticated && session.connection.connectionless && Buffer.byteLength(body) > this.replyBudget(session)) {
       return this.writeShortReply(session, p);
     }
-    return session.connection.write(body);
+    return this.send(session, body);
+  }
+
+  /** Writes `body` to `session`; see {@link writeFailed}. */
+  private send(session: Session, body: string): boolean {
+    if (session.connection.write(body)) return true;
+    this.writeFailed(session);
+    return false;
   }
 
   /** A 301 may drop its quoted packet to fit the datagram it answers; anything else is not sent. */

@@ -1,3 +1,4 @@
+import type { IMCloseReason } from '../metrics/close-reason';
 import { NO_KICK } from '../protocol/protocol-codes';
 import { IMConnection, TransportKind } from './connection';
 import { logText } from './log-text';
@@ -26,6 +27,8 @@ export class Session {
   lastActivity: number;
   /** The session has ended; nothing more is processed or written. */
   closed = false;
+  /** Why the session ended, once it has (undefined while open). */
+  closeReason?: IMCloseReason;
   /** Time the session opened (login deadline). */
   readonly openedAt: number;
   /** The client asked at login to be told at once when a QoS C2C will not be delivered. */

@@ -58,6 +58,8 @@ export const IMErrors = {
   RATE_LIMITED: def('IM_RATE_LIMITED', 429, 'rate limit exceeded'),
   /** A TCP or WebSocket session over its packet budget is no longer read until it refills (backpressure; never on the wire). */
   READ_PAUSED: def('IM_READ_PAUSED', 429, 'over the packet budget: reading paused until it refills'),
+  /** A TCP or WebSocket peer left more than `maxBufferedBytes` unread: closed, its unACKed packets reported. */
+  SLOW_CONSUMER: def('IM_SLOW_CONSUMER', 429, 'the client does not read: outbound buffer over its bound'),
   /** Too many packets queued behind a slow (async) handler. */
   QUEUE_OVERFLOW: def('IM_QUEUE_OVERFLOW', 429, 'too many packets waiting to be processed'),
   /** A transport's connection limit was reached. */

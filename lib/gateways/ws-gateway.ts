@@ -151,6 +151,7 @@ export class WsGateway {
       this.options.idleTimeoutMs,
       this.options.maxOutboundBytes,
       this.options.closeTimeoutMs,
+      this.options.maxBufferedBytes,
     );
     const session = this.core.openSession(connection);
     const core = this.core;

@@ -125,6 +125,19 @@ export class SendQoSTable {
     return this.count;
   }
 
+  /** Settles every packet pending for `recipient` as lost and returns them (its session is gone for good). */
+  takeRecipient(recipient: string): QoSEntry[] {
+    const pending = this.byRecipient.get(recipient);
+    if (!pending) return [];
+    const entries = [...pending.values()];
+    for (const entry of entries) {
+      this.forget(entry);
+      entry.settled = true;
+      entry.onSettle?.('lost', entry);
+    }
+    return entries;
+  }
+
   /** Drops everything without reporting (shutdown). */
   clear(): void {
     this.byRecipient.clear();

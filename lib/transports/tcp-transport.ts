@@ -80,7 +80,9 @@ export class TcpTransport extends IMTransportServer {
     this.sockets.add(socket);
     socket.setNoDelay(true);
     socket.setKeepAlive(true);
-    const connection = new TcpConnection(socket, this.options.idleTimeoutMs, this.options.maxOutboundBytes, this.options.closeTimeoutMs);
+    const connection = new TcpConnection(
+      socket, this.options.idleTimeoutMs, this.options.maxOutboundBytes, this.options.closeTimeoutMs, this.options.maxBufferedBytes,
+    );
     const session = this.core.openSession(connection);
     const decoder = new TcpFrameDecoder(this.options.maxFrameBytes);
     const core = this.core;

@@ -13,6 +13,8 @@ type UdpOptions = Exclude<ResolvedIMOptions['udp'], false>;
 class UdpPeer implements IMConnection {
   readonly transport = 'udp' as const;
   readonly connectionless = true;
+  /** The OS socket buffer is shared by every peer: there is no per-peer backlog to bound. */
+  readonly congested = false;
   session!: Session;
 
   constructor(

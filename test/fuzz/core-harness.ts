@@ -59,6 +59,7 @@ export class FakeConnection implements IMConnection {
     this.closedByCore = true;
   }
 
+  readonly congested = false;
   /** The core stopped reading this connection (backpressure). */
   paused = false;
 
