@@ -104,10 +104,20 @@ export interface WsGatewayOptions {
 
 /** Server QoS timing and bounds (PROTOCOL.md §10.4, §10.5). */
 export interface QoSOptions {
-  /** Delay before a retransmission, and from the last one to "lost". Default 4000 (reference window 2-7 s). */
+  /** TCP/WebSocket: delay before a retransmission, and from the last one to "lost". Default 4000 (reference window 2-7 s). */
   retransmitIntervalMs?: number;
-  /** Retransmissions before "lost". Default 1, as the reference. */
+  /** TCP/WebSocket: retransmissions before "lost". Default 1, as the reference. */
   maxRetransmits?: number;
+  /** UDP (a lossy link): delay from the first write to the first retransmission. Default 2000. */
+  udpRetransmitIntervalMs?: number;
+  /** UDP: each further delay is the previous one times this. Default 2. */
+  udpRetransmitBackoff?: number;
+  /** UDP: longest delay between two attempts. Default 8000. */
+  udpMaxRetransmitIntervalMs?: number;
+  /** UDP: retransmissions at most. Default 8. */
+  udpMaxRetransmits?: number;
+  /** UDP: no retransmission later than this after the first write; "lost" one delay after the last. Default 30,000. */
+  udpRetransmitLifetimeMs?: number;
   /** Cap on packets awaiting an ACK. Default 200,000. */
   maxPending?: number;
   /** How long a C2S fingerprint is remembered for dedup. Default 10 min. */

@@ -57,6 +57,11 @@ function applyDefaults(o: IMModuleOptions): ResolvedIMOptions {
     qos: {
       retransmitIntervalMs: o.qos?.retransmitIntervalMs ?? 4000,
       maxRetransmits: o.qos?.maxRetransmits ?? 1,
+      udpRetransmitIntervalMs: o.qos?.udpRetransmitIntervalMs ?? 2000,
+      udpRetransmitBackoff: o.qos?.udpRetransmitBackoff ?? 2,
+      udpMaxRetransmitIntervalMs: o.qos?.udpMaxRetransmitIntervalMs ?? 8000,
+      udpMaxRetransmits: o.qos?.udpMaxRetransmits ?? 8,
+      udpRetransmitLifetimeMs: o.qos?.udpRetransmitLifetimeMs ?? 30_000,
       maxPending: o.qos?.maxPending ?? 200_000,
       dedupTtlMs: o.qos?.dedupTtlMs ?? 10 * 60_000,
       dedupMaxEntries: o.qos?.dedupMaxEntries ?? 200_000,

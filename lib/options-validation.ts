@@ -31,7 +31,9 @@ const RULES: Record<'tcp' | 'udp' | 'ws' | 'qos' | 'limits', Record<string, Nume
     handshakeTimeoutMs: POSITIVE, closeTimeoutMs: { min: 0 }, maxBufferedBytes: POSITIVE,
   },
   qos: {
-    retransmitIntervalMs: POSITIVE, maxRetransmits: { min: 0 }, maxPending: COUNT, dedupTtlMs: POSITIVE,
+    retransmitIntervalMs: POSITIVE, maxRetransmits: { min: 0 }, udpRetransmitIntervalMs: POSITIVE,
+    udpRetransmitBackoff: { min: 1, fractional: true }, udpMaxRetransmitIntervalMs: POSITIVE, udpMaxRetransmits: { min: 0 },
+    udpRetransmitLifetimeMs: { min: 0 }, maxPending: COUNT, dedupTtlMs: POSITIVE,
     dedupMaxEntries: COUNT, dedupMaxBytes: POSITIVE, dedupMaxEntriesPerUser: COUNT,
   },
   limits: {

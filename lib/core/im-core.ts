@@ -10,6 +10,7 @@ import {
 } from '../protocol/payloads';
 import { KickoutCode, NO_KICK, ProtocolErrorCode } from '../protocol/protocol-codes';
 import { QoSEntry, QoSOutcome, SendQoSTable } from '../qos/send-qos-table';
+import { RetransmitPolicy, retransmitPolicies } from '../qos/retransmit-policy';
 import { ReceiveDedupTable } from '../qos/receive-dedup-table';
 import { AbuseLog } from './abuse-log';
 import { Admission } from './admission';
@@ -80,6 +81,8 @@ export class IMCore {
   private bridge?: BridgePort;
   private readonly logger = new Logger('IMCore');
   private readonly sendQoS: SendQoSTable;
+  /** Retransmission policy by the recipient's transport. */
+  private readonly policies: Readonly<Record<TransportKind, RetransmitPolicy>>;
   private readonly dedup: ReceiveDedupTable;
   private readonly idleWheel: TimerWheel<Session>;
   private readonly sessions = new Set<Session>();
@@ -99,6 +102,7 @@ export class IMCore {
       lost: (es) => this.undelivered(es, 'retransmit-exhausted'),
     });
     const { qos, limits } = options;
+    this.policies = retransmitPolicies(qos);
     this.dedup = new ReceiveDedupTable({
       ttlMs: qos.dedupTtlMs, maxEntries: qos.dedupMaxEntries, maxBytes: qos.dedupMaxBytes, maxEntriesPerUser: qos.dedupMaxEntriesPerUser,
     });
@@ -148,11 +152,11 @@ export class IMCore {
     this.dedup.purge(now);
   }
 
-  /** Stops timers and reports every pending QoS packet lost. */
+  /** Stops timers and hands every pending QoS packet over as undelivered ('shutdown'). */
   stop(): void {
     this.ticker?.cancel();
     this.ticker = undefined;
-    this.sendQoS.failAll();
+    this.undelivered(this.sendQoS.takeAll(), 'shutdown');
     this.idleWheel.clear();
   }
 
@@ -311,7 +315,7 @@ export class IMCore {
     const fp = packet.fp;
     return new Promise<DeliveryResult>((resolve, reject) => {
       const entry = this.sendQoS.track(userId, fp, packet, body, this.clock.now(), (outcome: QoSOutcome) =>
-        resolve({ userId, status: outcome, fp }),
+        resolve({ userId, status: outcome, fp }), this.policies[target.transport],
       );
       if (!entry) {
         reject(new Error(`fp ${fp} is already awaiting an ACK from ${userId}`));
@@ -805,7 +809,7 @@ export class IMCore {
   private forward(target: Session, p: Packet): boolean {
     const body = this.encode(p);
     if (!this.fits(body, target)) return false;
-    const entry = p.QoS ? this.sendQoS.track(p.to as string, p.fp as string, p, body, this.clock.now()) : undefined;
+    const entry = p.QoS ? this.sendQoS.track(p.to as string, p.fp as string, p, body, this.clock.now(), undefined, this.policies[target.transport]) : undefined;
     this.metrics.packetOut(target.transport, PacketType.DATA);
     if (target.connection.write(body)) return true;
     if (entry) this.sendQoS.untrack(entry);
@@ -822,7 +826,7 @@ export class IMCore {
     if (!entry) return;
     this.stats.delivered++;
     const now = this.clock.now();
-    this.metrics.qosDelivered(now - (entry.dueAt - this.options.qos.retransmitIntervalMs), now - entry.sentAt);
+    this.metrics.qosDelivered(now - entry.writtenAt, now - entry.sentAt);
     if (this.events.observed) this.events.next({ type: 'delivered', userId, fp, packet: entry.packet });
     this.fireAndForget(this.hooks.messageDelivered?.(fp, userId, entry.packet, session));
   }

@@ -81,7 +81,7 @@ describe('Prometheus metrics', () => {
   });
 
   it('reads pending and lost QoS packets and the store sizes', async () => {
-    const carol = await im.login('udp', 'carol');
+    const carol = await im.login('tcp', 'carol');
     const lost = im.push.send('carol', 'never acked');
     await carol.expect({ type: 2 });
     carol.c2s('dedup me');
