@@ -274,7 +274,7 @@ export class IMCore {
    */
   closeSession(session: Session, reason: IMCloseReason, detail: string = reason): void {
     if (session.closed) return;
-    this.logger.debug(sessionLog(session, `closing (${reason})`, detail));
+    this.logger.debug(sessionLog(session, 'closing', detail, reason));
     session.closed = true;
     session.closeReason = reason;
     session.queue = null;
