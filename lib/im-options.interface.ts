@@ -215,6 +215,11 @@ export interface IMModuleOptions {
   clock?: Clock;
   /** Timer tick in ms (QoS and idle checks). Default 100. */
   tickMs?: number;
+  /**
+   * Graceful shutdown: how long to wait for the ACKs of packets written to
+   * connected users before they are handed over as undelivered. Default 5000 ms.
+   */
+  drainTimeoutMs?: number;
   /** Prometheus metrics (needs the `prom-client` package); `true` for the defaults. Off by default. */
   metrics?: IMMetricsOptions | boolean;
 }
@@ -234,5 +239,6 @@ export interface ResolvedIMOptions {
   manualStart: boolean;
   clock?: Clock;
   tickMs: number;
+  drainTimeoutMs: number;
   metrics?: IMMetricsOptions;
 }

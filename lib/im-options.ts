@@ -98,6 +98,7 @@ function applyDefaults(o: IMModuleOptions): ResolvedIMOptions {
     manualStart: o.manualStart ?? false,
     clock: o.clock,
     tickMs: o.tickMs ?? 100,
+    drainTimeoutMs: o.drainTimeoutMs ?? 5000,
     metrics: o.metrics === true ? {} : o.metrics || undefined,
   };
 }

@@ -66,6 +66,7 @@ export function validateOptions(o: ResolvedIMOptions): void {
     }
   }
   if (!(Number.isInteger(o.tickMs) && o.tickMs >= 1)) problems.push(`tickMs must be an integer ≥ 1 (got ${JSON.stringify(o.tickMs)})`);
+  if (!(Number.isInteger(o.drainTimeoutMs) && o.drainTimeoutMs >= 0)) problems.push(`drainTimeoutMs must be an integer ≥ 0 (got ${JSON.stringify(o.drainTimeoutMs)})`);
   if (problems.length) throw new Error(`nestjs-im: invalid options: ${problems.join('; ')}`);
 }
 

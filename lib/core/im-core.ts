@@ -44,6 +44,16 @@ export type DeliveryStatus =
   /** Online nowhere here: published to the MobileIMSDK-Web bridge and confirmed by the broker; the far side delivers it. */
   | 'bridged';
 
+/** What a graceful drain did with the packets awaiting an ACK. */
+export interface DrainReport {
+  /** ACKed while draining. */
+  readonly delivered: number;
+  /** Handed to the message store (none without one). */
+  readonly stored: number;
+  /** Reported lost (`@OnMessagesLost`, PushService `lost`). */
+  readonly lost: number;
+}
+
 /** Result of one server-to-client send. */
 export interface DeliveryResult {
   readonly userId: string;
@@ -93,6 +103,8 @@ export class IMCore {
   private readonly abuse: AbuseLog;
   private readonly udpReplyRatio: number;
   private ticker?: ClockTimer;
+  /** Shutting down: only ACKs, keepalives and logouts are processed (see drain()). */
+  private draining = false;
 
   constructor(private readonly options: ResolvedIMOptions) {
     this.clock = options.clock ?? new SystemClock();
@@ -289,6 +301,37 @@ export class IMCore {
     for (const s of [...this.sessions]) this.closeSession(s, reason);
   }
 
+  /**
+   * Graceful shutdown, first half (issue 11): from now on only ACKs, keepalives
+   * and logouts are processed (anything else is left un-ACKed for the client to
+   * resend to another server); waits up to `timeoutMs` (real time) for the ACKs
+   * of packets whose recipient is still connected here, then hands what is still
+   * unACKed to {@link undelivered} ('shutdown'). The caller closes the sessions.
+   */
+  async drain(timeoutMs: number): Promise<DrainReport> {
+    this.draining = true;
+    const delivered0 = this.stats.delivered;
+    const deadline = Date.now() + timeoutMs;
+    // Bounded by the deadline; polls because an ACK settles the table from any session.
+    while (Date.now() < deadline && this.awaitingConnectedAck()) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(20, Math.max(1, deadline - Date.now()))));
+    }
+    const lost0 = this.stats.lost;
+    const handedOver = this.sendQoS.takeAll();
+    this.undelivered(handedOver, 'shutdown');
+    const lost = this.stats.lost - lost0;
+    return { delivered: this.stats.delivered - delivered0, stored: handedOver.length - lost, lost };
+  }
+
+  /** Some packet awaits an ACK from a user still connected here (an ACK can still come). */
+  private awaitingConnectedAck(): boolean {
+    for (const userId of this.sendQoS.recipients()) {
+      const session = this.online.get(userId);
+      if (session && !session.closed) return true;
+    }
+    return false;
+  }
+
   // ---------------------------------------------------------------- server side API
 
   /**
@@ -375,6 +418,11 @@ export class IMCore {
   private process(session: Session, text: string): void {
     const decoded = decodePacket(text, { lenient: this.options.lenientJson });
     if (!this.admitPacket(session, decoded, text)) return;
+    // Draining: what a client sends now is not ACKed, so its own QoS keeps it for the next server.
+    if (this.draining && !(decoded.ok && CONTROL_TYPES.has(decoded.packet.type))) {
+      this.stats.drainIgnored++;
+      return;
+    }
     let result: Promise<unknown> | void;
     try {
       result = this.dispatch(session, decoded);

@@ -7,6 +7,7 @@ import { IMCore } from '../core/im-core';
 import { IMErrors } from '../errors/im-error-codes';
 import { ResolvedIMOptions } from '../im-options.interface';
 import { WsConnection } from './ws-connection';
+import { whenAllClosed } from '../transports/im-listener';
 
 type WsOptions = Exclude<ResolvedIMOptions['ws'], false>;
 
@@ -25,6 +26,10 @@ export class WsGateway {
   private wss?: WebSocketServer;
   private server?: http.Server;
   private ownsServer = false;
+  /** False once shutting down: upgrades get 503. */
+  private accepting = true;
+  /** Called when a WebSocket closes while `close()` waits for them. */
+  private onClientClosed?: () => void;
   private readonly onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head);
 
   constructor(
@@ -98,11 +103,24 @@ export class WsGateway {
     this.logger.log(`listening on ${this.options.host ?? '*'}:${this.port}${this.options.path}`);
   }
 
+  /** Graceful shutdown: no new upgrades (503); on its own port, stops listening. Open WebSockets stay until `close()`. */
+  stopAccepting(): void {
+    this.accepting = false;
+    if (this.ownsServer && this.server?.listening) this.server.close();
+  }
+
+  /**
+   * Closes the gateway. WebSockets the core closed first (close frame sent) may
+   * finish the closing handshake for up to `closeTimeoutMs`; the rest are terminated.
+   */
   async close(): Promise<void> {
     const { wss, server } = this;
     this.wss = undefined;
     this.server = undefined;
+    this.accepting = false;
     if (wss) {
+      await whenAllClosed(wss.clients, this.options.closeTimeoutMs, (check) => (this.onClientClosed = check));
+      this.onClientClosed = undefined;
       for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     }
@@ -110,7 +128,7 @@ export class WsGateway {
     server.off('upgrade', this.onUpgrade);
     if (this.ownsServer) {
       server.closeAllConnections?.();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   }
 
@@ -123,7 +141,7 @@ export class WsGateway {
       this.logger.debug(`upgrade for ${path} from ${req.socket.remoteAddress} refused: not ${this.options.path}`);
       return rejectUpgrade(socket, 404, 'Not Found');
     }
-    if (!wss) return rejectUpgrade(socket, 503, 'Service Unavailable');
+    if (!wss || !this.accepting) return rejectUpgrade(socket, 503, 'Service Unavailable');
     if (wss.clients.size >= this.options.maxConnections) {
       this.core.metrics.refused('ws', IMErrors.TOO_MANY_CONNECTIONS.id);
       this.logger.warn(`${IMErrors.TOO_MANY_CONNECTIONS.id}: ${this.options.maxConnections} WebSocket connections`);
@@ -163,7 +181,10 @@ export class WsGateway {
     ws.on('error', (err: Error & { code?: string }) =>
       err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? core.rejectFrame(session, IMErrors.FRAME_TOO_LARGE) : this.logger.debug(`${session}: ${err.message}`),
     );
-    ws.on('close', () => core.connectionClosed(session));
+    ws.on('close', () => {
+      core.connectionClosed(session);
+      this.onClientClosed?.();
+    });
   }
 }
 

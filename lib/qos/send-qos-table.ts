@@ -148,6 +148,11 @@ export class SendQoSTable {
     return this.count;
   }
 
+  /** Users with packets awaiting their ACK. */
+  recipients(): IterableIterator<string> {
+    return this.byRecipient.keys();
+  }
+
   /** Settles every packet pending for `recipient` as lost and returns them (its session is gone for good). */
   takeRecipient(recipient: string): QoSEntry[] {
     const pending = this.byRecipient.get(recipient);

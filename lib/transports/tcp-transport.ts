@@ -6,7 +6,7 @@ import { IMErrors } from '../errors/im-error-codes';
 import { ResolvedIMOptions } from '../im-options.interface';
 import { TcpFrameDecoder } from '../protocol/tcp-frame-decoder';
 import { TcpConnection } from './tcp-connection';
-import { IMTransportServer } from './im-listener';
+import { IMTransportServer, whenAllClosed } from './im-listener';
 
 type TcpOptions = Exclude<ResolvedIMOptions['tcp'], false>;
 
@@ -21,6 +21,8 @@ export class TcpTransport extends IMTransportServer {
   private server?: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private refusedSinceLog = 0;
+  /** Called when a socket closes while `close()` waits for them. */
+  private onSocketClosed?: () => void;
 
   constructor(
     private readonly core: IMCore,
@@ -50,14 +52,23 @@ export class TcpTransport extends IMTransportServer {
     });
   }
 
+  stopAccepting(): void {
+    if (this.server?.listening) this.server.close();
+  }
+
+  /**
+   * Closes the listener. Sessions the core closed first (flush, then FIN) may
+   * finish for up to `closeTimeoutMs`; whatever is still open then is destroyed.
+   */
   async close(): Promise<void> {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const socket of this.sockets) socket.destroy();
-    });
+    this.stopAccepting();
+    await whenAllClosed(this.sockets, this.options.closeTimeoutMs, (check) => (this.onSocketClosed = check));
+    this.onSocketClosed = undefined;
+    for (const socket of this.sockets) socket.destroy();
+    if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   unwrap<T>(): T {
@@ -97,6 +108,7 @@ export class TcpTransport extends IMTransportServer {
     socket.on('close', () => {
       this.sockets.delete(socket);
       core.connectionClosed(session);
+      this.onSocketClosed?.();
     });
   }
 }

@@ -62,6 +62,8 @@ export class UdpTransport extends IMTransportServer {
   oversize = 0;
   /** Packets not sent because they exceed `maxOutboundBytes`. */
   oversizeReplies = 0;
+  /** False once shutting down: datagrams from new peers are dropped. */
+  private accepting = true;
 
   constructor(
     private readonly core: IMCore,
@@ -100,6 +102,10 @@ export class UdpTransport extends IMTransportServer {
     });
   }
 
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
   async close(): Promise<void> {
     const socket = this.socket;
     if (!socket) return;
@@ -130,6 +136,7 @@ export class UdpTransport extends IMTransportServer {
     const key = rinfo.address + '|' + rinfo.port;
     let peer = this.peers.get(key);
     if (!peer) {
+      if (!this.accepting) return;
       if (this.peers.size >= this.options.maxSessions) {
         this.core.metrics.refused('udp', IMErrors.TOO_MANY_CONNECTIONS.id);
         if (this.refused++ % 1000 === 0) {
