@@ -23,7 +23,7 @@ function arg(name: string, fallback: number): number {
 
 /** ns per C2C message and its ACK through one core. */
 function measure(withMetrics: boolean, messages: number): number {
-  const core = new IMCore(resolveOptions({ clock: new ManualClock(), limits: { packetsPerSecond: 1e9, burst: 1e9 } }));
+  const core = new IMCore(resolveOptions({ clock: new ManualClock(), limits: { packetsPerSecond: 1e9, burst: 1e9, controlPacketsPerSecond: 1e9, controlBurst: 1e9 } }));
   if (withMetrics) {
     const sink = new PrometheusIMMetrics(core, { registry: new Registry() });
     sink.register();

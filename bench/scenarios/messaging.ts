@@ -110,7 +110,7 @@ export async function runMessaging(target: Target, o: MessagingOptions): Promise
 }
 
 /** Counters of the bench server that signal trouble (retransmits, limits, bad input...), when not zero. */
-const TROUBLE = ['badInput', 'unknownType', 'notLoggedIn', 'forgedSender', 'rateLimited', 'queueOverflow', 'loginsRefused', 'kicks',
+const TROUBLE = ['badInput', 'unknownType', 'notLoggedIn', 'forgedSender', 'rateLimited', 'readPauses', 'slowConsumers', 'queueOverflow', 'loginsRefused', 'kicks',
   'c2cOffline', 'c2sDuplicates', 'outboundTooLarge', 'retransmits', 'lost', 'idleTimeouts', 'handlerErrors'];
 
 async function serverCounters(target: Target): Promise<string[]> {
