@@ -8,6 +8,7 @@ import { abuseWorker } from './scenarios/abuse-worker';
 import { connectionsWorker } from './scenarios/connections-worker';
 import { messagingWorker } from './scenarios/messaging-worker';
 import { pushWorker } from './scenarios/push-worker';
+import { soakWorker } from './scenarios/soak-worker';
 
 type ScenarioWorker = (channel: WorkerChannel, config: never) => Promise<void>;
 
@@ -16,6 +17,7 @@ const WORKERS: Record<string, ScenarioWorker> = {
   connections: connectionsWorker,
   push: pushWorker,
   abuse: abuseWorker,
+  soak: soakWorker,
 };
 
 interface RunCommand {

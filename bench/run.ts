@@ -15,6 +15,7 @@ import { Transport } from './lib/links';
 import { BenchResults, renderReport } from './lib/report';
 import { externalTarget, startServer, Target } from './lib/targets';
 import { AbuseOptions, runAbuse } from './scenarios/abuse';
+import { runSoak, SoakOptions } from './scenarios/soak';
 import { ConnectionsOptions, runConnections } from './scenarios/connections';
 import { MessagingOptions, runMessaging } from './scenarios/messaging';
 import { MessagingKind } from './scenarios/messaging-worker';
@@ -29,6 +30,9 @@ const USAGE = `Usage:
   node dist/bench/run.js abuse [--duration S] [--rows 1,2,3]
       Issue 8's abuse rows against a server at the default limits, while a canary pair chats
       (about 3 × duration + 20 s); not part of the standard set.
+  node dist/bench/run.js soak [--pairs 100] [--rate 5] [--duration 180] [--drop-every-ms 250] [--max-down-ms 20000]
+      Issue 11's soak: QoS chat while clients lose their links and log in again; no ACKed message
+      may go missing and the live heap must come back within 10%; not part of the standard set.
   node dist/bench/run.js profile-top <file.cpuprofile> [--limit 25]
 
 Options:
@@ -97,6 +101,18 @@ function pushOptions(): PushOptions {
     rate: args.num('rate', 2000),
     perWorker: args.num('per-worker', 2500),
     keepaliveMs: sec('keepalive', 5),
+  };
+}
+
+function soakOptions(): SoakOptions {
+  return {
+    pairs: args.num('pairs', 100),
+    workers: args.num('workers', 2),
+    rate: args.num('rate', 5),
+    durationMs: sec('duration', 180),
+    dropEveryMs: args.num('drop-every-ms', 250),
+    maxDownMs: args.num('max-down-ms', 20_000),
+    settleMs: sec('settle', 60),
   };
 }
 
@@ -169,6 +185,11 @@ async function runSingle(scenario: string, res: BenchResults): Promise<void> {
       } finally {
         await target.stop();
       }
+      return;
+    }
+    case 'soak': {
+      const o = soakOptions();
+      (res.soak ??= []).push(await withServer('nestjs-im', o.durationMs + o.settleMs + 180_000, (t) => runSoak(t, o)));
       return;
     }
     default:

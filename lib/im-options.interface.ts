@@ -2,7 +2,7 @@ import type { SecureContextOptions } from 'tls';
 import { BridgeOptions, ResolvedBridgeOptions } from './bridge/bridge-options';
 import { ClusterOptions } from './cluster/cluster-options';
 import { Clock } from './core/clock';
-import { SenseMode } from './core/sense-mode';
+import { SenseMode } from './protocol/sense-mode';
 import { IMMetricsOptions } from './metrics/metrics-options';
 
 /** TCP transport options. */

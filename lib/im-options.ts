@@ -1,5 +1,5 @@
 import { resolveBridgeOptions } from './bridge/bridge-options';
-import { streamIdleTimeoutMs, udpIdleTimeoutMs } from './core/sense-mode';
+import { streamIdleTimeoutMs, udpIdleTimeoutMs } from './protocol/sense-mode';
 import { IMModuleOptions, ResolvedIMOptions } from './im-options.interface';
 import { validateOptions } from './options-validation';
 

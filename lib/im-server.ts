@@ -1,40 +1,46 @@
 import {
   BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional,
 } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
+import { ApplicationConfig, HttpAdapterHost } from '@nestjs/core';
 import type { Server as HttpServer } from 'http';
 import { IM_BRIDGE } from './bridge/bridge.constants';
 import type { IMBridge } from './bridge/im-bridge';
 import { IM_CLUSTER } from './cluster/cluster.constants';
 import { RedisCluster } from './cluster/redis-cluster';
+import type { TransportKind } from './core/connection';
 import { IMCore } from './core/im-core';
-import { explainListenFailure, httpPortClashMessage, IMListenError } from './errors/im-listen.error';
-import { WsGateway } from './gateways/ws-gateway';
+import { explainListenFailure, httpPortClashMessage, IMListenError, IMListenerName } from './errors/im-listen.error';
 import { IM_RESOLVED_OPTIONS } from './im-module-definition';
 import { ResolvedIMOptions } from './im-options.interface';
-import { TcpTransport } from './transports/tcp-transport';
-import { UdpTransport } from './transports/udp-transport';
+import type { IMListener, IMListenerContext, IMListenerRegistration } from './transports/im-listener';
+import { IM_LISTENERS } from './transports/listener-registry';
+import { IMTransportServer } from './transports/microservice-strategy';
 
 /** Ports the listeners are bound to (absent: disabled or not started). */
-export interface IMPorts {
-  tcp?: number;
-  udp?: number;
-  ws?: number;
+export type IMPorts = Partial<Record<TransportKind, number>>;
+
+/** A built listener and how its bind failures are named. */
+interface RunningListener {
+  readonly listener: IMListener;
+  readonly name: IMListenerName;
+  readonly address?: { port: number; host?: string };
+  readonly socket: 'tcp' | 'udp';
 }
 
 /**
- * Owns the listeners. Starts them on application bootstrap (unless
- * `manualStart`), stops accepting and closes sessions on shutdown.
- * The TCP and UDP transports are Nest microservice strategies too:
+ * Owns the listeners of the transport registry (`transports/listener-registry.ts`):
+ * starts every enabled one on application bootstrap (unless `manualStart`),
+ * stops accepting and closes sessions on shutdown.
+ * The TCP and UDP listeners are Nest microservice strategies too:
  * with `manualStart`, `app.connectMicroservice({ strategy: imServer.tcp })` works.
  */
 @Injectable()
 export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
-  /** TCP transport, unless disabled. */
-  readonly tcp?: TcpTransport;
-  /** UDP transport, unless disabled. */
-  readonly udp?: UdpTransport;
-  private wsGateway?: WsGateway;
+  /** TCP listener as a Nest microservice strategy, unless disabled. */
+  readonly tcp?: IMTransportServer;
+  /** UDP listener as a Nest microservice strategy, unless disabled. */
+  readonly udp?: IMTransportServer;
+  private readonly listeners: RunningListener[] = [];
   private readonly logger = new Logger('IMServer');
   private started?: Promise<IMPorts>;
   private stopping?: Promise<void>;
@@ -50,9 +56,15 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
     @Inject(IM_CLUSTER) private readonly cluster: RedisCluster | null,
     @Optional() private readonly httpAdapterHost?: HttpAdapterHost,
     @Optional() @Inject(IM_BRIDGE) private readonly bridge?: IMBridge | null,
+    @Optional() private readonly appConfig?: ApplicationConfig,
   ) {
-    if (options.tcp) this.tcp = new TcpTransport(core, options.tcp);
-    if (options.udp) this.udp = new UdpTransport(core, options.udp);
+    for (const registration of IM_LISTENERS) this.build(registration);
+    const strategy = (kind: TransportKind) => {
+      const found = this.listener(kind);
+      return found && new IMTransportServer(found);
+    };
+    this.tcp = strategy('tcp');
+    this.udp = strategy('udp');
     this.ready = new Promise((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -60,14 +72,21 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
     this.ready.catch(() => undefined);
   }
 
-  /** WebSocket gateway, once started (it may need the HTTP server). */
-  get ws(): WsGateway | undefined {
-    return this.wsGateway;
+  /** WebSocket listener, unless disabled. */
+  get ws(): IMListener | undefined {
+    return this.listener('ws');
+  }
+
+  /** The enabled listener of `kind`. */
+  listener(kind: TransportKind): IMListener | undefined {
+    return this.listeners.find((l) => l.listener.kind === kind)?.listener;
   }
 
   /** Bound ports of the enabled listeners. */
   get ports(): IMPorts {
-    return { tcp: this.tcp?.port, udp: this.udp?.port, ws: this.wsGateway?.port };
+    const ports: IMPorts = {};
+    for (const { listener } of this.listeners) ports[listener.kind] = listener.port;
+    return ports;
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -80,15 +99,14 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
   }
 
   /**
-   * Binds every enabled listener; idempotent. Resolves once TCP, UDP and an
-   * own-port gateway listen; `ready` also waits for a shared HTTP server,
+   * Binds every enabled listener; idempotent. Resolves once the listeners on
+   * their own ports listen; `ready` also waits for a shared HTTP server,
    * which Nest binds only after bootstrap.
    */
   start(): Promise<IMPorts> {
     this.started ??= this.listenAll().then(
       (ports) => {
-        const shared = this.wsGateway?.bound() ?? Promise.resolve();
-        shared.then(() => {
+        Promise.all(this.listeners.map(({ listener }) => listener.bound())).then(() => {
           this.logger.log(`IM listeners bound ${JSON.stringify(this.ports)}`);
           this.resolveReady(this.ports);
         }, this.rejectReady);
@@ -123,17 +141,27 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
     return this.stopping;
   }
 
+  private build<K extends TransportKind>(registration: IMListenerRegistration<K>): void {
+    const options = this.options[registration.kind];
+    if (options === false) return;
+    const context: IMListenerContext<K> = {
+      sink: this.core,
+      options: options as IMListenerContext<K>['options'],
+      httpServer: () => this.httpAdapterHost?.httpAdapter?.getHttpServer() as HttpServer | undefined,
+      wsAdapter: () => this.appConfig?.getIoAdapter(),
+    };
+    this.listeners.push({ listener: registration.create(context), name: registration.name, socket: registration.socket, address: registration.address(context.options) });
+  }
+
   private async stopOnce(): Promise<void> {
     this.unwatchHttpServer?.();
-    this.tcp?.stopAccepting();
-    this.udp?.stopAccepting();
-    this.wsGateway?.stopAccepting();
+    for (const { listener } of this.listeners) listener.stopAccepting();
     // Before the sessions close: unhandled inbound messages go back to the queue instead of the offline path.
     await this.bridge?.stop();
     const sessions = this.core.sessionCount;
     const report = await this.core.drain(this.options.drainTimeoutMs);
     this.core.closeAll('shutdown');
-    await Promise.all([this.tcp?.close(), this.udp?.close(), this.wsGateway?.close()]);
+    await Promise.all(this.listeners.map(({ listener }) => listener.close()));
     if (sessions > 0 || report.delivered + report.stored + report.lost > 0) {
       this.logger.log(
         `shutdown: ${sessions} sessions closed; packets awaiting an ACK: ${report.delivered} delivered while draining, ${report.stored} stored, ${report.lost} lost`,
@@ -145,16 +173,12 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
 
   private async listenAll(): Promise<IMPorts> {
     this.core.start();
-    if (this.options.ws) {
-      const httpServer = this.httpAdapterHost?.httpAdapter?.getHttpServer() as HttpServer | undefined;
-      this.wsGateway = new WsGateway(this.core, this.options.ws, httpServer);
-    }
-    const { tcp, udp, ws } = this.options;
-    const results = await Promise.allSettled([
-      tcp && this.tcp?.start().catch(explainListenFailure('TCP', tcp.port, tcp.host)),
-      udp && this.udp?.start().catch(explainListenFailure('UDP', udp.port, udp.host)),
-      ws && typeof ws.port === 'number' ? this.wsGateway?.start().catch(explainListenFailure('WebSocket', ws.port, ws.host)) : this.wsGateway?.start(),
-    ]);
+    const results = await Promise.allSettled(
+      this.listeners.map(({ listener, name, address }) => {
+        const starting = listener.start();
+        return address ? starting.catch(explainListenFailure(name, address.port, address.host)) : starting;
+      }),
+    );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
       // Nest runs no shutdown hook after a failed bootstrap (its close() rethrows the error):
@@ -172,9 +196,9 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
     if (!httpServer || typeof httpServer.on !== 'function') return;
     const onError = (err: Error & { code?: string; port?: number }) => {
       if (err.code !== 'EADDRINUSE' || err.port === undefined) return;
-      const ownWsPort = this.options.ws && this.options.ws.port !== 'http' ? this.wsGateway?.port : undefined;
-      if (err.port === ownWsPort) this.logger.error(httpPortClashMessage('WebSocket', err.port));
-      else if (err.port === this.tcp?.port) this.logger.error(httpPortClashMessage('TCP', err.port));
+      // Only a listener with a port of its own can hold the one Nest asked for.
+      const holder = this.listeners.find(({ listener, address, socket }) => address && socket === 'tcp' && listener.port === err.port);
+      if (holder) this.logger.error(httpPortClashMessage(holder.name, err.port));
     };
     httpServer.on('error', onError);
     this.unwatchHttpServer = () => httpServer.off('error', onError);

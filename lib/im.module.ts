@@ -11,7 +11,8 @@ import { ConfigurableModuleClass, IM_MODULE_OPTIONS, IM_RESOLVED_OPTIONS } from 
 import { IMModuleOptions, ResolvedIMOptions } from './im-options.interface';
 import { resolveOptions } from './im-options';
 import { IMServer } from './im-server';
-import { IM_METRICS, imMetricsProvider } from './metrics/metrics.provider';
+import { imMetricsProvider } from './im-metrics.provider';
+import { IM_METRICS } from './metrics/metrics.constants';
 import { PushService } from './push/push.service';
 
 /**

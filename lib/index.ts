@@ -1,3 +1,7 @@
+// The public API: the module and its options, decorators, PushService, errors,
+// protocol types, metrics, admin and health. The core, sessions' protocol
+// state, the transports and the cluster's and bridge's ports are internal
+// (importable by path for the project's own tests, not part of the API).
 export * from './im.module';
 export * from './im-server';
 export * from './im-options.interface';
@@ -7,21 +11,15 @@ export * from './decorators';
 export * from './errors';
 export * from './push/push.service';
 export * from './cluster';
-export * from './handlers/im-event';
-export { IMCore, type DeliveryResult, type DeliveryStatus } from './core/im-core';
-export { Session } from './core/session';
-export type { IMConnection, TransportKind } from './core/connection';
+export * from './decorators/im-event-context';
+export type { DeliveryResult, DeliveryStatus } from './core/delivery-result';
+export type { SessionView as Session } from './core/session-view';
+export type { TransportKind } from './core/connection';
 export { type Clock, type ClockTimer, SystemClock } from './core/clock';
-export { type SenseMode, streamIdleTimeoutMs, udpIdleTimeoutMs } from './core/sense-mode';
+export { type SenseMode, streamIdleTimeoutMs, udpIdleTimeoutMs } from './protocol/sense-mode';
 export type { IMEvent, IMOnlineEvent, IMOfflineEvent, IMDeliveredEvent, IMLostEvent, IMStats } from './core/im-events';
 export type { IMBridgedEvent } from './core/im-events';
-export type { BridgePort } from './core/bridge-port';
 export * from './bridge';
-export { type IMCoreHooks, type HookVerdict, type IMRefusal, refusal, isRefusal } from './core/core-hooks';
-export { TcpTransport } from './transports/tcp-transport';
-export { UdpTransport } from './transports/udp-transport';
-export { IMTransportServer } from './transports/im-listener';
-export { WsGateway } from './gateways/ws-gateway';
 export * from './protocol';
 export * from './metrics';
 export * from './admin';

@@ -1,10 +1,19 @@
+/**
+ * The bench's own sockets, not `nestjs-im/client`'s links, on purpose: the
+ * load generator binds explicit source ports (thousands of connections per
+ * address), closes with a RST (no TIME_WAIT), corks writes per tick, hands
+ * bodies over as buffer ranges without decoding them, and masks WebSocket
+ * frames with a zero key — all to keep the generator's cost per message far
+ * below the server's. TCP framing comes from `lib/protocol`'s `TcpFrameDecoder`.
+ */
 import * as dgram from 'dgram';
 import * as net from 'net';
 import { WebSocket } from 'ws';
 import { TcpFrameDecoder } from '../../lib/protocol/tcp-frame-decoder';
+import type { TransportKind } from '../../lib/protocol/transport-kind';
 
-/** Transport of a bench client. */
-export type Transport = 'tcp' | 'ws' | 'udp';
+/** Transport of a bench client (the protocol's one union). */
+export type Transport = TransportKind;
 
 /** Where the server under test listens. */
 export interface Endpoint {

@@ -4,6 +4,7 @@ import type { MessagingResult } from '../scenarios/messaging';
 import type { PushResult } from '../scenarios/push';
 import type { AbuseResult } from '../scenarios/abuse';
 import { abuseSection } from './abuse-report';
+import { SoakReport, soakSection } from '../scenarios/soak';
 import type { LatencySummary } from './histogram';
 
 /** Everything one bench run measured, for the Markdown report. */
@@ -13,6 +14,8 @@ export interface BenchResults {
   push: PushResult[];
   /** The abuse scenario (run alone, never in the standard set). */
   abuse?: AbuseResult[];
+  /** The soak scenario (run alone, never in the standard set). */
+  soak?: SoakReport[];
   failures: { scenario: string; error: string }[];
   command: string;
   startedAt: Date;
@@ -236,6 +239,7 @@ export function renderReport(res: BenchResults): string {
     ...pushSection(res.push),
     ...connectionsSection(res.connections),
     ...abuseSection(res.abuse ?? []),
+    ...soakSection(res.soak ?? []),
     ...(res.failures.length ? ['## Failed scenarios', '', ...res.failures.map((f) => `- ${f.scenario}: ${f.error}`), ''] : []),
   ].join('\n');
 }

@@ -1,10 +1,17 @@
 import { randomUUID } from 'crypto';
+import { clientPacket } from '../../lib/protocol/packet';
+import { encodePacket } from '../../lib/protocol/packet-codec';
+import { ackPacket, keepalivePacket, loginPacket } from '../../lib/protocol/payloads';
 import { encodeTcpFrame, TCP_HEADER_BYTES as HEADER_BYTES } from '../../lib/protocol/tcp-frame-decoder';
 
 /**
- * Just enough of the MobileIMSDK wire format for a load generator
- * (PROTOCOL.md §1-3): TCP framing, pre-encoded packets, and field extraction
- * straight from the received bytes, without JSON.parse on the hot path.
+ * The load generator's view of the MobileIMSDK wire format (PROTOCOL.md §1-3).
+ * Packets are built by `lib/protocol` (the same builders and codec as the
+ * server and `nestjs-im/client`), once: the hot path copies a pre-encoded
+ * template and patches the fingerprint's digits in place, and reads fields
+ * straight from the received bytes without JSON.parse. That is why the bench
+ * does not send through `IMClient`: per-message objects, JSON and promises
+ * would make the generator, not the server, the bottleneck being measured.
  */
 
 /** Encodes one packet body, with the TCP header when `framed`. */
@@ -14,15 +21,17 @@ export function encode(body: string, framed: boolean): Buffer {
 
 const q = JSON.stringify;
 
+/** A placeholder fingerprint: plain ASCII (JSON leaves it as is); dataContent, where it goes, is the first string of an ACK. */
+const FP_MARK = '<fp-placeholder>';
+
 /** Type 0 login, as the Java SDK writes it. */
 export function loginBody(userId: string, token: string): string {
-  const info = q({ loginUserId: userId, loginToken: token, firstLoginTime: 0 });
-  return `{"bridge":false,"type":0,"dataContent":${q(info)},"from":${q(userId)},"to":"0","QoS":false,"typeu":-1,"sm":-1}`;
+  return encodePacket(loginPacket({ loginUserId: userId, loginToken: token, firstLoginTime: 0 }));
 }
 
 /** Type 1 keepalive. */
 export function keepaliveBody(userId: string): string {
-  return `{"bridge":false,"type":1,"dataContent":"{}","from":${q(userId)},"to":"0","QoS":false,"typeu":-1,"sm":-1}`;
+  return encodePacket(keepalivePacket(userId));
 }
 
 /** Length of our fingerprints: a UUID-like 24-char prefix + a 12-digit sequence number. */
@@ -66,12 +75,13 @@ export class SeqPacket {
   constructor(fields: { type: number; dataContent: string; from: string; to: string; qos: boolean }, framed: boolean) {
     const prefix = fpPrefix();
     this.prefix = Buffer.from(prefix);
-    const head =
-      `{"bridge":false,"type":${fields.type},"dataContent":${q(fields.dataContent)},` +
-      `"from":${q(fields.from)},"to":${q(fields.to)},"fp":"${prefix}`;
-    const body = head + '0'.repeat(SEQ_DIGITS) + `","QoS":${fields.qos},"typeu":-1,"sm":-1}`;
+    const fp = prefix + '0'.repeat(SEQ_DIGITS);
+    const { type, dataContent, from, to, qos } = fields;
+    const body = encodePacket(clientPacket({ type, dataContent, from, to, fp, QoS: qos }));
     this.template = encode(body, framed);
-    this.seqAt = (framed ? HEADER_BYTES : 0) + Buffer.byteLength(head);
+    // The fp is the last string of the encoding (PROTOCOL.md §2.2 key order), so its last occurrence is the field.
+    const fpKey = `"fp":${q(fp)}`;
+    this.seqAt = (framed ? HEADER_BYTES : 0) + Buffer.byteLength(body.slice(0, body.lastIndexOf(fpKey))) + fpKey.length - 1 - SEQ_DIGITS;
   }
 
   make(seq: number): Buffer {
@@ -92,8 +102,11 @@ export class AckPacket {
     to: string,
     private readonly framed: boolean,
   ) {
-    this.head = Buffer.from('{"bridge":false,"type":4,"dataContent":"');
-    this.tail = Buffer.from(`","from":${q(from)},"to":${q(to)},"QoS":false,"typeu":-1,"sm":-1}`);
+    // The ACK of a marker fingerprint, cut around the marker: head + fp + tail is ackPacket(fp, from, to).
+    const text = encodePacket(ackPacket(FP_MARK, from, to));
+    const at = text.indexOf(FP_MARK);
+    this.head = Buffer.from(text.slice(0, at));
+    this.tail = Buffer.from(text.slice(at + FP_MARK.length));
   }
 
   /** ACK of the fingerprint held in `src[fpStart, fpEnd)`. */

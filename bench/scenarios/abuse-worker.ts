@@ -1,4 +1,5 @@
 import { randomBytes } from 'crypto';
+import { PacketType } from '../../lib/protocol/packet-type';
 import { ClientPool } from '../lib/client-pool';
 import { Histogram, HistogramData } from '../lib/histogram';
 import { Endpoint, Link, openLink, Source, Transport } from '../lib/links';
@@ -19,11 +20,7 @@ export interface AbuseCommand {
   name?: string;
 }
 
-const LOGIN_RESPONSE = 50;
-const ACK = 4;
-const DATA = 2;
-const ECHO_RESPONSE = 53;
-const ERROR = 52;
+const { LOGIN_RESPONSE, ACK, DATA, ECHO_RESPONSE, ERROR } = PacketType;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Connects and logs in one user; resolves the link, or null when refused, closed or too slow. */

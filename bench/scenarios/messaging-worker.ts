@@ -1,9 +1,12 @@
+import { PacketType, SERVER_USER_ID } from '../../lib/protocol/packet-type';
 import { BenchClient, ClientPool } from '../lib/client-pool';
 import { Histogram, HistogramData } from '../lib/histogram';
 import { Endpoint, Transport } from '../lib/links';
 import { WorkerChannel } from '../lib/worker-io';
 import { AckPacket, dataContentValue, FP_BYTES, fpHasPrefix, fpSeq, fpValue, SeqPacket } from '../lib/wire';
 import { ACKED, GAVE_UP, ONE_TRY, Stream } from './message-stream';
+
+const { DATA, ACK, ECHO, ECHO_RESPONSE } = PacketType;
 
 /** Message scenarios: client to client, client to server, echo. */
 export type MessagingKind = 'c2c' | 'c2s' | 'echo';
@@ -123,16 +126,16 @@ export async function messagingWorker(channel: WorkerChannel, cfg: MessagingWork
     }
   };
 
-  const replyType = cfg.kind === 'echo' ? 53 : 4;
+  const replyType = cfg.kind === 'echo' ? ECHO_RESPONSE : ACK;
   const pool = new ClientPool(
     { transport: cfg.transport, endpoint: cfg.endpoint, localAddress: cfg.localAddress, rate: Infinity, maxPending: 200 },
     (client, buf, start, end, type) => {
       const st = streamOf[client.index];
       if (!st) return;
       if (client === st.receiver) {
-        if (type === 2) onData(st, buf, start, end);
+        if (type === DATA) onData(st, buf, start, end);
       } else if (type === replyType) {
-        onAck(st, buf, type === 4 ? dataContentValue(buf, start, end) : fpValue(buf, start, end));
+        onAck(st, buf, type === ACK ? dataContentValue(buf, start, end) : fpValue(buf, start, end));
       }
     },
   );
@@ -148,10 +151,10 @@ export async function messagingWorker(channel: WorkerChannel, cfg: MessagingWork
     const framed = sender.link.framed;
     const packet =
       cfg.kind === 'c2c'
-        ? new SeqPacket({ type: 2, dataContent: body, from: sender.userId, to: (receiver as BenchClient).userId, qos: true }, framed)
+        ? new SeqPacket({ type: DATA, dataContent: body, from: sender.userId, to: (receiver as BenchClient).userId, qos: true }, framed)
         : cfg.kind === 'c2s'
-          ? new SeqPacket({ type: 2, dataContent: body, from: sender.userId, to: '0', qos: true }, framed)
-          : new SeqPacket({ type: 5, dataContent: body, from: sender.userId, to: '0', qos: false }, framed);
+          ? new SeqPacket({ type: DATA, dataContent: body, from: sender.userId, to: SERVER_USER_ID, qos: true }, framed)
+          : new SeqPacket({ type: ECHO, dataContent: body, from: sender.userId, to: SERVER_USER_ID, qos: false }, framed);
     const ack = receiver ? new AckPacket(receiver.userId, sender.userId, receiver.link.framed) : undefined;
     const st = new Stream(cfg.window, sender, packet, receiver, ack);
     streams.push(st);

@@ -1,6 +1,6 @@
 import { Packet } from '../protocol/packet';
-import { QoSOutcome, QoSTimings } from './qos-send-table';
-import { ClientSenseMode, KeepaliveTimings } from './sense-mode';
+import { QoSOutcome, QoSTimings } from './qos-outbox';
+import { SenseMode as ClientSenseMode, KeepaliveTimings } from '../protocol/sense-mode';
 
 /** Options of {@link IMClient}; every timing is configurable so tests can run fast. */
 export interface IMClientOptions {

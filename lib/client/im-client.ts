@@ -1,8 +1,8 @@
 import { IMErrors } from '../errors/im-error-codes';
-import { Packet } from '../protocol/packet';
+import { clientPacket, Packet, PacketInit } from '../protocol/packet';
 import { decodePacket, encodePacket } from '../protocol/packet-codec';
 import { PacketType, SERVER_USER_ID } from '../protocol/packet-type';
-import { ackFor, clientPacket, dataPacket, echoPacket, keepalivePacket, loginPacket, logoutPacket, PacketInit } from './client-packets';
+import { ackFor, dataPacket, echoPacket, keepalivePacket, loginPacket, logoutPacket } from '../protocol/payloads';
 import { newFingerprint } from './fingerprint';
 import {
   CloseReason,
@@ -18,9 +18,9 @@ import {
 import { KeepaliveTimer } from './keepalive-timer';
 import { IMLink, IMLinkFactory, LinkCloseInfo } from './link';
 import { PacketPredicate, PacketQueue } from './packet-queue';
-import { DEFAULT_QOS_TIMINGS, QoSOutcome, QoSSendTable } from './qos-send-table';
+import { DEFAULT_QOS_TIMINGS, QoSOutcome, QoSOutbox } from './qos-outbox';
 import { ReceivedFingerprints } from './received-fingerprints';
-import { KeepaliveTimings, senseModeTimings } from './sense-mode';
+import { KeepaliveTimings, senseModeTimings } from '../protocol/sense-mode';
 import { unrefTimer } from './timers';
 import { TypedEmitter } from './typed-emitter';
 
@@ -53,7 +53,7 @@ export class IMClient extends TypedEmitter<IMClientEvents> {
   private pendingLogin: (PendingRequest<LoginResult> & { userId: string }) | null = null;
   private readonly pendingEchoes: Array<PendingRequest<Packet>> = [];
   private keepalive: KeepaliveTimer | null = null;
-  private readonly qos: QoSSendTable;
+  private readonly qos: QoSOutbox;
   private readonly dedup: ReceivedFingerprints;
   private readonly queue: PacketQueue;
   private readonly requestTimeoutMs: number;
@@ -67,7 +67,7 @@ export class IMClient extends TypedEmitter<IMClientEvents> {
     super();
     this.now = options.now ?? Date.now;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
-    this.qos = new QoSSendTable({ ...DEFAULT_QOS_TIMINGS, ...options.qos }, (body) => this.sendRaw(body), this.now);
+    this.qos = new QoSOutbox({ ...DEFAULT_QOS_TIMINGS, ...options.qos }, (body) => this.sendRaw(body), this.now);
     this.dedup = new ReceivedFingerprints(options.dedup?.ttlMs ?? 600_000, options.dedup?.maxEntries ?? 50_000, this.now);
     this.queue = new PacketQueue(options.packetQueueSize ?? 1000);
   }
@@ -143,6 +143,8 @@ export class IMClient extends TypedEmitter<IMClientEvents> {
       loginToken: request.token,
       extra: request.extra,
       firstLoginTime: request.firstLoginTime ?? this.savedFirstLoginTime,
+      // Ask for error 404 with the fp when a C2C will not be delivered (ignored by other servers).
+      notifyUndeliverable: true,
     });
     const response = new Promise<LoginResult>((resolve, reject) => {
       this.pendingLogin = { userId: request.userId, ...this.request(resolve, reject, 'login', () => (this.pendingLogin = null)) };

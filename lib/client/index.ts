@@ -40,13 +40,20 @@ export { WsLink } from './ws-link';
 /** Options of {@link WsLink} and the WebSocket API it needs. */
 export type { WsLinkOptions, WebSocketLike, WebSocketConstructor } from './ws-link';
 /** SDK keepalive presets by sense mode and transport. */
-export { senseModeTimings } from './sense-mode';
-/** Sense mode names and keepalive timing fields. */
-export type { ClientSenseMode, KeepaliveTimings } from './sense-mode';
+export { senseModeTimings } from '../protocol/sense-mode';
+/** Sense mode names and keepalive timing fields; `ClientSenseMode` is the same union as the server's `SenseMode`. */
+export type { SenseMode, SenseMode as ClientSenseMode, KeepaliveTimings } from '../protocol/sense-mode';
+/** The transport names: `'tcp' | 'udp' | 'ws'`. */
+export type { TransportKind } from '../protocol/transport-kind';
 /** Client QoS retransmission table and its SDK default timings. */
-export { QoSSendTable, DEFAULT_QOS_TIMINGS } from './qos-send-table';
+export { QoSOutbox, DEFAULT_QOS_TIMINGS } from './qos-outbox';
+/**
+ * Former name of {@link QoSOutbox}, too close to the server's `SendQoSTable`.
+ * @deprecated Use `QoSOutbox`.
+ */
+export { QoSOutbox as QoSSendTable } from './qos-outbox';
 /** QoS outcome and timing fields. */
-export type { QoSOutcome, QoSTimings } from './qos-send-table';
+export type { QoSOutcome, QoSTimings } from './qos-outbox';
 /** Receive-side fingerprint deduplication table. */
 export { ReceivedFingerprints } from './received-fingerprints';
 /** FIFO of received packets with predicate waiters. */
@@ -56,9 +63,12 @@ export type { PacketPredicate } from './packet-queue';
 /** Keepalive sender and link-loss detector. */
 export { KeepaliveTimer } from './keepalive-timer';
 /** Builders of the packets the SDKs send (login, keepalive, logout, echo, data, ACK). */
-export { clientPacket, loginPacket, keepalivePacket, logoutPacket, echoPacket, dataPacket, ackFor } from './client-packets';
-/** Packet-builder argument types. */
-export type { PacketInit, LoginPacketInfo, DataPacketOptions } from './client-packets';
+export { loginPacket, keepalivePacket, logoutPacket, echoPacket, dataPacket, ackFor } from '../protocol/payloads';
+/** Completes a packet with the SDK defaults (`bridge`/`QoS` false, `typeu`/`sm` -1). */
+export { clientPacket } from '../protocol/packet';
+/** Packet-builder argument types; `LoginPacketInfo` is the login info of PROTOCOL.md §3.2. */
+export type { PacketInit } from '../protocol/packet';
+export type { DataPacketOptions, LoginInfo, LoginInfo as LoginPacketInfo } from '../protocol/payloads';
 /** New random UUID fingerprint (works in browsers without `crypto.randomUUID`). */
 export { newFingerprint } from './fingerprint';
 /** Minimal typed event emitter that IMClient extends. */

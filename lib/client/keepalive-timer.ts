@@ -1,4 +1,4 @@
-import { KeepaliveTimings } from './sense-mode';
+import { KeepaliveTimings } from '../protocol/sense-mode';
 import { unrefTimer } from './timers';
 
 /**

@@ -4,8 +4,10 @@
  * and tests can plug in any byte pipe.
  */
 
+import type { TransportKind } from '../protocol/transport-kind';
+
 /** Which transport a link uses; it selects the keepalive preset table (UDP differs, PROTOCOL.md §5.2). */
-export type LinkKind = 'tcp' | 'udp' | 'ws';
+export type LinkKind = TransportKind;
 
 /** How a link ended, reported once through {@link IMLink.onClose}. */
 export interface LinkCloseInfo {
@@ -13,6 +15,8 @@ export interface LinkCloseInfo {
   local: boolean;
   /** The transport error that ended it, if any. */
   error?: Error;
+  /** WebSocket only: the close code received (1006 when the connection dropped without a close frame). */
+  code?: number;
 }
 
 /**
@@ -31,6 +35,18 @@ export interface IMLink {
   send(body: string): void;
   /** Starts closing after pending writes; `onClose` follows once the socket is gone. No-op when closed. */
   close(): void;
+  /**
+   * Wire-level hook for tests: writes bytes exactly as given, with no framing —
+   * unframed bytes into the TCP stream, one binary WebSocket message, one UDP
+   * datagram. Throws when the link is not open. The built-in links have it.
+   */
+  sendRaw?(bytes: Uint8Array): void;
+  /**
+   * Drops the connection now, without flushing writes or a closing handshake
+   * (TCP destroy, WebSocket terminate, UDP close); `onClose` follows. For tests
+   * of abrupt disconnects. No-op when closed. The built-in links have it.
+   */
+  abort?(): void;
   /** Called with each received packet body, in arrival order. */
   onPacket?: (text: string) => void;
   /** Called once per opened connection when it is gone, whoever closed it. */

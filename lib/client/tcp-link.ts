@@ -75,6 +75,20 @@ export class TcpLink implements IMLink {
     this.socket.write(encodeTcpFrame(body));
   }
 
+  /** Writes bytes into the stream with no length header (for wire tests of bad framing). */
+  sendRaw(bytes: Uint8Array): void {
+    if (!this.socket || this.closing) throw new Error('TcpLink is not open');
+    this.socket.write(bytes);
+  }
+
+  /** Destroys the socket at once: queued writes are dropped. */
+  abort(): void {
+    const socket = this.socket;
+    if (!socket || socket.destroyed) return;
+    this.closing = true;
+    socket.destroy();
+  }
+
   close(): void {
     const socket = this.socket;
     if (!socket || this.closing) return;

@@ -31,6 +31,7 @@ export class UdpLink implements IMLink {
   private socket: dgram.Socket | null = null;
   private closing = false;
   private pendingSends = 0;
+  private closedSocket: dgram.Socket | null = null;
 
   constructor(private readonly options: UdpLinkOptions) {}
 
@@ -71,15 +72,38 @@ export class UdpLink implements IMLink {
     this.pendingSends++;
     socket.send(body, (err) => {
       if (err) this.lastError = err;
-      if (--this.pendingSends === 0 && this.closing) socket.close();
+      if (--this.pendingSends === 0 && this.closing) this.closeOnce(socket);
     });
+  }
+
+  /** Sends the bytes as one datagram. */
+  sendRaw(bytes: Uint8Array): void {
+    const socket = this.socket;
+    if (!socket || this.closing) throw new Error('UdpLink is not open');
+    socket.send(bytes, (err) => {
+      if (err) this.lastError = err;
+    });
+  }
+
+  /** Closes the socket at once, without waiting for queued datagrams. */
+  abort(): void {
+    if (!this.socket) return;
+    this.closing = true;
+    this.closeOnce(this.socket);
+  }
+
+  /** `dgram` throws on a second close(); a close may follow an abort or the reverse. */
+  private closeOnce(socket: dgram.Socket): void {
+    if (this.closedSocket === socket) return;
+    this.closedSocket = socket;
+    socket.close();
   }
 
   close(): void {
     if (!this.socket || this.closing) return;
     this.closing = true;
     // Let queued datagrams (a logout) leave before the socket goes.
-    if (this.pendingSends === 0) this.socket.close();
+    if (this.pendingSends === 0) this.closeOnce(this.socket);
   }
 
   private attach(socket: dgram.Socket): void {

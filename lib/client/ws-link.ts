@@ -1,3 +1,4 @@
+import type * as tls from 'tls';
 import { IMLink, LinkCloseInfo } from './link';
 import { isNode, loadNodeModule } from './node-module';
 import { unrefTimer } from './timers';
@@ -14,7 +15,8 @@ export interface WebSocketLike {
   onmessage: ((event: { data: unknown }) => void) | null;
   onclose: ((event: { code: number; reason: string }) => void) | null;
   onerror: ((event: { error?: unknown; message?: string }) => void) | null;
-  send(data: string): void;
+  /** A string is sent as a text message, bytes as a binary message. */
+  send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
   /** `ws` only: drops the connection without the closing handshake. */
   terminate?(): void;
@@ -39,6 +41,8 @@ export interface WsLinkOptions {
   WebSocket?: WebSocketConstructor;
   /** After `close()`, drop the connection if the closing handshake has not finished (`ws` only). Default 2000 ms. */
   closeTimeoutMs?: number;
+  /** TLS options for `wss:` under Node with `ws`, e.g. `{ ca }` for a private CA; ignored by a browser WebSocket. */
+  tls?: tls.ConnectionOptions;
 }
 
 const OPEN = 1;
@@ -64,7 +68,7 @@ export class WsLink implements IMLink {
 
   open(): Promise<void> {
     if (this.ws) return Promise.reject(new Error('WsLink is already open'));
-    const { Impl, nodeOptions } = resolveImplementation(this.options.WebSocket);
+    const { Impl, nodeOptions } = resolveImplementation(this.options.WebSocket, this.options.tls);
     return new Promise<void>((resolve, reject) => {
       const ws = nodeOptions ? new Impl(this.url, undefined, nodeOptions) : new Impl(this.url);
       ws.binaryType = 'arraybuffer';
@@ -81,6 +85,21 @@ export class WsLink implements IMLink {
   send(body: string): void {
     if (!this.isOpen) throw new Error('WsLink is not open');
     (this.ws as WebSocketLike).send(body);
+  }
+
+  /** Sends the bytes as one binary message (the protocol uses text messages; for wire tests). */
+  sendRaw(bytes: Uint8Array): void {
+    if (!this.isOpen) throw new Error('WsLink is not open');
+    (this.ws as WebSocketLike).send(bytes);
+  }
+
+  /** Drops the connection without the closing handshake (`ws`); a browser WebSocket can only start a close. */
+  abort(): void {
+    const ws = this.ws;
+    if (!ws) return;
+    this.closing = true;
+    if (ws.terminate) ws.terminate();
+    else ws.close(1000);
   }
 
   close(): void {
@@ -105,8 +124,8 @@ export class WsLink implements IMLink {
       const text = toText(event.data);
       if (text !== undefined) this.onPacket?.(text);
     };
-    ws.onclose = () => {
-      const info: LinkCloseInfo = { local: this.closing, error };
+    ws.onclose = (event) => {
+      const info: LinkCloseInfo = { local: this.closing, error, code: event.code };
       this.clearCloseTimer?.();
       this.clearCloseTimer = undefined;
       this.ws = null;
@@ -127,13 +146,13 @@ function buildUrl(o: WsLinkOptions): string {
  * drop a stalled close and is there on every supported Node version); its
  * permessage-deflate offer is turned off because the reference ignores it.
  */
-function resolveImplementation(given?: WebSocketConstructor): { Impl: WebSocketConstructor; nodeOptions?: object } {
+function resolveImplementation(given?: WebSocketConstructor, tlsOptions?: tls.ConnectionOptions): { Impl: WebSocketConstructor; nodeOptions?: object } {
   if (given) return { Impl: given };
   if (isNode()) {
     try {
       const mod = loadNodeModule<{ WebSocket?: WebSocketConstructor }>('ws');
       const Impl = mod.WebSocket ?? (mod as unknown as WebSocketConstructor);
-      return { Impl, nodeOptions: { perMessageDeflate: false } };
+      return { Impl, nodeOptions: { ...tlsOptions, perMessageDeflate: false } };
     } catch {
       // fall through to a global WebSocket (Node 22+)
     }

@@ -4,7 +4,8 @@ import { randomBytes } from 'crypto';
 import type Redis from 'ioredis';
 import { Subscription } from 'rxjs';
 import { ClockTimer } from '../core/clock';
-import type { DeliveryResult, IMCore } from '../core/im-core';
+import type { IMClusterPort } from '../core/cluster-port';
+import type { DeliveryResult } from '../core/delivery-result';
 import { RemoteRouter } from '../core/remote-router';
 import { Packet } from '../protocol/packet';
 import type { Session } from '../core/session';
@@ -61,7 +62,7 @@ export class RedisCluster implements RemoteRouter {
   private onJoined?: () => void;
 
   constructor(
-    private readonly core: IMCore,
+    private readonly core: IMClusterPort,
     private readonly options: ClusterOptions,
     /** How long an S2C push may take to settle (QoS retransmissions included). */
     private readonly pushTimeoutMs: number,

@@ -1,7 +1,6 @@
 import type { IMCloseReason } from '../metrics/close-reason';
-
-/** The transports a session can arrive on. */
-export type TransportKind = 'tcp' | 'udp' | 'ws';
+import type { TransportKind } from '../protocol/transport-kind';
+export type { TransportKind };
 
 /**
  * What a transport gives the core for each session: a way to write one encoded

@@ -15,6 +15,8 @@ import { ReceiveDedupTable } from '../qos/receive-dedup-table';
 import { AbuseLog } from './abuse-log';
 import { Admission } from './admission';
 import { BridgePort } from './bridge-port';
+import type { IMClusterPort } from './cluster-port';
+import type { DeliveryResult } from './delivery-result';
 import { IMCloseReason } from '../metrics/close-reason';
 import { IMMetrics, NOOP_METRICS } from '../metrics/im-metrics';
 import { Clock, ClockTimer, SystemClock } from './clock';
@@ -25,24 +27,12 @@ import { emptyStats, IMCoreEvent, IMStats } from './im-events';
 import { LoginThrottle } from './login-throttle';
 import { OnlineTable } from './online-table';
 import { RemoteRouter } from './remote-router';
+import type { IMSessionSink } from './session-sink';
 import { Session } from './session';
 import { sessionLog } from './session-log';
 import { TimerWheel } from './timer-wheel';
 
-/** Outcome of a server-to-client send (PushService). */
-export type DeliveryStatus =
-  /** The client ACKed the packet (QoS). */
-  | 'delivered'
-  /** No ACK after every retransmission (QoS). */
-  | 'lost'
-  /** The user had no session, or the write failed. */
-  | 'offline'
-  /** Written to the user's session; no ACK was asked for (no QoS). */
-  | 'sent'
-  /** Larger than the user's transport and SDK accept (QUIRK-17); not sent. */
-  | 'too-large'
-  /** Online nowhere here: published to the MobileIMSDK-Web bridge and confirmed by the broker; the far side delivers it. */
-  | 'bridged';
+export type { DeliveryResult, DeliveryStatus } from './delivery-result';
 
 /** What a graceful drain did with the packets awaiting an ACK. */
 export interface DrainReport {
@@ -52,14 +42,6 @@ export interface DrainReport {
   readonly stored: number;
   /** Reported lost (`@OnMessagesLost`, PushService `lost`). */
   readonly lost: number;
-}
-
-/** Result of one server-to-client send. */
-export interface DeliveryResult {
-  readonly userId: string;
-  readonly status: DeliveryStatus;
-  /** Fingerprint of a QoS packet. */
-  readonly fp?: string;
 }
 
 /** ACKs, keepalives and logouts: mandatory for the client, cheap for the server; they have a budget of their own. */
@@ -75,7 +57,7 @@ const isThenable = (v: unknown): v is Promise<unknown> =>
  * handled strictly in order: while an asynchronous hook runs, later packets
  * of that session wait in its queue.
  */
-export class IMCore {
+export class IMCore implements IMSessionSink, IMClusterPort {
   /** user id → session (PROTOCOL.md §4). */
   readonly online = new OnlineTable();
   /** Operational counters. */

@@ -1,5 +1,5 @@
 import { Packet } from '../protocol/packet';
-import type { DeliveryResult } from './im-core';
+import type { DeliveryResult } from './delivery-result';
 
 /**
  * Where the core sends what is addressed to a user who has no session on this

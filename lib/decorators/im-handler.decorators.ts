@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import { IMEventName } from '../handlers/im-event';
+import { IMEventName } from './im-event-context';
 
 /** Metadata key under which IM handler decorators record their event. */
 export const IM_HANDLER_METADATA = 'nestjs-im:handler';

@@ -1,9 +1,8 @@
 import { HttpException, Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { ExternalExceptionFilterContext } from '@nestjs/core/exceptions/external-exception-filter-context';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { ExternalContextCreator } from '@nestjs/core/helpers/external-context-creator';
-import type { RouterProxyCallback } from '@nestjs/core/router/router-proxy';
+import { exceptionFiltersOf } from '../nest-internals';
 import { HookVerdict, IMCoreHooks, IMRefusal, isRefusal, refusal } from '../core/core-hooks';
 import { IMCore } from '../core/im-core';
 import { Session } from '../core/session';
@@ -12,7 +11,7 @@ import { IM_PARAMS_METADATA } from '../decorators/im-param.decorators';
 import { IMErrors } from '../errors/im-error-codes';
 import { IMException } from '../errors/im.exception';
 import { Packet } from '../protocol/packet';
-import { IM_CONTEXT_TYPE, IMEventContext, IMEventName } from './im-event';
+import { IM_CONTEXT_TYPE, IMEventContext, IMEventName } from '../decorators/im-event-context';
 import { IMParamsFactory } from './im-params.factory';
 import { IM_RESOLVED_OPTIONS } from '../im-module-definition';
 import { ResolvedIMOptions } from '../im-options.interface';
@@ -103,8 +102,7 @@ export class IMHandlerExplorer implements OnModuleInit {
       instance, method, methodName, IM_PARAMS_METADATA, this.paramsFactory,
       undefined, undefined, { guards: true, interceptors: true, filters: false }, IM_CONTEXT_TYPE,
     );
-    const filters = (this.contextCreator as unknown as { filtersContextCreator?: ExternalExceptionFilterContext })
-      .filtersContextCreator?.create(instance, method as RouterProxyCallback, this.contextCreator.getContextModuleKey(instance.constructor));
+    const filters = exceptionFiltersOf(this.contextCreator, instance, method);
     return async (subject: unknown, session: Session | null, ctx: IMEventContext): Promise<unknown> => {
       try {
         return await target(subject, session, ctx);

@@ -3,7 +3,7 @@ import { ParamsFactory } from '@nestjs/core/helpers/external-context-creator';
 import { IMParamType, IMPayloadKind } from '../decorators/im-param.decorators';
 import { IMErrors } from '../errors/im-error-codes';
 import { jsonNestsDeeperThan } from '../protocol/json-depth';
-import { IMEventContext } from './im-event';
+import { IMEventContext } from '../decorators/im-event-context';
 
 /** Turns IM parameter decorators into values, from the handler call's last argument. */
 export class IMParamsFactory implements ParamsFactory {

@@ -1,4 +1,4 @@
-import type { TransportKind } from '../core/connection';
+import type { TransportKind } from '../protocol/transport-kind';
 import { IMCloseReason } from './close-reason';
 
 /** Outcome of a login, the `outcome` label of `im_logins_total`. */

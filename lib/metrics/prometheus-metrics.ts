@@ -1,6 +1,5 @@
 import type { Counter, Gauge, Histogram } from 'prom-client';
-import type { TransportKind } from '../core/connection';
-import type { Session } from '../core/session';
+import type { TransportKind } from '../protocol/transport-kind';
 import { PacketType } from '../protocol/packet-type';
 import { BucketHistogram } from './bucket-histogram';
 import { IMCloseReason } from './close-reason';
@@ -9,7 +8,8 @@ import { DEFAULT_LATENCY_BUCKETS, IMMetricsOptions, IMMetricsRegistry } from './
 
 /** What the sink reads at scrape time (the core implements it). */
 export interface IMMetricsSource {
-  readonly online: { sessions(): Iterable<Session> };
+  /** Logged-in sessions, counted by transport. */
+  readonly online: { sessions(): Iterable<{ readonly transport: TransportKind }> };
   readonly pendingQoS: number;
   readonly dedupEntries: number;
   readonly stats: { readonly kicks: number; readonly handlerErrors: number; readonly c2cOffline: number; readonly c2sDuplicates: number };

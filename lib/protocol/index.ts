@@ -5,3 +5,5 @@ export * from './packet-codec';
 export * from './payloads';
 export * from './tcp-frame-decoder';
 export { parseLenientJson } from './lenient-json';
+export * from './transport-kind';
+export * from './sense-mode';

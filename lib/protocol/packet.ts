@@ -38,3 +38,24 @@ export function serverPacket(type: number, to: string, dataContent?: string, fie
     ...fields,
   };
 }
+
+/** A packet to send: `type` plus any fields; see {@link clientPacket} for the defaults. */
+export type PacketInit = Partial<Packet> & { type: number };
+
+/**
+ * Completes a packet the way the Java SDK builds one: `bridge` and `QoS`
+ * false, `typeu` and `sm` -1; string fields stay absent unless given.
+ */
+export function clientPacket(init: PacketInit): Packet {
+  return {
+    bridge: init.bridge ?? false,
+    type: init.type,
+    dataContent: init.dataContent,
+    from: init.from,
+    to: init.to,
+    fp: init.fp,
+    QoS: init.QoS ?? false,
+    typeu: init.typeu ?? -1,
+    sm: init.sm ?? -1,
+  };
+}

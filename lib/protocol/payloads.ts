@@ -1,5 +1,10 @@
-import { NO_USER_ID, PacketType } from './packet-type';
-import { Packet, serverPacket } from './packet';
+import { NO_USER_ID, PacketType, SERVER_USER_ID } from './packet-type';
+import { clientPacket, Packet, serverPacket } from './packet';
+
+/*
+ * Builders of every packet of the protocol, both directions, so the server,
+ * `nestjs-im/client` and the testing kit put the same bytes on the wire.
+ */
 
 /** Login info carried in a login packet's `dataContent` (PROTOCOL.md §3.2). */
 export interface LoginInfo {
@@ -61,6 +66,8 @@ function scalarText(v: unknown): string | undefined {
   return undefined;
 }
 
+// ---- Sent by the server ----
+
 /** Type 50: `{"code":0,"firstLoginTime":F}` to the user, or `{code, firstLoginTime:-1}` to "-1". */
 export function loginResponse(code: number, userId: string, firstLoginTime: number): Packet {
   const ok = code === 0;
@@ -87,8 +94,64 @@ export function kickoutPacket(userId: string, code: number, reason?: string): Pa
   return serverPacket(PacketType.KICKOUT, userId, JSON.stringify(body));
 }
 
-/** Type 4 ACK of `fp`, from the acknowledging party to the original sender. */
-export function ackPacket(fp: string, from: string, to: string | undefined): Packet {
+/**
+ * Type 4 ACK of `fp`, from the acknowledging party to the original sender.
+ * `bridge` is copied from the acknowledged packet by clients (PROTOCOL.md §10.6).
+ */
+export function ackPacket(fp: string | undefined, from: string | undefined, to: string | undefined, bridge = false): Packet {
   // A literal of the same shape as every other packet: this runs for every QoS message.
-  return { bridge: false, type: PacketType.ACK, dataContent: fp, from, to, fp: undefined, QoS: false, typeu: -1, sm: -1 };
+  return { bridge, type: PacketType.ACK, dataContent: fp, from, to, fp: undefined, QoS: false, typeu: -1, sm: -1 };
+}
+
+/** The ACK the SDKs send for a received QoS packet (PROTOCOL.md §10.6): addresses swapped, `bridge` copied. */
+export function ackFor(packet: Packet): Packet {
+  return ackPacket(packet.fp, packet.to, packet.from, packet.bridge);
+}
+
+// ---- Sent by clients ----
+
+/**
+ * Type 0 login, `from` the user, `to` "0"; keys in the SDK's order, `extra`
+ * left out when absent. `notifyUndeliverable` is sent only when true: the
+ * official SDKs never send it.
+ */
+export function loginPacket(info: LoginInfo): Packet {
+  const body = {
+    loginUserId: info.loginUserId,
+    loginToken: info.loginToken,
+    extra: info.extra,
+    firstLoginTime: info.firstLoginTime,
+    ...(info.notifyUndeliverable === true ? { notifyUndeliverable: true } : {}),
+  };
+  return clientPacket({ type: PacketType.LOGIN, dataContent: JSON.stringify(body), from: info.loginUserId, to: SERVER_USER_ID });
+}
+
+/** Type 1 keepalive with the SDK's `"{}"` payload. */
+export function keepalivePacket(from: string | undefined): Packet {
+  return clientPacket({ type: PacketType.KEEPALIVE, dataContent: '{}', from, to: SERVER_USER_ID });
+}
+
+/** Type 3 logout; the SDKs send it without `dataContent`. */
+export function logoutPacket(from: string | undefined): Packet {
+  return clientPacket({ type: PacketType.LOGOUT, from, to: SERVER_USER_ID });
+}
+
+/** Type 5 echo request. */
+export function echoPacket(from: string | undefined, data: string): Packet {
+  return clientPacket({ type: PacketType.ECHO, dataContent: data, from, to: SERVER_USER_ID });
+}
+
+/** Options of {@link dataPacket}. */
+export interface DataPacketOptions {
+  /** Ask for an ACK. */
+  qos: boolean;
+  /** Application message type. */
+  typeu: number;
+  /** Fingerprint; given or generated for QoS, absent otherwise (as in the SDK). */
+  fp?: string;
+}
+
+/** Type 2 data; `to` "0" is C2S, any other id C2C. */
+export function dataPacket(from: string | undefined, to: string, data: string, o: DataPacketOptions): Packet {
+  return clientPacket({ type: PacketType.DATA, dataContent: data, from, to, fp: o.fp, QoS: o.qos, typeu: o.typeu });
 }

@@ -1,11 +1,13 @@
-import * as dgram from 'dgram';
-import * as net from 'net';
-import * as tls from 'tls';
-import { WebSocket } from 'ws';
-import { TransportKind } from '../core/connection';
-import { Packet } from '../protocol/packet';
-import { PacketType } from '../protocol/packet-type';
-import { encodeTcpFrame, TcpFrameDecoder } from '../protocol/tcp-frame-decoder';
+import type * as tls from 'tls';
+import { IMLink, LinkCloseInfo } from '../client/link';
+import { TcpLink } from '../client/tcp-link';
+import { UdpLink } from '../client/udp-link';
+import { WsLink } from '../client/ws-link';
+import { clientPacket, Packet } from '../protocol/packet';
+import { encodePacket } from '../protocol/packet-codec';
+import { PacketType, SERVER_USER_ID } from '../protocol/packet-type';
+import { ackFor, dataPacket, keepalivePacket, loginPacket, logoutPacket } from '../protocol/payloads';
+import { TransportKind } from '../protocol/transport-kind';
 
 /** A partial packet to match: every given field must be equal (`undefined` means absent). */
 export type PacketMatcher = Partial<Record<keyof Packet, unknown>> | ((p: Packet) => boolean);
@@ -27,11 +29,21 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
+/** A test may receive frames far over the SDKs' 6 KiB (a server bug under test must reach the assertion). */
+const TEST_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+
 /**
  * A wire-level MobileIMSDK client for tests: it sends exactly what it is told
  * and queues every packet it receives, so a test can assert the server's
  * behaviour packet by packet. Three lines make a scenario:
  * `const a = await app.connect('tcp'); await a.login('alice'); await a.expect({ type: 51 })`.
+ *
+ * It sits on `nestjs-im/client`'s links (`TcpLink`, `UdpLink`, `WsLink`: sockets
+ * and framing) and packet builders, below `IMClient`: no keepalive, no QoS
+ * resends and no automatic ACK, so every packet the server sends stays
+ * visible and every ACK is the test's decision. Received packets are read
+ * with `JSON.parse`, not the codec, so a field the server left out stays
+ * absent instead of taking the reference's default.
  */
 export class IMTestClient {
   /** Packets received and not yet consumed, oldest first. */
@@ -49,8 +61,8 @@ export class IMTestClient {
 
   private constructor(
     readonly transport: TransportKind,
-    private readonly writeBody: (body: string | Buffer, raw?: boolean) => void,
-    private readonly end: () => void,
+    /** The `nestjs-im/client` link carrying this client's packets. */
+    readonly link: IMLink & Required<Pick<IMLink, 'sendRaw' | 'abort'>>,
   ) {
     this.closed = new Promise((resolve) => (this.onClosed = resolve));
   }
@@ -58,50 +70,34 @@ export class IMTestClient {
   /** Opens a connection (or a UDP socket) to the server. */
   static async connect(transport: TransportKind, port: number, options: IMTestClientOptions = {}): Promise<IMTestClient> {
     const host = options.host ?? '127.0.0.1';
-    if (transport === 'tcp') {
-      const socket = options.tls
-        ? tls.connect({ ...options.tls, port, host })
-        : net.connect({ port, host, localAddress: options.localAddress });
-      const connected = options.tls ? 'secureConnect' : 'connect';
-      await new Promise<void>((resolve, reject) => socket.once(connected, resolve).once('error', reject));
-      const client = new IMTestClient('tcp', (b, raw) => socket.write(raw ? b : encodeTcpFrame(b as string)), () => socket.destroy());
-      const decoder = new TcpFrameDecoder(16 * 1024 * 1024);
-      socket.on('data', (chunk) => decoder.push(chunk, (body) => client.deliver(body.toString('utf8'))));
-      socket.on('error', () => undefined);
-      socket.on('close', () => client.markClosed({}));
-      return client;
-    }
-    if (transport === 'ws') {
-      const scheme = options.tls ? 'wss' : 'ws';
-      const ws = new WebSocket(`${scheme}://${host}:${port}${options.path ?? '/websocket'}`, { perMessageDeflate: false, ...options.tls });
-      await new Promise<void>((resolve, reject) => ws.once('open', resolve).once('error', reject));
-      const client = new IMTestClient('ws', (b, raw) => ws.send(b, { binary: raw === true }), () => ws.terminate());
-      ws.on('message', (data, isBinary) => !isBinary && client.deliver(data.toString()));
-      ws.on('error', () => undefined);
-      ws.on('close', (code) => client.markClosed({ code }));
-      return client;
-    }
-    const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
-    await new Promise<void>((resolve) => socket.bind(0, options.localAddress ?? (host.includes(':') ? '::1' : '127.0.0.1'), resolve));
-    const client = new IMTestClient('udp', (b) => socket.send(b, port, host), () => socket.close());
-    socket.on('message', (msg) => client.deliver(msg.toString('utf8')));
+    const v6 = host.includes(':');
+    const link =
+      transport === 'tcp'
+        ? new TcpLink({ host, port, localAddress: options.localAddress, tls: options.tls, maxFrameBytes: TEST_MAX_FRAME_BYTES })
+        : transport === 'ws'
+          ? new WsLink({ host, port, path: options.path, secure: options.tls !== undefined, tls: options.tls })
+          : // Bound to loopback unless told otherwise: tests talk to 127.0.0.0/8 only.
+            new UdpLink({ host, port, localAddress: options.localAddress ?? (v6 ? '::1' : '127.0.0.1') });
+    const client = new IMTestClient(transport, link);
+    link.onPacket = (text) => client.deliver(text);
+    link.onClose = (info) => client.markClosed(closeInfo(info));
+    await link.open();
     return client;
   }
 
-  /** Sends a packet; missing fields get the Java SDK's values (typeu -1, sm -1). */
+  /** Sends a packet; missing fields get the Java SDK's values (typeu -1, sm -1) and `from` the logged-in user. */
   send(fields: Partial<Packet> & { type: number }): void {
-    const p: Packet = { bridge: false, QoS: false, typeu: -1, sm: -1, from: this.userId, ...fields };
-    this.sendText(JSON.stringify(p));
+    this.sendPacket(clientPacket({ from: this.userId, ...fields }));
   }
 
-  /** Sends text verbatim as one frame/message/datagram. */
+  /** Sends text verbatim as one frame/message/datagram. Like every send here, throws once the connection is closed. */
   sendText(text: string): void {
-    this.writeBody(text);
+    this.link.send(text);
   }
 
   /** Writes bytes with no framing (TCP), as a binary frame (WebSocket) or as a datagram (UDP). */
   sendRaw(bytes: Buffer): void {
-    this.writeBody(bytes, true);
+    this.link.sendRaw(bytes);
   }
 
   /** Logs in and waits for the login response; resolves with its code and firstLoginTime. */
@@ -109,8 +105,7 @@ export class IMTestClient {
     userId: string,
     options: { token?: string; extra?: string; firstLoginTime?: number; timeoutMs?: number } = {},
   ): Promise<{ code: number; firstLoginTime: number }> {
-    const info = { loginUserId: userId, loginToken: options.token ?? `token-${userId}`, extra: options.extra, firstLoginTime: options.firstLoginTime ?? 0 };
-    this.send({ type: PacketType.LOGIN, from: userId, to: '0', dataContent: JSON.stringify(info) });
+    this.sendPacket(loginPacket({ loginUserId: userId, loginToken: options.token ?? `token-${userId}`, extra: options.extra, firstLoginTime: options.firstLoginTime ?? 0 }));
     const reply = await this.expect({ type: PacketType.LOGIN_RESPONSE }, options.timeoutMs);
     const body = JSON.parse(reply.dataContent as string) as { code: number; firstLoginTime: number };
     if (body.code === 0) this.userId = userId;
@@ -121,26 +116,26 @@ export class IMTestClient {
   c2c(to: string, data: string, options: { qos?: boolean; fp?: string; typeu?: number } = {}): string {
     const fp = options.fp ?? `fp-${this.userId}-${++this.fpSeq}-${Date.now()}`;
     const qos = options.qos ?? true;
-    this.send({ type: PacketType.DATA, to, dataContent: data, fp: qos ? fp : undefined, QoS: qos, typeu: options.typeu ?? -1 });
+    this.sendPacket(dataPacket(this.userId, to, data, { qos, typeu: options.typeu ?? -1, fp: qos ? fp : undefined }));
     return fp;
   }
 
   /** Sends a C2S message (to "0"); returns its fingerprint. */
   c2s(data: string, options: { qos?: boolean; fp?: string; typeu?: number } = {}): string {
-    return this.c2c('0', data, options);
+    return this.c2c(SERVER_USER_ID, data, options);
   }
 
   /** ACKs a received QoS packet the way the SDKs do. */
   ack(p: Packet): void {
-    this.send({ type: PacketType.ACK, dataContent: p.fp, from: p.to, to: p.from, bridge: p.bridge });
+    this.sendPacket(ackFor(p));
   }
 
   keepalive(): void {
-    this.send({ type: PacketType.KEEPALIVE, dataContent: '{}', to: '0' });
+    this.sendPacket(keepalivePacket(this.userId));
   }
 
   logout(): void {
-    this.send({ type: PacketType.LOGOUT, to: '0' });
+    this.sendPacket(logoutPacket(this.userId));
   }
 
   /** Takes the next received packet, waiting up to `timeoutMs`; it must match. */
@@ -176,10 +171,15 @@ export class IMTestClient {
     return !this.isClosed;
   }
 
+  /** Drops the connection at once (no logout, no flush), as a vanished device would. */
   close(): void {
     if (this.isClosed) return;
-    this.end();
+    this.link.abort();
     this.markClosed({});
+  }
+
+  private sendPacket(p: Packet): void {
+    this.link.send(encodePacket(p));
   }
 
   private next(timeoutMs: number): Promise<Packet> {
@@ -212,6 +212,10 @@ export class IMTestClient {
     this.isClosed = true;
     this.onClosed(info);
   }
+}
+
+function closeInfo(info: LinkCloseInfo): { code?: number } {
+  return info.code === undefined ? {} : { code: info.code };
 }
 
 function matches(p: Packet, m: PacketMatcher): boolean {

@@ -1,6 +1,7 @@
 import { ConsoleLogger, INestApplication, INestApplicationContext, LoggerService, LogLevel, ModuleMetadata } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import { IMCore } from '../core/im-core';
+import type { TransportKind } from '../protocol/transport-kind';
 import { IMModule } from '../im.module';
 import { IMModuleOptions } from '../im-options.interface';
 import { IMPorts, IMServer } from '../im-server';
@@ -41,9 +42,9 @@ export interface IMTestingApp {
   /** HTTP port, with `http: true`. */
   readonly httpPort?: number;
   /** Opens a test client on one transport; it is closed by `close()`. */
-  connect(transport: 'tcp' | 'udp' | 'ws', options?: IMTestClientOptions): Promise<IMTestClient>;
+  connect(transport: TransportKind, options?: IMTestClientOptions): Promise<IMTestClient>;
   /** Connects and logs in; fails unless the login succeeds. */
-  login(transport: 'tcp' | 'udp' | 'ws', userId: string, options?: { token?: string; firstLoginTime?: number }): Promise<IMTestClient>;
+  login(transport: TransportKind, userId: string, options?: { token?: string; firstLoginTime?: number }): Promise<IMTestClient>;
   /** Closes every client and the application. */
   close(): Promise<void>;
 }
@@ -90,7 +91,7 @@ export async function startIMTestingApp(options: IMTestingAppOptions = {}): Prom
   const server = app.get(IMServer);
   const ports = await server.ready;
   const clients = new Set<IMTestClient>();
-  const connect = async (kind: 'tcp' | 'udp' | 'ws', o: IMTestClientOptions = {}) => {
+  const connect = async (kind: TransportKind, o: IMTestClientOptions = {}) => {
     const port = ports[kind];
     if (port === undefined) throw new Error(`${kind} is not enabled`);
     const client = await IMTestClient.connect(kind, port, { host: LOOPBACK, ...o });

@@ -1,29 +1,67 @@
-import { CustomTransportStrategy, Server } from '@nestjs/microservices';
-import { TransportKind } from '../core/connection';
+import type { Server as HttpServer } from 'http';
+import type { TransportKind } from '../core/connection';
+import type { IMSessionSink } from '../core/session-sink';
+import type { IMListenerName } from '../errors/im-listen.error';
+import type { ResolvedIMOptions } from '../im-options.interface';
 
 /**
- * Base of the TCP and UDP transports: a Nest microservice custom transport
- * (`app.connectMicroservice({ strategy })` works) that the IM module can also
- * start on its own. It only moves frames; the core does the protocol.
+ * One way in for clients (TCP, UDP, WebSocket...). A listener accepts peers,
+ * frames their bytes and hands frame bodies to the {@link IMSessionSink}; it
+ * knows nothing of the protocol. `IMServer` starts and closes every enabled
+ * listener through this contract alone.
  */
-export abstract class IMTransportServer extends Server implements CustomTransportStrategy {
-  abstract readonly kind: TransportKind;
-  /** Port actually bound, once listening. */
-  abstract readonly port: number | undefined;
+export interface IMListener {
+  readonly kind: TransportKind;
+  /** Port actually bound, once listening (absent before start and after close). */
+  readonly port: number | undefined;
+  /** Open connections (UDP: known peer addresses). */
+  readonly connectionCount: number;
+  /** Binds; resolves once accepting, rejects with the bind error. */
+  start(): Promise<void>;
+  /**
+   * Resolves once the server the listener accepts on is listening: at once for
+   * its own socket, later for the Nest HTTP server it shares (bound after bootstrap).
+   */
+  bound(): Promise<void>;
+  /**
+   * Graceful shutdown, first step: no new connections (UDP: no new peers); the
+   * open ones stay until `close()`. Idempotent.
+   */
+  stopAccepting(): void;
+  /**
+   * Stops accepting and closes every connection; idempotent. Connections the
+   * core already closed (flush, then FIN or a close frame) may finish for up to
+   * the transport's `closeTimeoutMs`; the rest are dropped.
+   */
+  close(): Promise<void>;
+}
 
-  /** Promise form of `listen`, used by the module's lifecycle. */
-  start(): Promise<void> {
-    return new Promise((resolve, reject) => this.listen((err?: unknown) => (err ? reject(err) : resolve())));
-  }
+/** What a listener is built from. */
+export interface IMListenerContext<K extends TransportKind> {
+  /** Where sessions go (the core). */
+  readonly sink: IMSessionSink;
+  /** This transport's resolved options. */
+  readonly options: Exclude<ResolvedIMOptions[K], false>;
+  /** The Nest application's HTTP server, if any; read when the listener starts (Nest creates it late). */
+  readonly httpServer: () => HttpServer | undefined;
+  /** The application's WebSocket adapter (`app.useWebSocketAdapter`), if any; read when the listener starts. */
+  readonly wsAdapter: () => unknown;
+}
 
-  /** Graceful shutdown: no new connections (UDP: no new peers); the open ones stay until `close()`. */
-  abstract stopAccepting(): void;
-
-  /** The IM transports emit no Nest microservice events; listeners are accepted and ignored. */
-  on(): void {}
-
-  /** Incoming frames go to the IM core, not to `@MessagePattern` handlers. */
-  override addHandler(): void {}
+/**
+ * A transport's entry in the registry (`listener-registry.ts`): its options key,
+ * how start-up errors name it, and how to build it. Adding a transport is a
+ * folder with its listener, one registration and its options.
+ */
+export interface IMListenerRegistration<K extends TransportKind = TransportKind> {
+  readonly kind: K;
+  /** Name in start-up errors (`IMListenError`). */
+  readonly name: IMListenerName;
+  /** The kind of port it binds: a Nest HTTP server clashes only with a TCP one. */
+  readonly socket: 'tcp' | 'udp';
+  /** The port and host a bind failure should name; undefined when the listener binds nothing of its own. */
+  address(options: Exclude<ResolvedIMOptions[K], false>): { port: number; host?: string } | undefined;
+  create(context: IMListenerContext<K>): IMListener;
 }
 
 /**

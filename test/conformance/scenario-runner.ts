@@ -2,11 +2,20 @@
  * Conformance scenario runner for the MobileIMSDK golden scenarios in
  * `test/conformance/scenarios` (format: that folder's README.md).
  *
- * Pure and reusable: it knows nothing about Nest or nestjs-im. Give it a
- * scenario and the host/ports of a running server; it replays the steps over
- * real TCP, WebSocket and UDP sockets and throws a {@link ScenarioFailure}
+ * Pure and reusable: it knows nothing about Nest or the nestjs-im server. Give
+ * it a scenario and the host/ports of a running server; it replays the steps
+ * over real TCP, WebSocket and UDP sockets and throws a {@link ScenarioFailure}
  * naming the scenario, the failing step (index + action), what was expected
  * and the packet actually received.
+ *
+ * Its socket clients are its own on purpose, not `nestjs-im/client`'s links:
+ * it replays recordings of the reference server, so it must see what a link
+ * hides (bytes per packet, binary WebSocket frames, close codes and reasons,
+ * a half-closed TCP stream, frames of any size) and send what a link refuses
+ * (bytes with no framing, sends after the peer closed), and it must stay an
+ * independent check of the server rather than share a client with it. Only
+ * the TCP framing (`TcpFrameDecoder`, `encodeTcpFrame`) and the transport
+ * names come from `lib/protocol`; packets are matched as recorded JSON.
  *
  * Contents:
  *  - scenario types, loading and validation;
@@ -23,6 +32,8 @@ import * as net from 'net';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import WebSocket from 'ws';
+import { encodeTcpFrame, TcpFrameDecoder } from '../../lib/protocol/tcp-frame-decoder';
+import { TRANSPORT_KINDS, TransportKind } from '../../lib/protocol/transport-kind';
 
 // ---------------------------------------------------------------------------
 // Scenario types
@@ -30,7 +41,8 @@ import WebSocket from 'ws';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
-export type TransportName = 'tcp' | 'ws' | 'udp';
+/** The transport a scenario step uses (the protocol's one union). */
+export type TransportName = TransportKind;
 
 /** Fields a recorded step may carry that runners ignore (README "Informational fields"). */
 interface StepBase {
@@ -231,7 +243,7 @@ export function validateScenario(scenario: Scenario): string[] {
     }
     const client = step.client as string;
     if (step.action === 'connect') {
-      if (!['tcp', 'ws', 'udp'].includes(step.transport as string)) problems.push(`${at}: unknown transport ${JSON.stringify(step.transport)}`);
+      if (!(TRANSPORT_KINDS as readonly string[]).includes(step.transport as string)) problems.push(`${at}: unknown transport ${JSON.stringify(step.transport)}`);
       if (transports.has(client)) problems.push(`${at}: client "${client}" connected twice`);
       if (step.path !== undefined && step.transport !== 'ws') problems.push(`${at}: "path" is only valid for ws`);
       transports.set(client, step.transport as TransportName);
@@ -770,7 +782,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => void, 
 /** TCP: 4-byte big-endian length + UTF-8 JSON body, both directions. */
 export class TcpClient extends ScenarioClient {
   private socket?: net.Socket;
-  private buffer: Buffer = Buffer.alloc(0);
+  /** No size limit: a recording may hold any frame the server sent (the header's maximum is 2^32-1). */
+  private readonly decoder = new TcpFrameDecoder(0xffff_ffff);
 
   constructor(
     name: string,
@@ -801,26 +814,21 @@ export class TcpClient extends ScenarioClient {
   }
 
   private onData(chunk: Buffer): void {
-    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
-    while (this.buffer.length >= 4) {
-      const length = this.buffer.readUInt32BE(0);
-      if (this.buffer.length < 4 + length) break;
-      const body = this.buffer.subarray(4, 4 + length);
-      this.buffer = this.buffer.subarray(4 + length);
-      this.pushPacket(body.toString('utf8'), body.length);
+    const bad = this.decoder.push(chunk, (body) => this.pushPacket(body.toString('utf8'), body.length));
+    if (bad) {
+      // A zero-length frame: no MobileIMSDK peer sends one; report it with the close.
+      this.lastError = new Error(`server sent an ${bad} TCP frame`);
+      this.socket?.destroy();
     }
   }
 
   /** Bytes of an incomplete frame still buffered (reported on failure). */
   get pendingBytes(): number {
-    return this.buffer.length;
+    return this.decoder.bufferedBytes;
   }
 
   sendText(text: string): void {
-    const body = Buffer.from(text, 'utf8');
-    const header = Buffer.alloc(4);
-    header.writeUInt32BE(body.length, 0);
-    this.write(Buffer.concat([header, body]));
+    this.write(encodeTcpFrame(text));
   }
 
   sendRaw(bytes: Buffer): void {

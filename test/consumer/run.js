@@ -53,6 +53,8 @@ function consumerPackageJson(variant, tarball) {
       '@nestjs/common': variant.nest,
       '@nestjs/core': variant.nest,
       '@nestjs/microservices': variant.nest,
+      '@nestjs/platform-ws': variant.nest,
+      '@nestjs/websockets': variant.nest,
       'nestjs-im': `file:${tarball}`,
       'reflect-metadata': '^0.2.2',
       rxjs: '^7.8.1',

@@ -1,6 +1,6 @@
 import { INestApplication, Logger } from '@nestjs/common';
 import { randomBytes } from 'crypto';
-import { IM_BRIDGE, IMBridge, IMEvent, IMModule, IMModuleOptions, IMPorts, Packet, PushService } from '../../lib';
+import { IM_BRIDGE, IMBridge, IMEvent, IMModule, IMModuleOptions, IMPorts, Packet, PushService, TransportKind } from '../../lib';
 import { IMTestClient, IMTestingApp, startIMTestingApp, until as untilHolds } from '../../lib/testing';
 import { OfflineStore } from '../../sample-app/offline/offline.store';
 import { redisServerAvailable, startRedisServer, TestRedisServer } from '../support/redis-server';
@@ -68,7 +68,7 @@ describeRabbit('MobileIMSDK-Web bridge on RabbitMQ: two servers, one per side', 
   }
 
   it('carries C2C both ways over TCP, WebSocket and UDP, with the sender ACKed and the recipient ACKing', async () => {
-    const pairs: Array<['tcp' | 'ws' | 'udp', 'tcp' | 'ws' | 'udp']> = [['tcp', 'ws'], ['ws', 'udp'], ['udp', 'tcp']];
+    const pairs: Array<[TransportKind, TransportKind]> = [['tcp', 'ws'], ['ws', 'udp'], ['udp', 'tcp']];
     for (const [i, [onApp, onWeb]] of pairs.entries()) {
       const a = await app.login(onApp, `a${i}`);
       const w = await web.login(onWeb, `w${i}`);

@@ -71,7 +71,7 @@ describe('keepalive and idle timeout (PROTOCOL §5, §9)', () => {
   it('a partial TCP frame does not count as activity', async () => {
     const tcp = await im.connect('tcp');
     tcp.sendRaw(Buffer.from([0, 0, 0, 50, 0x7b]));
-    const serverSockets = (im.server.tcp as unknown as { sockets: Set<Socket> }).sockets;
+    const serverSockets = (im.server.listener('tcp') as unknown as { sockets: Set<Socket> }).sockets;
     await until(() => [...serverSockets].some((s) => s.bytesRead >= 5)); // the server has read the partial frame
     im.clock!.advance(11_500);
     await tcp.expectClosed();

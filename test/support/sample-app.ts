@@ -1,7 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { AddressInfo } from 'net';
-import { IMPorts, IMServer } from '../../lib';
+import { IMPorts, IMServer, TransportKind } from '../../lib';
 import { IMTestClient } from '../../lib/testing';
 import { AppConfig } from '../../sample-app/app.config';
 import { AppModule } from '../../sample-app/app.module';
@@ -15,7 +15,7 @@ export interface RunningSample {
   /** `http://127.0.0.1:<port>` */
   readonly http: string;
   /** Logs a seed user in (token `<user>-secret`); the client is closed by `close()`. */
-  login(userId: string, transport: 'tcp' | 'udp' | 'ws'): Promise<IMTestClient>;
+  login(userId: string, transport: TransportKind): Promise<IMTestClient>;
   close(): Promise<void>;
 }
 

@@ -130,6 +130,27 @@ describe('TcpLink', () => {
     expect(serverGot).toBe('{"type":3}');
   });
 
+  it('sendRaw writes bytes with no header; abort() drops the connection at once and reports a local close', async () => {
+    const chunks: Buffer[] = [];
+    let serverClosed!: () => void;
+    const closedAtServer = new Promise<void>((r) => (serverClosed = r));
+    const port = await tcpServer((s) => {
+      s.on('data', (c) => chunks.push(c));
+      s.on('close', () => serverClosed());
+    });
+    const link = new TcpLink({ host: HOST, port });
+    const w = watch(link);
+    await link.open();
+    link.sendRaw(Buffer.from('not framed'));
+    await waitUntil(() => Buffer.concat(chunks).length >= 10);
+    expect(Buffer.concat(chunks).toString()).toBe('not framed');
+    link.abort();
+    expect(link.isOpen).toBe(false);
+    expect(() => link.sendRaw(Buffer.from('x'))).toThrow('not open');
+    expect(await w.closed).toEqual({ local: true, error: undefined });
+    await closedAtServer;
+  });
+
   it('can be opened again after it closed', async () => {
     let accepted = 0;
     const port = await tcpServer(() => accepted++);
@@ -180,6 +201,25 @@ describe('UdpLink', () => {
     link.close();
     expect(await w.closed).toEqual({ local: true });
   });
+
+  it('sendRaw sends the bytes as one datagram; abort() after close() closes once', async () => {
+    const server = dgram.createSocket('udp4');
+    const datagrams: Buffer[] = [];
+    server.on('message', (m) => datagrams.push(m));
+    await new Promise<void>((r) => server.bind(0, HOST, r));
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    const link = new UdpLink({ host: HOST, port: server.address().port, localAddress: HOST });
+    const w = watch(link);
+    await link.open();
+    link.sendRaw(Buffer.from([0xff, 0x00, 0x7b]));
+    await waitUntil(() => datagrams.length === 1);
+    expect([...datagrams[0]]).toEqual([0xff, 0x00, 0x7b]);
+    link.send('{"type":3}');
+    link.close();
+    link.abort();
+    link.abort();
+    expect(await w.closed).toEqual({ local: true });
+  });
 });
 
 describe('WsLink', () => {
@@ -219,9 +259,29 @@ describe('WsLink', () => {
     expect(link.isOpen).toBe(true);
     link.send('{"type":5,"dataContent":"hi"}');
     expect(await w.until(2)).toEqual(['{"type":53,"dataContent":"ü"}', '{"type":51}']);
-    expect(await w.closed).toEqual({ local: false, error: undefined });
+    expect(await w.closed).toEqual({ local: false, error: undefined, code: 1000 });
     expect(paths).toEqual(['/websocket']);
     expect(fromClient).toEqual([{ text: '{"type":5,"dataContent":"hi"}', binary: false }]);
+  });
+
+  it('sendRaw sends a binary message; abort() drops the connection without a close frame', async () => {
+    const got: Array<{ data: Buffer; binary: boolean }> = [];
+    let serverClose!: (code: number) => void;
+    const serverClosed = new Promise<number>((r) => (serverClose = r));
+    const port = await wsServer((ws) => {
+      ws.on('message', (data, binary) => got.push({ data: data as Buffer, binary }));
+      ws.on('close', (code) => serverClose(code));
+    });
+    const link = new WsLink({ host: HOST, port });
+    const w = watch(link);
+    await link.open();
+    link.sendRaw(Buffer.from('{"type":1}'));
+    await waitUntil(() => got.length === 1);
+    expect(got[0]).toEqual({ data: Buffer.from('{"type":1}'), binary: true });
+    link.abort();
+    expect(link.isOpen).toBe(false);
+    expect((await w.closed).local).toBe(true);
+    expect(await serverClosed).toBe(1006);
   });
 
   it('works with an injected browser-style WebSocket class', async () => {
@@ -240,7 +300,7 @@ describe('WsLink', () => {
     link.send('{"type":5,"dataContent":"b"}');
     expect(await w.until(1)).toEqual(['{"type":53,"dataContent":"b"}']);
     link.close();
-    expect(await w.closed).toEqual({ local: true, error: undefined });
+    expect(await w.closed).toEqual({ local: true, error: undefined, code: 1000 });
     expect(constructed).toEqual([`ws://${HOST}:${port}/websocket`]);
   });
 

@@ -4,7 +4,7 @@ import {
   newFingerprint,
   PacketQueue,
   QoSOutcome,
-  QoSSendTable,
+  QoSOutbox,
   ReceivedFingerprints,
   senseModeTimings,
 } from '../../lib/client';
@@ -13,11 +13,11 @@ import { serverPacket } from '../../lib/protocol/packet';
 beforeEach(() => jest.useFakeTimers());
 afterEach(() => jest.useRealTimers());
 
-describe('QoSSendTable (SDK timings)', () => {
+describe('QoSOutbox (SDK timings)', () => {
   it('resends unchanged at about 5 s and 10 s and reports lost at about 15 s', async () => {
     const resent: Array<[number, string]> = [];
     const start = Date.now();
-    const table = new QoSSendTable(DEFAULT_QOS_TIMINGS, (body) => resent.push([Date.now() - start, body]));
+    const table = new QoSOutbox(DEFAULT_QOS_TIMINGS, (body) => resent.push([Date.now() - start, body]));
     let outcome: QoSOutcome | undefined;
     void table.track('fp1', 'BODY').then((o) => (outcome = o));
     await jest.advanceTimersByTimeAsync(14_999);
@@ -31,7 +31,7 @@ describe('QoSSendTable (SDK timings)', () => {
 
   it('skips a packet within its 3 s grace, settles on ACK and stops its timer', async () => {
     const resent: string[] = [];
-    const table = new QoSSendTable(DEFAULT_QOS_TIMINGS, (b) => resent.push(b));
+    const table = new QoSOutbox(DEFAULT_QOS_TIMINGS, (b) => resent.push(b));
     const first = table.track('a', 'A');
     await jest.advanceTimersByTimeAsync(3000);
     const second = table.track('b', 'B');
@@ -47,7 +47,7 @@ describe('QoSSendTable (SDK timings)', () => {
   });
 
   it('counts a resend that throws (link down) and still ends in lost', async () => {
-    const table = new QoSSendTable({ checkIntervalMs: 10, graceMs: 0, maxResends: 2 }, () => {
+    const table = new QoSOutbox({ checkIntervalMs: 10, graceMs: 0, maxResends: 2 }, () => {
       throw new Error('down');
     });
     const p = table.track('x', 'X');

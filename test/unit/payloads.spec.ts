@@ -5,10 +5,16 @@ import {
   errorResponse,
   kickoutPacket,
   ackPacket,
+  ackFor,
+  dataPacket,
+  echoPacket,
+  keepalivePacket,
+  loginPacket,
+  logoutPacket,
 } from '../../lib/protocol/payloads';
 import { encodePacket, decodePacket } from '../../lib/protocol/packet-codec';
 import { PacketType, NO_USER_ID, SERVER_USER_ID } from '../../lib/protocol/packet-type';
-import { Packet } from '../../lib/protocol/packet';
+import { Packet, serverPacket } from '../../lib/protocol/packet';
 
 /** Keys of a packet that are set (not undefined). */
 function presentKeys(p: Packet): string[] {
@@ -242,5 +248,39 @@ describe('ackPacket (type 4)', () => {
     const p = ackPacket('f', 'bob', undefined);
     expect(presentKeys(p)).not.toContain('to');
     expect(encodePacket(p)).toBe('{"bridge":false,"type":4,"dataContent":"f","from":"bob","QoS":false,"typeu":-1,"sm":-1}');
+  });
+});
+
+/** The packets clients send, byte for byte as the Java SDK writes them (PROTOCOL.md §2.2, §3.2, §10.6). */
+describe('client packet builders', () => {
+  it('login: info keys in the SDK order, extra left out when absent, notifyUndeliverable only when asked', () => {
+    const sdk = loginPacket({ loginUserId: 'u', loginToken: 'secret', firstLoginTime: 0 });
+    expect(encodePacket(sdk)).toBe(
+      '{"bridge":false,"type":0,"dataContent":"{\\"loginUserId\\":\\"u\\",\\"loginToken\\":\\"secret\\",\\"firstLoginTime\\":0}",' +
+        '"from":"u","to":"0","QoS":false,"typeu":-1,"sm":-1}',
+    );
+    const asking = loginPacket({ loginUserId: 'u', loginToken: 't', extra: 'x', firstLoginTime: 123, notifyUndeliverable: true });
+    expect(JSON.parse(asking.dataContent as string)).toEqual({ loginUserId: 'u', loginToken: 't', extra: 'x', firstLoginTime: 123, notifyUndeliverable: true });
+    // What the client sends, the server reads back unchanged.
+    expect(parseLoginInfo(asking.dataContent)).toEqual({ ok: true, info: { loginUserId: 'u', loginToken: 't', extra: 'x', firstLoginTime: 123, notifyUndeliverable: true } });
+  });
+
+  it('keepalive, logout and echo', () => {
+    expect(encodePacket(keepalivePacket('k'))).toBe('{"bridge":false,"type":1,"dataContent":"{}","from":"k","to":"0","QoS":false,"typeu":-1,"sm":-1}');
+    expect(encodePacket(logoutPacket('o'))).toBe('{"bridge":false,"type":3,"from":"o","to":"0","QoS":false,"typeu":-1,"sm":-1}');
+    expect(encodePacket(echoPacket('e', 'hi'))).toBe('{"bridge":false,"type":5,"dataContent":"hi","from":"e","to":"0","QoS":false,"typeu":-1,"sm":-1}');
+  });
+
+  it('data: fp only with QoS', () => {
+    expect(encodePacket(dataPacket('a', 'b', 'x', { qos: true, typeu: 7, fp: 'f' }))).toBe(
+      '{"bridge":false,"type":2,"dataContent":"x","from":"a","to":"b","fp":"f","QoS":true,"typeu":7,"sm":-1}',
+    );
+    expect(dataPacket('a', '0', 'x', { qos: false, typeu: -1 }).fp).toBeUndefined();
+  });
+
+  it('ackFor: the server-side ACK with the addresses swapped and bridge copied', () => {
+    const pushed = serverPacket(PacketType.DATA, 'r', 'pushed', { fp: 'fp-dup', QoS: true, bridge: true, typeu: 9 });
+    expect(encodePacket(ackFor(pushed))).toBe('{"bridge":true,"type":4,"dataContent":"fp-dup","from":"r","to":"0","QoS":false,"typeu":-1,"sm":-1}');
+    expect(ackFor({ ...pushed, bridge: false })).toEqual(ackPacket('fp-dup', 'r', '0'));
   });
 });

@@ -1,4 +1,4 @@
-import { SenseMode, streamIdleTimeoutMs, udpIdleTimeoutMs } from '../../lib/core/sense-mode';
+import { SenseMode, senseModeTimings, streamIdleTimeoutMs, udpIdleTimeoutMs } from '../../lib/protocol/sense-mode';
 
 /** PROTOCOL §5.1: sense mode → server read-idle timeout in seconds. */
 const TABLE: Array<[SenseMode, number, number | null]> = [
@@ -51,5 +51,22 @@ describe('sense modes (PROTOCOL §5.1)', () => {
     it('throws for an unknown mode', () => {
       expect(() => udpIdleTimeoutMs('7S' as SenseMode)).toThrow(/does not exist for UDP/);
     });
+  });
+});
+
+describe('one sense-mode table for client and server (lib/protocol/sense-mode.ts)', () => {
+  const modes: SenseMode[] = ['3S', '5S', '10S', '15S', '30S', '60S', '120S', 'DEFAULT'];
+
+  it.each(modes)('%s: the server waits at least as long as the TCP/WS client before dropping a silent session', (mode) => {
+    const client = senseModeTimings(mode, 'tcp');
+    expect(streamIdleTimeoutMs(mode)).toBeGreaterThanOrEqual(client.timeoutMs);
+    expect(client.timeoutMs).toBeGreaterThan(client.intervalMs);
+    expect(senseModeTimings(mode, 'ws')).toEqual(client);
+  });
+
+  it.each(modes.filter((m) => m !== '5S' && m !== '15S'))('%s: the same holds on UDP', (mode) => {
+    const client = senseModeTimings(mode, 'udp');
+    expect(udpIdleTimeoutMs(mode)).toBeGreaterThanOrEqual(client.timeoutMs);
+    expect(client.timeoutMs).toBeGreaterThan(client.intervalMs);
   });
 });

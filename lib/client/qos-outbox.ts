@@ -30,13 +30,15 @@ interface Pending {
 }
 
 /**
- * Tracks packets sent with QoS by fingerprint until an ACK (type 4) settles
+ * A client's outbox of packets sent with QoS (not the server's `SendQoSTable`,
+ * which tracks what the server sends, per recipient, on one timer queue).
+ * Tracks packets by fingerprint until an ACK (type 4) settles
  * them or the resends run out, like the SDKs' QoS send daemon. The check
  * timer only runs while something is pending, so an idle client holds no timer;
  * started with the first packet, it resends at about 5 s and 10 s and reports
  * "lost" at about 15 s, as measured with the reference (PROTOCOL.md §16).
  */
-export class QoSSendTable {
+export class QoSOutbox {
   private readonly pending = new Map<string, Pending>();
   private timer: ReturnType<typeof setInterval> | null = null;
 

@@ -1,7 +1,7 @@
 import { Socket } from 'net';
-import { IMConnection } from '../core/connection';
-import type { IMCloseReason } from '../metrics/close-reason';
-import { TCP_HEADER_BYTES } from '../protocol/tcp-frame-decoder';
+import { IMConnection } from '../../core/connection';
+import type { IMCloseReason } from '../../metrics/close-reason';
+import { TCP_HEADER_BYTES } from '../../protocol/tcp-frame-decoder';
 
 /**
  * One TCP connection. Packets written in the same tick are framed into one

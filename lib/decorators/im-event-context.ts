@@ -1,5 +1,5 @@
 import { ArgumentsHost } from '@nestjs/common';
-import { Session } from '../core/session';
+import type { SessionView } from '../core/session-view';
 import { LoginInfo } from '../protocol/payloads';
 import { Packet } from '../protocol/packet';
 
@@ -24,7 +24,7 @@ export interface IMEventContext {
   /** The packet concerned, if any. */
   readonly packet?: Packet;
   /** The session that sent it (for messageDelivered: the session that ACKed). */
-  readonly session?: Session;
+  readonly session?: SessionView;
   /** The user concerned (sender, or the user logging in/out). */
   readonly userId?: string;
   /** Login info (login event). */

@@ -1,7 +1,7 @@
 import { Socket } from 'net';
 import { WebSocket } from 'ws';
-import { IMConnection } from '../core/connection';
-import { IMCloseReason, wsCloseCode } from '../metrics/close-reason';
+import { IMConnection } from '../../core/connection';
+import { IMCloseReason, wsCloseCode } from '../../metrics/close-reason';
 
 /**
  * One WebSocket connection: one packet per text frame. The frames written in

@@ -1,11 +1,10 @@
 import { Logger } from '@nestjs/common';
 import * as dgram from 'dgram';
-import { IMConnection } from '../core/connection';
-import { IMCore } from '../core/im-core';
-import { Session } from '../core/session';
-import { IMErrors } from '../errors/im-error-codes';
-import { ResolvedIMOptions } from '../im-options.interface';
-import { IMTransportServer } from './im-listener';
+import { IMConnection } from '../../core/connection';
+import { IMSessionHandle, IMSessionSink } from '../../core/session-sink';
+import { IMErrors } from '../../errors/im-error-codes';
+import { ResolvedIMOptions } from '../../im-options.interface';
+import { IMListener } from '../im-listener';
 
 type UdpOptions = Exclude<ResolvedIMOptions['udp'], false>;
 
@@ -15,10 +14,10 @@ class UdpPeer implements IMConnection {
   readonly connectionless = true;
   /** The OS socket buffer is shared by every peer: there is no per-peer backlog to bound. */
   readonly congested = false;
-  session!: Session;
+  session!: IMSessionHandle;
 
   constructor(
-    private readonly owner: UdpTransport,
+    private readonly owner: UdpListener,
     readonly key: string,
     readonly remoteAddress: string,
     readonly remotePort: number,
@@ -50,11 +49,11 @@ class UdpPeer implements IMConnection {
  * peer address that expires after the idle timeout. Oversized or malformed
  * datagrams are dropped and counted; the session stays (QUIRK-9 fix).
  */
-export class UdpTransport extends IMTransportServer {
+export class UdpListener implements IMListener {
   readonly kind = 'udp' as const;
-  override readonly transportId = Symbol('nestjs-im:udp');
-  protected override readonly logger = new Logger('IMUdpTransport');
+  private readonly logger = new Logger('IMUdpListener');
   private socket?: dgram.Socket;
+  private starting?: Promise<void>;
   private readonly peers = new Map<string, UdpPeer>();
   /** Datagrams dropped because the session limit was reached. */
   refused = 0;
@@ -66,11 +65,9 @@ export class UdpTransport extends IMTransportServer {
   private accepting = true;
 
   constructor(
-    private readonly core: IMCore,
+    private readonly core: IMSessionSink,
     private readonly options: UdpOptions,
-  ) {
-    super();
-  }
+  ) {}
 
   get port(): number | undefined {
     try {
@@ -81,11 +78,22 @@ export class UdpTransport extends IMTransportServer {
   }
 
   /** Sessions (peer addresses) currently known. */
-  get sessionCount(): number {
+  get connectionCount(): number {
     return this.peers.size;
   }
 
-  listen(callback: (err?: unknown) => void): void {
+  /** Idempotent while listening: the server and a microservice host may both start it. */
+  start(): Promise<void> {
+    this.starting ??= new Promise<void>((resolve, reject) => this.listen((err) => (err ? reject(err) : resolve())));
+    this.starting.catch(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  bound(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  private listen(callback: (err?: unknown) => void): void {
     const socket = dgram.createSocket({
       type: this.options.ipv6 ? 'udp6' : 'udp4',
       recvBufferSize: this.options.recvBufferBytes,
@@ -108,15 +116,12 @@ export class UdpTransport extends IMTransportServer {
 
   async close(): Promise<void> {
     const socket = this.socket;
+    this.starting = undefined;
     if (!socket) return;
     this.socket = undefined;
     for (const peer of [...this.peers.values()]) this.core.connectionClosed(peer.session);
     this.peers.clear();
     await new Promise<void>((resolve) => socket.close(() => resolve()));
-  }
-
-  unwrap<T>(): T {
-    return this.socket as T;
   }
 
   /** @internal */

@@ -1,12 +1,10 @@
 import { Provider } from '@nestjs/common';
-import { IMCore } from '../core/im-core';
-import { IM_RESOLVED_OPTIONS } from '../im-module-definition';
-import { ResolvedIMOptions } from '../im-options.interface';
-import { IMMetrics, NOOP_METRICS } from './im-metrics';
-import { PrometheusIMMetrics } from './prometheus-metrics';
-
-/** Injection token of the module's {@link IMMetrics} sink (the Prometheus one, or the no-op). */
-export const IM_METRICS = Symbol('nestjs-im:metrics');
+import { IMCore } from './core/im-core';
+import { IM_RESOLVED_OPTIONS } from './im-module-definition';
+import { ResolvedIMOptions } from './im-options.interface';
+import { IMMetrics, NOOP_METRICS } from './metrics/im-metrics';
+import { IM_METRICS } from './metrics/metrics.constants';
+import { PrometheusIMMetrics } from './metrics/prometheus-metrics';
 
 /** Unregisters the Prometheus metrics when the module is destroyed, so an application can be created again in the same process. */
 class RegisteredPrometheusMetrics extends PrometheusIMMetrics {

@@ -1,12 +1,12 @@
 import { Logger } from '@nestjs/common';
 import * as net from 'net';
 import * as tls from 'tls';
-import { IMCore } from '../core/im-core';
-import { IMErrors } from '../errors/im-error-codes';
-import { ResolvedIMOptions } from '../im-options.interface';
-import { TcpFrameDecoder } from '../protocol/tcp-frame-decoder';
+import { IMSessionSink } from '../../core/session-sink';
+import { IMErrors } from '../../errors/im-error-codes';
+import { ResolvedIMOptions } from '../../im-options.interface';
+import { TcpFrameDecoder } from '../../protocol/tcp-frame-decoder';
 import { TcpConnection } from './tcp-connection';
-import { IMTransportServer, whenAllClosed } from './im-listener';
+import { IMListener, whenAllClosed } from '../im-listener';
 
 type TcpOptions = Exclude<ResolvedIMOptions['tcp'], false>;
 
@@ -14,29 +14,42 @@ type TcpOptions = Exclude<ResolvedIMOptions['tcp'], false>;
  * TCP transport (PROTOCOL.md §1.1): 4-byte big-endian length + JSON body,
  * optional TLS, TCP_NODELAY and SO_KEEPALIVE as in the reference.
  */
-export class TcpTransport extends IMTransportServer {
+export class TcpListener implements IMListener {
   readonly kind = 'tcp' as const;
-  override readonly transportId = Symbol('nestjs-im:tcp');
-  protected override readonly logger = new Logger('IMTcpTransport');
+  private readonly logger = new Logger('IMTcpListener');
   private server?: net.Server;
+  private starting?: Promise<void>;
   private readonly sockets = new Set<net.Socket>();
   private refusedSinceLog = 0;
   /** Called when a socket closes while `close()` waits for them. */
   private onSocketClosed?: () => void;
 
   constructor(
-    private readonly core: IMCore,
+    private readonly core: IMSessionSink,
     private readonly options: TcpOptions,
-  ) {
-    super();
-  }
+  ) {}
 
   get port(): number | undefined {
     const addr = this.server?.address();
     return addr && typeof addr === 'object' ? addr.port : undefined;
   }
 
-  listen(callback: (err?: unknown) => void): void {
+  get connectionCount(): number {
+    return this.sockets.size;
+  }
+
+  /** Idempotent while listening: the server and a microservice host may both start it. */
+  start(): Promise<void> {
+    this.starting ??= new Promise<void>((resolve, reject) => this.listen((err) => (err ? reject(err) : resolve())));
+    this.starting.catch(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  bound(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  private listen(callback: (err?: unknown) => void): void {
     const onSocket = (socket: net.Socket) => this.accept(socket);
     const server = this.options.tls
       ? tls.createServer({ ...this.options.tls, handshakeTimeout: this.options.handshakeTimeoutMs }, onSocket)
@@ -62,6 +75,7 @@ export class TcpTransport extends IMTransportServer {
    */
   async close(): Promise<void> {
     const server = this.server;
+    this.starting = undefined;
     if (!server) return;
     this.server = undefined;
     this.stopAccepting();
@@ -69,10 +83,6 @@ export class TcpTransport extends IMTransportServer {
     this.onSocketClosed = undefined;
     for (const socket of this.sockets) socket.destroy();
     if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-
-  unwrap<T>(): T {
-    return this.server as T;
   }
 
   private accept(socket: net.Socket): void {
