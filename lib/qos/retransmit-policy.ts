@@ -1,4 +1,4 @@
-import type { TransportKind } from '../core/connection';
+import type { TransportKind } from '../protocol/transport-kind';
 import type { QoSOptions } from '../im-options.interface';
 
 /**
