@@ -457,6 +457,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     session.queuedChars += text.length;
     if (!session.paused) {
       session.paused = true;
+      session.paced = true;
       this.pausedSessions.add(session);
       this.stats.readPauses++;
       this.metrics.rateLimited(session.transport, IMErrors.READ_PAUSED.id);
@@ -738,6 +739,13 @@ export class IMCore implements IMSessionSink, IMClusterPort {
       if (isThenable(verdict)) return verdict.then((v) => this.c2s(session, p, v));
       return this.c2s(session, p, verdict);
     }
+    // A session that was paced resends what waited past its SDK's resend age; what the server already
+    // took responsibility for (ACKed) is ACKed again, not delivered twice.
+    if (session.paced && p.QoS && this.dedup.seen(p.from as string, p.fp as string, this.clock.now())) {
+      this.stats.c2cResendsSuppressed++;
+      this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
+      return;
+    }
     this.stats.c2c++;
     this.metrics.message(session.transport, 'c2c');
     const verdict = this.hooks.c2c?.(p, session);
@@ -781,14 +789,20 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     if (!this.bridge || p.to === undefined) return this.offline(session, p);
     return this.bridge.forwardC2C(p, session.userId as string).then((ok) => {
       if (!ok) return this.offline(session, p);
-      if (p.QoS) this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
+      if (p.QoS) this.ackC2C(session, p);
     });
+  }
+
+  /** The ACK of a C2C to its sender, on the recipient's behalf; a paced session's fp is remembered (its resends are ACKed, not delivered again). */
+  private ackC2C(session: Session, p: Packet): void {
+    if (session.paced) this.dedup.checkAndRecord(p.from as string, p.fp as string, this.clock.now());
+    this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
   }
 
   /** C2C written to the recipient: the delivered hook, then the ACK to the sender on its behalf. */
   private delivered(session: Session, p: Packet): void {
     this.fireAndForget(this.hooks.c2cDelivered?.(p, session));
-    if (p.QoS) this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
+    if (p.QoS) this.ackC2C(session, p);
   }
 
   /** The offline path (§10.2): the offline hook decides whether the sender gets its ACK. */
@@ -801,7 +815,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
 
   private offlineAck(session: Session, p: Packet, stored: boolean): void {
     if (!p.QoS) return;
-    if (stored === true) this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
+    if (stored === true) this.ackC2C(session, p);
     // Otherwise the reference stays silent and the sender's QoS reports "lost" after ~15 s;
     // a client that asked for it learns at once.
     else if (session.notifyUndeliverable) this.sendError(session, IMErrors.UNDELIVERABLE.wireCode, IMErrors.UNDELIVERABLE.message(), p.fp);

@@ -77,6 +77,8 @@ export interface IMStats {
   rateLimited: number;
   /** TCP/WS sessions closed because their peer did not read (outbound buffer over `maxBufferedBytes`). */
   slowConsumers: number;
+  /** C2C resends from a paced session of messages already ACKed: ACKed again, not delivered twice. */
+  c2cResendsSuppressed: number;
   /** Packets other than ACK, keepalive and logout ignored (not ACKed) during a graceful drain. */
   drainIgnored: number;
   /** Times a TCP or WebSocket session stopped being read because it was over its packet budget. */
@@ -126,7 +128,7 @@ export interface IMStats {
 /** A zeroed {@link IMStats}. */
 export function emptyStats(): IMStats {
   return {
-    packetsIn: 0, badInput: 0, unknownType: 0, notLoggedIn: 0, forgedSender: 0, rateLimited: 0, slowConsumers: 0, drainIgnored: 0, readPauses: 0,
+    packetsIn: 0, badInput: 0, unknownType: 0, notLoggedIn: 0, forgedSender: 0, rateLimited: 0, slowConsumers: 0, drainIgnored: 0, c2cResendsSuppressed: 0, readPauses: 0,
     queueOverflow: 0, loginsAccepted: 0, loginsRefused: 0, kicks: 0, c2c: 0, c2cOffline: 0, c2s: 0,
     c2sDuplicates: 0, outboundTooLarge: 0, retransmits: 0, delivered: 0, lost: 0, idleTimeouts: 0, handlerErrors: 0,
     fieldTooLong: 0, loginsThrottled: 0, loginTimeouts: 0, unauthenticatedRefused: 0, unauthenticatedEvicted: 0,

@@ -52,6 +52,8 @@ export class Session {
   controlTokensAt: number;
   /** @internal Reading is paused until the budget refills (TCP/WS backpressure). */
   paused = false;
+  /** @internal Was paused at least once: its client may resend what waited, so its C2C fps are remembered. */
+  paced = false;
   /** @internal Time the client was last told it is rate limited. */
   limitedNoticeAt = 0;
   /** @internal Characters of the packets in `queue`. */

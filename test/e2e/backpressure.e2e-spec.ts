@@ -117,4 +117,22 @@ describe('backpressure instead of loss (issue 11)', () => {
     expect(im.core.stats).toMatchObject({ rateLimited: 0, lost: 0, retransmits: 0, delivered: 210 });
     for (const f of flooders) expect(f.inbox.filter((p) => p.type === 4)).toHaveLength(60);
   });
+
+  it.each(['tcp', 'ws'] as const)('a paced %s sender resending a message already ACKed gets the ACK again; the recipient gets it once', async (kind) => {
+    im = await startIMTestingApp({ providers: [RecordingHandlers], im: { limits: { packetsPerSecond: 20, burst: 5 } } });
+    const sender = await im.login(kind, 'pacedsender');
+    const receiver = await im.login(kind, 'pacedreader');
+    const fps = Array.from({ length: 10 }, (_, i) => sender.c2c('pacedreader', `m${i}`));
+    await until(() => sender.inbox.filter((p) => p.type === 4).length === 10 && receiver.inbox.filter((p) => p.type === 2).length === 10);
+    expect(im.core.stats.readPauses).toBeGreaterThanOrEqual(1);
+    // Its SDK resends the last one, whose ACK came late.
+    sender.c2c('pacedreader', 'm9', { fp: fps[9] });
+    await until(() => sender.inbox.filter((p) => p.type === 4).length === 11);
+    expect(sender.inbox.filter((p) => p.type === 4).map((p) => p.dataContent)).toEqual([...fps, fps[9]]);
+    expect(im.core.stats.c2cResendsSuppressed).toBe(1);
+    // A message the server has not seen yet still goes through.
+    const fresh = sender.c2c('pacedreader', 'fresh');
+    await until(() => receiver.inbox.some((p) => p.fp === fresh));
+    expect(receiver.inbox.filter((p) => p.type === 2).map((p) => p.fp)).toEqual([...fps, fresh]);
+  });
 });
