@@ -13,6 +13,7 @@ import { Args } from './lib/args';
 import { profileTop } from './lib/cpu-profile';
 import { Transport } from './lib/links';
 import { BenchResults, renderReport } from './lib/report';
+import { startBenchRedis } from './lib/redis';
 import { externalTarget, startServer, Target } from './lib/targets';
 import { AbuseOptions, runAbuse } from './scenarios/abuse';
 import { runSoak, SoakOptions } from './scenarios/soak';
@@ -27,6 +28,9 @@ const USAGE = `Usage:
       connections (instead of 5,000 each) and TCP c2c with 1,000 pairs.
   node dist/bench/run.js <c2c|c2s|echo|relay|connections|push> [options]
       One scenario; the report is printed (and written with --out FILE).
+  node dist/bench/run.js connections-workers [--server-workers 2] [--count 38000] [--transport tcp]
+      connections against nestjs-im as several worker processes (runIMWorkers), cluster nodes on a
+      private redis-server the bench starts: past one process's 20,000 open files; not in the standard set.
   node dist/bench/run.js abuse [--duration S] [--rows 1,2,3]
       Issue 8's abuse rows against a server at the default limits, while a canary pair chats
       (about 3 × duration + 20 s); not part of the standard set.
@@ -44,6 +48,7 @@ Options:
   --messages N             each sender sends N messages in all, e.g. a queue flushed after a reconnect (0: no limit)
   --workers N              generator processes for message scenarios (1)
   --count N --rate R --hold S --keepalive S --per-worker N   connections (5000, 2000/s, 15, 5, 5000)
+  --server-workers N       connections-workers: server processes (2); --count defaults to 38,000
   --users N --modes sendMany,broadcast     push (10000, sendMany,sendMany,broadcast)
   --no-relay               c2c: skip the bare relay run (TCP, same pairs and window) used for the ratio
   --with-relay             c2s/echo: run the bare relay with the same parameters too
@@ -169,6 +174,23 @@ async function runSingle(scenario: string, res: BenchResults): Promise<void> {
     case 'connections': {
       const o = connectionsOptions(args.str('transport', 'tcp') as Transport, args.num('count', 5000));
       res.connections.push(await withServer('nestjs-im', (o.count / o.rate) * 1000 + o.holdMs + 180_000, (t) => runConnections(t, o)));
+      return;
+    }
+    case 'connections-workers': {
+      const o = connectionsOptions(args.str('transport', 'tcp') as Transport, args.num('count', 38_000));
+      const workers = args.num('server-workers', 2);
+      const redis = await startBenchRedis();
+      try {
+        const lifetimeMs = (o.count / o.rate) * 1000 + o.holdMs + 180_000;
+        const target = await startServer('nestjs-im', { lifetimeMs, execArgv: serverExecArgv(), workers, redisUrl: redis.url });
+        try {
+          res.connections.push(await runConnections(target, { ...o, redisPid: redis.pid }));
+        } finally {
+          await target.stop();
+        }
+      } finally {
+        await redis.stop();
+      }
       return;
     }
     case 'push': {

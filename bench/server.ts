@@ -2,6 +2,7 @@
  * nestjs-im as a benchmark target, in its own process:
  *   node dist/bench/server.js [--host 127.0.0.1] [--tcp 8901] [--ws 3000] [--udp 7901] [--push 8902]
  *                             [--transports tcp,ws,udp] [--lifetime 3600] [--default-limits]
+ *                             [--workers N --redis redis://127.0.0.1:PORT]
  * (or BENCH_HOST, BENCH_TCP_PORT, BENCH_WS_PORT, BENCH_UDP_PORT, BENCH_PUSH_PORT, BENCH_DEFAULT_LIMITS=1;
  * BENCH_METRICS=1 turns the Prometheus metrics on, to measure what they cost). Every login is
  * accepted, logs are at warn. Abuse limits are raised for load, unless --default-limits keeps the
@@ -9,16 +10,21 @@
  * `BENCH-SERVER READY {"pid":…,"tcp":…,"ws":…,"udp":…,"push":…}` (and sends it over IPC when forked).
  * The push port serves GET /push?count=N&prefix=p&bytes=100 (PushService.sendMany to p0…p{N-1}),
  * GET /broadcast?bytes=100, GET /stats (online users, open sessions, RSS, counters), and GET /gc (a full GC when started with --expose-gc, then the RSS).
+ * With --workers N (N > 1) it runs N workers through `runIMWorkers`, each a cluster node on --redis,
+ * sharing the TCP and WebSocket ports (UDP on worker 0); there is no push port, the ready line adds
+ * the workers' pids, and the IPC command { kind: 'gc' } answers { kind: 'gc-result', data: WorkerReading[] }.
  */
 import 'reflect-metadata';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import * as http from 'http';
-import { DeliveryResult, IMModule, IMServer, OnLogin, PushService } from '../lib';
+import cluster from 'cluster';
+import { DynamicModule, INestApplicationContext } from '@nestjs/common';
+import { DeliveryResult, IMModule, IMServer, isIMWorker, OnLogin, PushService, runIMWorkers } from '../lib';
 import { IMCore } from '../lib/core/im-core';
 import { Args } from './lib/args';
 import { processRssKb } from './lib/proc';
-import { READY_MARKER } from './lib/targets';
+import { READY_MARKER, WorkerReading } from './lib/targets';
 
 const args = new Args(process.argv.slice(2));
 const env = process.env;
@@ -26,6 +32,8 @@ const host = args.str('host', env.BENCH_HOST ?? '127.0.0.1');
 const port = (name: string, envName: string, dflt: number) => args.num(name, Number(env[envName] ?? dflt));
 const transports = new Set(args.str('transports', 'tcp,ws,udp').split(','));
 const defaultLimits = args.flag('default-limits') || env.BENCH_DEFAULT_LIMITS === '1';
+const workers = args.num('workers', 1);
+const redisUrl = args.str('redis', '') || undefined;
 
 @Injectable()
 class AcceptEveryLogin {
@@ -35,21 +43,29 @@ class AcceptEveryLogin {
   }
 }
 
-@Module({
-  imports: [
-    IMModule.forRoot({
-      tcp: transports.has('tcp') && { host, port: port('tcp', 'BENCH_TCP_PORT', 8901) },
-      ws: transports.has('ws') && { host, port: port('ws', 'BENCH_WS_PORT', 3000) },
-      udp: transports.has('udp') && { host, port: port('udp', 'BENCH_UDP_PORT', 7901) },
-      // Load, not abuse: the generators send far past a user's rate and log thousands in
-      // from a handful of source addresses, so those limits are raised (not with --default-limits).
-      ...(defaultLimits ? {} : { limits: { packetsPerSecond: 1e6, burst: 1e6, controlPacketsPerSecond: 1e6, controlBurst: 1e6, maxQueuedPackets: 1e5, maxUnauthenticatedPerAddress: 1e5, maxUnauthenticated: 1e5 } }),
-      metrics: env.BENCH_METRICS === '1',
-    }),
-  ],
-  providers: [AcceptEveryLogin],
-})
-class BenchServerModule {}
+@Module({})
+class BenchServerModule {
+  /** `udp: false` for the workers after the first; `redis`: a cluster node. */
+  static register(o: { udp: boolean; redis?: string }): DynamicModule {
+    return {
+      module: BenchServerModule,
+      imports: [
+        IMModule.forRoot({
+          tcp: transports.has('tcp') && { host, port: port('tcp', 'BENCH_TCP_PORT', 8901) },
+          ws: transports.has('ws') && { host, port: port('ws', 'BENCH_WS_PORT', 3000) },
+          udp: o.udp && transports.has('udp') && { host, port: port('udp', 'BENCH_UDP_PORT', 7901) },
+          // Load, not abuse: the generators send far past a user's rate and log thousands in
+          // from a handful of source addresses, so those limits are raised (not with --default-limits).
+          ...(defaultLimits ? {} : { limits: { packetsPerSecond: 1e6, burst: 1e6, controlPacketsPerSecond: 1e6, controlBurst: 1e6, maxQueuedPackets: 1e5, maxUnauthenticatedPerAddress: 1e5, maxUnauthenticated: 1e5 } }),
+          ...(o.redis ? { cluster: { redis: o.redis } } : {}),
+          metrics: env.BENCH_METRICS === '1',
+        }),
+      ],
+      providers: [AcceptEveryLogin],
+    };
+  }
+}
+
 
 /** Counts results by status. */
 function tally(results: DeliveryResult[]): Record<string, number> {
@@ -90,14 +106,72 @@ function pushTrigger(push: PushService, core: IMCore): http.Server {
   });
 }
 
+/** Multi-worker mode: the primary forwards the orchestrator's GC request to every worker and gathers the readings. */
+async function mainWorkers(): Promise<void> {
+  if (!redisUrl) throw new Error('--workers needs --redis');
+  const bootstrap = async ({ index }: { index: number }): Promise<INestApplicationContext> => {
+    const app = await NestFactory.createApplicationContext(BenchServerModule.register({ udp: index === 0, redis: redisUrl }), { logger: ['error', 'warn'] });
+    await app.init();
+    process.on('message', (m: { bench?: string }) => {
+      if (m?.bench !== 'gc') return;
+      (globalThis as { gc?: () => void }).gc?.();
+      const push = app.get(PushService);
+      push.onlineCountAnywhere().catch(() => undefined).then((onlineAnywhere) => {
+        const { idleTimeouts, kicks, fdLimitRefused, loginTimeouts } = push.stats;
+        const reading: WorkerReading = {
+          pid: process.pid, rssKb: processRssKb(process.pid), sessions: app.get(IMCore).sessionCount, online: push.onlineCount, onlineAnywhere,
+          closes: { idleTimeouts, kicks, fdLimitRefused, loginTimeouts },
+        };
+        process.send?.({ bench: 'gc-result', reading });
+      });
+    });
+    return app;
+  };
+  if (isIMWorker()) {
+    await runIMWorkers({ workers, bootstrap });
+    return;
+  }
+  process.on('message', (m: { kind?: string }) => {
+    if (m?.kind !== 'gc') return;
+    const all = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
+    const readings: WorkerReading[] = [];
+    for (const w of all) {
+      const onReading = (r: { bench?: string; reading: WorkerReading }) => {
+        if (r?.bench !== 'gc-result') return;
+        w.off('message', onReading);
+        readings.push(r.reading);
+        if (readings.length === all.length) process.send?.({ kind: 'gc-result', data: readings });
+      };
+      w.on('message', onReading);
+      w.send({ bench: 'gc' });
+    }
+  });
+  // The orchestrator gone or the lifetime over: drain the workers like a SIGTERM would.
+  process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  const clean = await runIMWorkers({
+    workers,
+    bootstrap,
+    onReady: (ready) => {
+      const data = { pid: process.pid, tcp: ready[0].ports.tcp, ws: ready[0].ports.ws, udp: ready[0].ports.udp, workers: ready.map((r) => r.pid) };
+      console.log(`${READY_MARKER} ${JSON.stringify(data)}`);
+      process.send?.({ kind: 'ready', data });
+    },
+  });
+  process.exit(clean ? 0 : 1);
+}
+
 async function main(): Promise<void> {
+  // A worker's life is the primary's business (it drains the workers when its lifetime is over).
+  if (isIMWorker()) return mainWorkers();
   const lifetimeS = args.num('lifetime', 3600);
   setTimeout(() => {
     console.error(`bench server: lifetime of ${lifetimeS} s is over; exiting`);
-    process.exit(2);
+    if (workers > 1) process.kill(process.pid, 'SIGTERM');
+    else process.exit(2);
   }, lifetimeS * 1000).unref();
+  if (workers > 1) return mainWorkers();
 
-  const app = await NestFactory.createApplicationContext(BenchServerModule, { logger: ['error', 'warn'] });
+  const app = await NestFactory.createApplicationContext(BenchServerModule.register({ udp: true }), { logger: ['error', 'warn'] });
   const ports = await app.get(IMServer).ready;
   const trigger = pushTrigger(app.get(PushService), app.get(IMCore));
   await new Promise<void>((resolve) => trigger.listen(port('push', 'BENCH_PUSH_PORT', 8902), host, resolve));

@@ -24,4 +24,5 @@ export * from './protocol';
 export * from './metrics';
 export * from './admin';
 export * from './health';
+export * from './workers';
 export { IMSessionLogRecord } from './core/session-log';

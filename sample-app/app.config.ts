@@ -4,7 +4,8 @@ import { SeedUser } from './users/seed-users';
 /** Everything the sample app needs to start; built from the environment by main.ts, or by tests directly. */
 export interface AppConfig {
   tcpPort: number;
-  udpPort: number;
+  /** `false`: no UDP listener (the workers after the first, see `workers`). */
+  udpPort: number | false;
   wsPort: number;
   /** HTTP port of the REST API and the chat page (used by main.ts; tests listen on their own). */
   httpPort: number;
@@ -21,6 +22,13 @@ export interface AppConfig {
   offline?: { perUser: number; total: number };
   /** Redis URL: run several nodes of the sample as one cluster (`IM_REDIS_URL`). */
   redisUrl?: string;
+  /**
+   * Worker processes on this machine (`IM_WORKERS`, default 1 = this process
+   * serves): more than one runs `runIMWorkers`, each worker a cluster node on
+   * `redisUrl` (required), sharing the TCP, WebSocket and HTTP ports; UDP is
+   * served by worker 0 only, so a UDP peer always reaches the same worker.
+   */
+  workers?: number;
   /** Join a MobileIMSDK-Web bridge on this RabbitMQ (`IM_BRIDGE_URL`) as this side (`IM_BRIDGE_SIDE`). */
   bridge?: BridgeOptions;
   /**
@@ -47,6 +55,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const logFormat = env.IM_LOG_FORMAT?.trim() || 'text';
   if (logFormat !== 'text' && logFormat !== 'json') throw new Error(`IM_LOG_FORMAT must be "json" or "text", got "${logFormat}"`);
   if (demo && demo !== 'reference') throw new Error(`IM_DEMO must be "reference" or unset, got "${demo}"`);
+  const redisUrl = env.IM_REDIS_URL?.trim() || undefined;
+  const workers = workerCount(env);
+  if (workers > 1 && !redisUrl) {
+    throw new Error(`IM_WORKERS=${workers} needs IM_REDIS_URL: each worker is a cluster node, and the workers find each other's users in Redis`);
+  }
   return {
     tcpPort: port(env, 'IM_TCP_PORT', DEFAULT_PORTS.tcp),
     udpPort: port(env, 'IM_UDP_PORT', DEFAULT_PORTS.udp),
@@ -54,7 +67,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
     httpPort: port(env, 'PORT', DEFAULT_HTTP_PORT),
     host: env.HOST?.trim() || undefined,
     demo: demo ? 'reference' : undefined,
-    redisUrl: env.IM_REDIS_URL?.trim() || undefined,
+    redisUrl,
+    workers,
     bridge: bridge(env),
     adminToken: env.IM_ADMIN_TOKEN?.trim() || undefined,
     logFormat,
@@ -69,6 +83,15 @@ function bridge(env: NodeJS.ProcessEnv): AppConfig['bridge'] {
   if (!url) throw new Error('IM_BRIDGE_SIDE is set but IM_BRIDGE_URL is not');
   if (side !== 'app' && side !== 'web') throw new Error(`IM_BRIDGE_SIDE must be "app" or "web", got "${side ?? ''}"`);
   return { url, side };
+}
+
+/** `IM_WORKERS`: 1 (the default) to 64. */
+function workerCount(env: NodeJS.ProcessEnv): number {
+  const raw = env.IM_WORKERS?.trim();
+  if (!raw) return 1;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`IM_WORKERS must be a whole number of processes (1-64), got "${raw}"`);
+  return n;
 }
 
 function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

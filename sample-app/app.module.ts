@@ -34,7 +34,7 @@ export function imOptions(config: AppConfig): IMModuleOptions {
   return {
     tcp: { port: config.tcpPort, host, senseMode: '5S' },
     ws: { port: config.wsPort, host, senseMode: '5S' },
-    udp: {
+    udp: config.udpPort !== false && {
       port: config.udpPort, host, ...(host?.includes(':') ? { ipv6: true } : {}),
       // The demo server answers a stranger's keepalive with the full 301, as the reference does.
       ...(config.demo === 'reference' ? { maxReplyRatio: REFERENCE_DEMO_REPLY_RATIO } : {}),

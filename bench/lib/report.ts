@@ -166,12 +166,14 @@ function connectionsSection(all: ConnectionsResult[]): string[] {
     '## Idle connections',
     '',
     ...table(
-      ['scenario', 'logged in', 'login p50/p90/p99/max ms', 'ramp s', 'server RSS before → after MB', 'KB per conn', 'idle server CPU (cores)', 'keepalive replies', 'dropped', 'reference (MobileIMSDK Java)', 'target'],
+      ['scenario', 'logged in', 'login p50/p90/p99/max ms', 'ramp s', 'server RSS before → after MB', 'KB per conn', 'server CPU per login µs', 'idle server CPU (cores)', 'keepalive replies', 'dropped', 'reference (MobileIMSDK Java)', 'target'],
       all.map((r) => {
         const tcp = r.options.transport === 'tcp';
         const kbTarget = tcp ? 8 : 16;
         const checks = [`≤${kbTarget} KB ${ok((r.kbPerConnection ?? Infinity) <= kbTarget)}`];
-        if (tcp) checks.push(`login p99 <50 ms ${ok(r.login.p99 < 50)}`);
+        // Issue 12: 38,000 on two workers, login p99 under 100 ms; one process: under 50 ms.
+        if (r.workers) checks.push(`login p99 <100 ms ${ok(r.login.p99 < 100)}`);
+        else if (tcp) checks.push(`login p99 <50 ms ${ok(r.login.p99 < 50)}`);
         checks.push(`all logged in ${ok(r.loginFailures === 0 && r.unexpectedCloses === 0)}`);
         return [
           r.label,
@@ -180,6 +182,7 @@ function connectionsSection(all: ConnectionsResult[]): string[] {
           one(r.rampMs / 1000),
           `${mb(r.rssBeforeKb)} → ${mb(r.rssAfterKb)}`,
           one(r.kbPerConnection),
+          one(r.loginCpuUs, 0),
           one(r.idleCpuShare, 3),
           int(r.keepaliveResponses),
           int(r.unexpectedCloses),
@@ -193,6 +196,18 @@ function connectionsSection(all: ConnectionsResult[]): string[] {
       'the bench server runs a full GC (its /gc trigger) before each reading. ' +
       'Targets are for 19,000 connections at 2,000/s (`--full`).',
     '',
+    ...all.flatMap((r) =>
+      r.workers
+        ? [
+            `- ${r.label}: ${r.workers.map((w) => `worker pid ${w.pid}: ${int(w.sessions)} sessions, RSS ${mb(w.rssBeforeKb)} → ${mb(w.rssAfterKb)} MB, ${one(w.kbPerConnection)} KB per conn` +
+                  (w.closes ? ` (idle timeouts ${int(w.closes.idleTimeouts)}, kicks ${int(w.closes.kicks)}, refused near the file limit ${int(w.closes.fdLimitRefused)}, login timeouts ${int(w.closes.loginTimeouts)})` : '')).join('; ')}; ` +
+              `online anywhere (Redis): ${r.onlineAnywhere === undefined ? 'n/a' : int(r.onlineAnywhere)}; ` +
+              `CPU per login during the ramp: ${one(r.redisLoginCpuUs, 0)} µs in redis-server besides the server's in the table (workers and primary; the primary's part ${one(r.primaryLoginCpuUs, 0)} µs); ` +
+              `kick-outs received: ${int(r.kickouts)}; machine busy during the ramp: ${one(r.rampMachineCores, 2)} cores. ` +
+              'KB per conn in the table: the workers\' RSS summed.',
+          ]
+        : [],
+    ),
     ...all.flatMap((r) => r.notes.map((n) => `- ${r.label}: ${n}`)),
   ];
 }

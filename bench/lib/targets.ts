@@ -1,4 +1,5 @@
 import { ChildProcess, fork } from 'child_process';
+import * as net from 'net';
 import * as path from 'path';
 import * as readline from 'readline';
 
@@ -10,6 +11,19 @@ export interface ServerPorts {
   udp?: number;
   /** HTTP push trigger (bench/server.ts only). */
   push?: number;
+  /** Worker pids (bench/server.ts with --workers). */
+  workers?: number[];
+}
+
+/** One server worker's figures after a full GC (multi-worker bench server). */
+export interface WorkerReading {
+  pid: number;
+  rssKb?: number;
+  sessions: number;
+  online: number;
+  onlineAnywhere?: number;
+  /** Why sessions ended or were refused (PushService.stats). */
+  closes?: { idleTimeouts: number; kicks: number; fdLimitRefused: number; loginTimeouts: number };
 }
 
 /** The server under test: started by the bench, or external (`--port`, optional `--pid`). */
@@ -20,6 +34,8 @@ export interface Target extends Omit<ServerPorts, 'pid'> {
   wsPath: string;
   /** Process to read CPU and RSS from; none for an external server without `--pid`. */
   pid?: number;
+  /** Multi-worker server: a full GC in every worker, then each one's RSS and sessions. */
+  readWorkers?(): Promise<WorkerReading[]>;
   stop(): Promise<void>;
 }
 
@@ -35,6 +51,9 @@ export interface StartOptions {
   transports?: string;
   /** Keep the library's default abuse limits instead of raising them for load (nestjs-im only). */
   defaultLimits?: boolean;
+  /** nestjs-im as this many worker processes (`runIMWorkers`), cluster nodes on `redisUrl`. */
+  workers?: number;
+  redisUrl?: string;
 }
 
 /** Forks bench/server.js (nestjs-im) or bench/relay-server.js on free loopback ports. */
@@ -43,6 +62,11 @@ export async function startServer(kind: 'nestjs-im' | 'relay', options: StartOpt
   const args = ['--host', '127.0.0.1', '--tcp', '0', '--lifetime', String(Math.ceil(options.lifetimeMs / 1000))];
   if (kind === 'nestjs-im') args.push('--ws', '0', '--udp', '0', '--push', '0', '--transports', options.transports ?? 'tcp,ws,udp');
   if (kind === 'nestjs-im' && options.defaultLimits) args.push('--default-limits');
+  if (kind === 'nestjs-im' && (options.workers ?? 1) > 1) {
+    // Explicit ports: a worker near its file limit leaves the rotation by closing its listener and
+    // joins again by listening on the same port, which a port-0 listener cannot (runIMWorkers).
+    args.push('--workers', String(options.workers), '--redis', options.redisUrl ?? '', '--tcp', String(await freePort()), '--ws', String(await freePort()));
+  }
   // --expose-gc lets the connections scenario settle the heap (GET /gc) before reading RSS.
   const execArgv = [...(kind === 'nestjs-im' ? ['--expose-gc'] : []), ...(options.execArgv ?? [])];
   const child = fork(script, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], execArgv });
@@ -58,7 +82,33 @@ export async function startServer(kind: 'nestjs-im' | 'relay', options: StartOpt
       resolve(m.data);
     });
   });
-  return { name: kind, host: '127.0.0.1', wsPath: '/websocket', ...ports, stop: () => stopChild(child) };
+  const readWorkers = ports.workers
+    ? () =>
+        new Promise<WorkerReading[]>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error('no gc-result from the server workers within 30 s')), 30_000);
+          const onMessage = (m: { kind: string; data: WorkerReading[] }) => {
+            if (m.kind !== 'gc-result') return;
+            clearTimeout(timer);
+            child.off('message', onMessage);
+            resolve(m.data);
+          };
+          child.on('message', onMessage);
+          child.send({ kind: 'gc' });
+        })
+    : undefined;
+  return { name: kind, host: '127.0.0.1', wsPath: '/websocket', ...ports, readWorkers, stop: () => stopChild(child) };
+}
+
+/** A TCP port of 127.0.0.1 free right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** A server the bench did not start. */
@@ -69,7 +119,8 @@ export function externalTarget(host: string, ports: Partial<ServerPorts>, wsPath
 function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    // Workers get 15 s each to drain (runIMWorkers' shutdownTimeoutMs), in parallel.
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
     child.once('exit', () => {
       clearTimeout(killer);
       resolve();

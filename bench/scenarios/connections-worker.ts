@@ -34,8 +34,10 @@ export interface ConnectionsClosed {
 export async function connectionsWorker(channel: WorkerChannel, cfg: ConnectionsWorkerConfig): Promise<void> {
   const pool = new ClientPool({ transport: cfg.transport, endpoint: cfg.endpoint, localAddress: cfg.localAddress, rate: cfg.rate });
   const users = Array.from({ length: cfg.count }, (_, i) => `${cfg.userPrefix}${cfg.userOffset + i}`);
-  await pool.open(users);
+  // Keepalives from the first login on, as the SDKs do: a ramp longer than the server's idle
+  // timeout (38,000 at 2,000/s takes 19 s; the default idle timeout is 20 s) must not idle out its first clients.
   pool.startKeepalive(cfg.keepaliveMs);
+  await pool.open(users);
   const opened: ConnectionsOpened = {
     loggedIn: pool.clients.length,
     loginFailures: pool.counters.loginFailures,

@@ -1,8 +1,8 @@
 import { Histogram, LatencySummary, summarize } from '../lib/histogram';
 import { getJson } from '../lib/http';
 import { Transport } from '../lib/links';
-import { cpuBetween, processRssKb, sampleCpu } from '../lib/proc';
-import { Target } from '../lib/targets';
+import { cpuBetween, CpuSample, processCpuUs, processRssKb, sampleCpu, sampleMachineCpu } from '../lib/proc';
+import { Target, WorkerReading } from '../lib/targets';
 import { sourceAddress, split, WorkerGroup } from '../lib/worker-io';
 import { ConnectionsClosed, ConnectionsOpened, ConnectionsWorkerConfig } from './connections-worker';
 
@@ -15,6 +15,8 @@ export interface ConnectionsOptions {
   keepaliveMs: number;
   /** Connections per generator process (each has its own source address). */
   perWorker: number;
+  /** The cluster's redis-server, whose CPU per login is reported too (multi-worker server). */
+  redisPid?: number;
 }
 
 export interface ConnectionsResult {
@@ -30,10 +32,57 @@ export interface ConnectionsResult {
   kbPerConnection?: number;
   /** Server CPU in cores while holding the idle connections. */
   idleCpuShare?: number;
+  /** Server CPU (every worker and the primary) per login during the ramp, µs: a figure a busy machine disturbs less than latency. */
+  loginCpuUs?: number;
+  /** The primary's part of `loginCpuUs` (it accepts and hands out every connection). */
+  primaryLoginCpuUs?: number;
+  /** Busy cores of the whole machine during the ramp (server, generators and everything else running). */
+  rampMachineCores?: number;
+  /** redis-server CPU per login during the ramp, µs (multi-worker server). */
+  redisLoginCpuUs?: number;
   keepaliveResponses: number;
   unexpectedCloses: number;
+  /** Kick-out packets the clients got (duplicate login, kick). */
+  kickouts: number;
   errors: number;
   notes: string[];
+  /** Multi-worker server: per worker, idle readings and readings while holding. */
+  workers?: WorkerFigures[];
+  /** Multi-worker server: users online anywhere, as the cluster (Redis) counts them while holding. */
+  onlineAnywhere?: number;
+}
+
+/** One server worker while holding: its share of the connections and what they cost it. */
+export interface WorkerFigures {
+  pid: number;
+  sessions: number;
+  rssBeforeKb?: number;
+  rssAfterKb?: number;
+  kbPerConnection?: number;
+  closes?: WorkerReading['closes'];
+}
+
+/** CPU of several processes (the workers) summed into one sample. */
+function sampleCpuOf(pids: number[]): CpuSample | undefined {
+  let cpuUs = 0;
+  for (const pid of pids) {
+    const us = processCpuUs(pid);
+    if (us === undefined) return undefined;
+    cpuUs += us;
+  }
+  return { cpuUs, wallMs: performance.now() };
+}
+
+function sumRss(readings: WorkerReading[]): number | undefined {
+  return readings.every((r) => r.rssKb !== undefined) ? readings.reduce((a, r) => a + (r.rssKb ?? 0), 0) : undefined;
+}
+
+function workerFigures(before: WorkerReading[], after: WorkerReading[]): WorkerFigures[] {
+  return after.map((a) => {
+    const b = before.find((r) => r.pid === a.pid);
+    const kb = b?.rssKb !== undefined && a.rssKb !== undefined && a.sessions ? (a.rssKb - b.rssKb) / a.sessions : undefined;
+    return { pid: a.pid, sessions: a.sessions, rssBeforeKb: b?.rssKb, rssAfterKb: a.rssKb, kbPerConnection: kb, closes: a.closes };
+  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -78,23 +127,39 @@ export async function runConnections(target: Target, o: ConnectionsOptions): Pro
   // The bench server can run a full GC first, so the readings do not depend on when V8 last collected.
   const settleHeap = () => (target.push ? getJson(`http://${target.host}:${target.push}/gc`, 10_000).catch(() => undefined) : Promise.resolve());
   await settleHeap();
-  const rssBeforeKb = pid ? processRssKb(pid) : undefined;
+  // Several workers: each one's GC and RSS, summed (the primary holds no connections).
+  const workersBefore = await target.readWorkers?.();
+  const rssBeforeKb = workersBefore ? sumRss(workersBefore) : pid ? processRssKb(pid) : undefined;
+  const cpuOf = () => (target.workers ? sampleCpuOf(pid ? [pid, ...target.workers] : target.workers) : sampleCpu(pid));
+  const rampCpu0 = cpuOf();
+  const machine0 = sampleMachineCpu();
+  const primaryCpu0 = target.workers ? sampleCpu(pid) : undefined;
+  const redisCpu0 = sampleCpu(o.redisPid);
   const rampBudgetMs = (o.count / o.rate) * 1000 + 60_000;
   const group = WorkerGroup.start('connections', configs, rampBudgetMs + o.holdMs + 120_000);
   try {
     const t0 = performance.now();
     const opened = await group.collect<ConnectionsOpened>('opened', rampBudgetMs);
     const rampMs = performance.now() - t0;
-    const cpu0 = sampleCpu(pid);
+    const cpu0 = cpuOf();
+    const machine1 = sampleMachineCpu();
+    const redisCpu1 = sampleCpu(o.redisPid);
+    const primaryCpu1 = target.workers ? sampleCpu(pid) : undefined;
     await sleep(o.holdMs);
-    const cpu1 = sampleCpu(pid);
+    const cpu1 = cpuOf();
     await settleHeap();
-    const rssAfterKb = pid ? processRssKb(pid) : undefined;
+    const workersAfter = await target.readWorkers?.();
+    const rssAfterKb = workersAfter ? sumRss(workersAfter) : pid ? processRssKb(pid) : undefined;
+    const workers = workersBefore && workersAfter ? workerFigures(workersBefore, workersAfter) : undefined;
     group.broadcast('close');
     const closed = await group.collect<ConnectionsClosed>('result', 30_000);
     const loggedIn = opened.reduce((a, r) => a + r.loggedIn, 0);
+    const perLogin = (a?: CpuSample, b?: CpuSample) => {
+      const used = cpuBetween(a, b);
+      return used && loggedIn ? used.us / loggedIn : undefined;
+    };
     return {
-      label: `${o.transport.toUpperCase()} connections ${o.count} at ${o.rate}/s`,
+      label: `${o.transport.toUpperCase()} connections ${o.count} at ${o.rate}/s${workers ? ` on ${workers.length} workers` : ''}`,
       target: target.name,
       options: o,
       loggedIn,
@@ -105,10 +170,17 @@ export async function runConnections(target: Target, o: ConnectionsOptions): Pro
       rssAfterKb,
       kbPerConnection: rssBeforeKb !== undefined && rssAfterKb !== undefined && loggedIn ? (rssAfterKb - rssBeforeKb) / loggedIn : undefined,
       idleCpuShare: cpuBetween(cpu0, cpu1)?.share,
+      loginCpuUs: perLogin(rampCpu0, cpu0),
+      redisLoginCpuUs: perLogin(redisCpu0, redisCpu1),
+      rampMachineCores: cpuBetween(machine0, machine1)?.share,
+      primaryLoginCpuUs: perLogin(primaryCpu0, primaryCpu1),
       keepaliveResponses: closed.reduce((a, r) => a + r.keepaliveResponses, 0),
       unexpectedCloses: closed.reduce((a, r) => a + r.unexpectedCloses, 0),
       errors: closed.reduce((a, r) => a + r.errors, 0),
+      kickouts: closed.reduce((a, r) => a + r.kickouts, 0),
       notes: opened.flatMap((r) => r.failureSamples).slice(0, 5),
+      workers,
+      onlineAnywhere: workersAfter?.[0]?.onlineAnywhere,
     };
   } finally {
     await group.stop();

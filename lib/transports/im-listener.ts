@@ -1,4 +1,5 @@
 import type { Server as HttpServer } from 'http';
+import type { Server as NetServer } from 'net';
 import type { TransportKind } from '../core/connection';
 import type { IMSessionSink } from '../core/session-sink';
 import type { IMListenerName } from '../errors/im-listen.error';
@@ -34,6 +35,12 @@ export interface IMListener {
    * the transport's `closeTimeoutMs`; the rest are dropped.
    */
   close(): Promise<void>;
+  /**
+   * The socket server it accepts connections on, once started (TCP: its own;
+   * WebSocket: its own HTTP server or the Nest one); none for UDP. `runIMWorkers`
+   * closes and reopens it to take a worker out of the shared port's rotation.
+   */
+  acceptingServer?(): NetServer | undefined;
 }
 
 /** What a listener is built from. */

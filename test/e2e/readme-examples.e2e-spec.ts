@@ -57,6 +57,7 @@ declare function showReconnecting(attempt: number, delayMs: number): void;
 declare function showOnline(): void;
 declare function showLogin(code: number): void;
 declare function markFailed(fp: string, errorCode: number): void;
+declare class AppModule { static register(o: { udp: boolean }): import('@nestjs/common').DynamicModule; }
 `;
 
 /** Modules whose exports may be auto-imported, in order of preference. */

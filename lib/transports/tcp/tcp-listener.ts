@@ -34,6 +34,10 @@ export class TcpListener implements IMListener {
     return addr && typeof addr === 'object' ? addr.port : undefined;
   }
 
+  acceptingServer(): net.Server | undefined {
+    return this.server;
+  }
+
   get connectionCount(): number {
     return this.sockets.size;
   }

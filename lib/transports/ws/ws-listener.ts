@@ -58,6 +58,11 @@ export class WsListener implements IMListener {
     return addr && typeof addr === 'object' ? addr.port : undefined;
   }
 
+  /** The HTTP(S) server it accepts on (its own, or the Nest one with `port: 'http'`), once started. */
+  acceptingServer(): http.Server | undefined {
+    return this.server;
+  }
+
   /** Open WebSocket connections. */
   get connectionCount(): number {
     return this.wss?.clients.size ?? 0;
