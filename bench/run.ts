@@ -28,6 +28,9 @@ const USAGE = `Usage:
       connections (instead of 5,000 each) and TCP c2c with 1,000 pairs.
   node dist/bench/run.js <c2c|c2s|echo|relay|connections|push> [options]
       One scenario; the report is printed (and written with --out FILE).
+  node dist/bench/run.js cross-node [--transport tcp] [--pairs 100 --window 10] [--rounds 1]
+      C2C with every sender on node a and every receiver on node b (two bench servers on a private
+      redis-server), next to the same run on one node; reports the cross-node / one-node ratio.
   node dist/bench/run.js connections-workers [--server-workers 2] [--count 38000] [--transport tcp]
       connections against nestjs-im as several worker processes (runIMWorkers), cluster nodes on a
       private redis-server the bench starts: past one process's 20,000 open files; not in the standard set.
@@ -169,6 +172,32 @@ async function runSingle(scenario: string, res: BenchResults): Promise<void> {
       const relayRun = scenario === 'relay' || args.flag('with-relay') || (scenario === 'c2c' && !args.flag('no-relay'));
       if (relayRun) res.messaging.push(await withServer('relay', messagingBudget(o), (t) => runMessaging(t, { ...o, transport: 'tcp' })));
       if (scenario !== 'relay') res.messaging.push(await withServer('nestjs-im', messagingBudget(o), (t) => runMessaging(t, o)));
+      return;
+    }
+    case 'cross-node': {
+      const o = messagingOptions('c2c');
+      const lifetimeMs = messagingBudget(o);
+      const redis = await startBenchRedis();
+      try {
+        // Alternating runs: the machine is shared, so one-node and cross-node figures are taken side by side.
+        for (let round = 0; round < args.num('rounds', 1); round++) {
+          const single = await withServer('nestjs-im', lifetimeMs, (t) => runMessaging(t, o));
+          const nodes = await Promise.all(['a', 'b'].map((nodeId) => startServer('nestjs-im', { lifetimeMs, execArgv: serverExecArgv(), cluster: { redis: redis.url, nodeId } })));
+          try {
+            const across = await runMessaging(nodes[0], { ...o, receivers: nodes[1], extraPids: redis.pid === undefined ? [] : [redis.pid] });
+            const cpuRatio = single.serverCpuUsPerMsg && across.serverCpuUsPerMsg ? (single.serverCpuUsPerMsg / across.serverCpuUsPerMsg).toFixed(2) : '–';
+            across.notes.unshift(
+              `round ${round + 1}: cross-node / one-node throughput ${(across.msgsPerSec / single.msgsPerSec).toFixed(2)}; ` +
+                `one-node / cross-node server CPU per message ${cpuRatio} (server CPU here: both nodes and redis-server, the extra process)`,
+            );
+            res.messaging.push(single, across);
+          } finally {
+            await Promise.all(nodes.map((n) => n.stop()));
+          }
+        }
+      } finally {
+        await redis.stop();
+      }
       return;
     }
     case 'connections': {

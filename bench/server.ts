@@ -2,7 +2,7 @@
  * nestjs-im as a benchmark target, in its own process:
  *   node dist/bench/server.js [--host 127.0.0.1] [--tcp 8901] [--ws 3000] [--udp 7901] [--push 8902]
  *                             [--transports tcp,ws,udp] [--lifetime 3600] [--default-limits]
- *                             [--workers N --redis redis://127.0.0.1:PORT]
+ *                             [--workers N --redis redis://127.0.0.1:PORT] [--node-id a]
  * (or BENCH_HOST, BENCH_TCP_PORT, BENCH_WS_PORT, BENCH_UDP_PORT, BENCH_PUSH_PORT, BENCH_DEFAULT_LIMITS=1;
  * BENCH_METRICS=1 turns the Prometheus metrics on, to measure what they cost). Every login is
  * accepted, logs are at warn. Abuse limits are raised for load, unless --default-limits keeps the
@@ -34,6 +34,8 @@ const transports = new Set(args.str('transports', 'tcp,ws,udp').split(','));
 const defaultLimits = args.flag('default-limits') || env.BENCH_DEFAULT_LIMITS === '1';
 const workers = args.num('workers', 1);
 const redisUrl = args.str('redis', '') || undefined;
+// One process with --redis (and --node-id): a cluster node (the cross-node scenario starts two).
+const nodeId = args.str('node-id', '') || undefined;
 
 @Injectable()
 class AcceptEveryLogin {
@@ -46,7 +48,7 @@ class AcceptEveryLogin {
 @Module({})
 class BenchServerModule {
   /** `udp: false` for the workers after the first; `redis`: a cluster node. */
-  static register(o: { udp: boolean; redis?: string }): DynamicModule {
+  static register(o: { udp: boolean; redis?: string; nodeId?: string }): DynamicModule {
     return {
       module: BenchServerModule,
       imports: [
@@ -57,7 +59,7 @@ class BenchServerModule {
           // Load, not abuse: the generators send far past a user's rate and log thousands in
           // from a handful of source addresses, so those limits are raised (not with --default-limits).
           ...(defaultLimits ? {} : { limits: { packetsPerSecond: 1e6, burst: 1e6, controlPacketsPerSecond: 1e6, controlBurst: 1e6, maxQueuedPackets: 1e5, maxUnauthenticatedPerAddress: 1e5, maxUnauthenticated: 1e5 } }),
-          ...(o.redis ? { cluster: { redis: o.redis } } : {}),
+          ...(o.redis ? { cluster: { redis: o.redis, nodeId: o.nodeId } } : {}),
           metrics: env.BENCH_METRICS === '1',
         }),
       ],
@@ -171,7 +173,7 @@ async function main(): Promise<void> {
   }, lifetimeS * 1000).unref();
   if (workers > 1) return mainWorkers();
 
-  const app = await NestFactory.createApplicationContext(BenchServerModule.register({ udp: true }), { logger: ['error', 'warn'] });
+  const app = await NestFactory.createApplicationContext(BenchServerModule.register({ udp: true, redis: redisUrl, nodeId }), { logger: ['error', 'warn'] });
   const ports = await app.get(IMServer).ready;
   const trigger = pushTrigger(app.get(PushService), app.get(IMCore));
   await new Promise<void>((resolve) => trigger.listen(port('push', 'BENCH_PUSH_PORT', 8902), host, resolve));

@@ -152,6 +152,11 @@ export interface LimitsOptions {
   maxQueuedPackets?: number;
   /** Bytes (UTF-16 length) that may wait behind an asynchronous handler before the session is dropped. Default 1 MiB. */
   maxQueuedBytes?: number;
+  /**
+   * Cluster: C2C of one session on their way to other nodes at once (they do not hold the session's later
+   * packets); at this many, its later packets wait until one is answered. Default 100.
+   */
+  maxCrossNodeInFlight?: number;
   /** Longest `fp` accepted (the SDKs send 36-character UUIDs); longer gets error 400. Default 64. */
   maxFingerprintLength?: number;
   /** Longest user id accepted in a login or as a C2C recipient; longer gets code/error 400. Default 128. */

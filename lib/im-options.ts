@@ -75,6 +75,7 @@ function applyDefaults(o: IMModuleOptions): ResolvedIMOptions {
       controlBurst: o.limits?.controlBurst ?? 2000,
       maxQueuedPackets: o.limits?.maxQueuedPackets ?? 1000,
       maxQueuedBytes: o.limits?.maxQueuedBytes ?? 1024 * 1024,
+      maxCrossNodeInFlight: o.limits?.maxCrossNodeInFlight ?? 100,
       maxFingerprintLength: o.limits?.maxFingerprintLength ?? 64,
       maxUserIdLength: o.limits?.maxUserIdLength ?? 128,
       loginTimeoutMs: o.limits?.loginTimeoutMs ?? 5000,

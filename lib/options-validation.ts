@@ -38,7 +38,7 @@ const RULES: Record<'tcp' | 'udp' | 'ws' | 'qos' | 'limits', Record<string, Nume
   },
   limits: {
     packetsPerSecond: RATE, burst: { min: 1, fractional: true }, controlPacketsPerSecond: RATE,
-    controlBurst: { min: 1, fractional: true }, maxQueuedPackets: COUNT, maxQueuedBytes: POSITIVE,
+    controlBurst: { min: 1, fractional: true }, maxQueuedPackets: COUNT, maxQueuedBytes: POSITIVE, maxCrossNodeInFlight: COUNT,
     maxFingerprintLength: { min: 36 }, maxUserIdLength: POSITIVE, loginTimeoutMs: POSITIVE,
     anonymousPacketsPerSecond: RATE, anonymousBurst: { min: 1, fractional: true }, maxUnauthenticated: COUNT,
     maxUnauthenticatedPerAddress: COUNT, fdReserve: { min: 0 }, loginFailuresPerAddress: COUNT,

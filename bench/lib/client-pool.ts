@@ -29,6 +29,8 @@ export type PacketHandler = (client: BenchClient, buf: Buffer, start: number, en
 export interface PoolOptions {
   transport: Transport;
   endpoint: Endpoint;
+  /** Where the client at this index connects instead (the cross-node scenario: receivers on another node). */
+  endpointFor?: (index: number) => Endpoint | undefined;
   localAddress: string;
   /**
    * Local ports to bind, in turn (see `Source` in links.ts); taken ones are skipped.
@@ -145,7 +147,7 @@ export class ClientPool {
     let link: Link | undefined;
     for (let attempt = 1; !link; attempt++) {
       try {
-        link = await openLink(transport, endpoint, { address: localAddress, port: this.takePort() }, loginTimeoutMs);
+        link = await openLink(transport, this.options.endpointFor?.(index) ?? endpoint, { address: localAddress, port: this.takePort() }, loginTimeoutMs);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < PORT_ATTEMPTS) continue;
         this.fail(`${userId}: ${(err as Error).message}`);

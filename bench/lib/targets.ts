@@ -54,6 +54,8 @@ export interface StartOptions {
   /** nestjs-im as this many worker processes (`runIMWorkers`), cluster nodes on `redisUrl`. */
   workers?: number;
   redisUrl?: string;
+  /** A cluster node on this Redis URL, with this node id (nestjs-im only). */
+  cluster?: { redis: string; nodeId: string };
 }
 
 /** Forks bench/server.js (nestjs-im) or bench/relay-server.js on free loopback ports. */
@@ -67,6 +69,7 @@ export async function startServer(kind: 'nestjs-im' | 'relay', options: StartOpt
     // joins again by listening on the same port, which a port-0 listener cannot (runIMWorkers).
     args.push('--workers', String(options.workers), '--redis', options.redisUrl ?? '', '--tcp', String(await freePort()), '--ws', String(await freePort()));
   }
+  else if (kind === 'nestjs-im' && options.cluster) args.push('--redis', options.cluster.redis, '--node-id', options.cluster.nodeId);
   // --expose-gc lets the connections scenario settle the heap (GET /gc) before reading RSS.
   const execArgv = [...(kind === 'nestjs-im' ? ['--expose-gc'] : []), ...(options.execArgv ?? [])];
   const child = fork(script, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], execArgv });

@@ -15,6 +15,8 @@ export interface MessagingWorkerConfig {
   kind: MessagingKind;
   transport: Transport;
   endpoint: Endpoint;
+  /** C2C: receivers connect here (another cluster node) instead of `endpoint`. */
+  receiverEndpoint?: Endpoint;
   localAddress: string;
   /** Senders (c2c: pairs) in this worker. */
   senders: number;
@@ -128,7 +130,15 @@ export async function messagingWorker(channel: WorkerChannel, cfg: MessagingWork
 
   const replyType = cfg.kind === 'echo' ? ECHO_RESPONSE : ACK;
   const pool = new ClientPool(
-    { transport: cfg.transport, endpoint: cfg.endpoint, localAddress: cfg.localAddress, rate: Infinity, maxPending: 200 },
+    {
+      transport: cfg.transport,
+      endpoint: cfg.endpoint,
+      // Users alternate sender, receiver: odd indices are receivers.
+      endpointFor: c2c && cfg.receiverEndpoint ? (i) => (i % 2 ? cfg.receiverEndpoint : undefined) : undefined,
+      localAddress: cfg.localAddress,
+      rate: Infinity,
+      maxPending: 200,
+    },
     (client, buf, start, end, type) => {
       const st = streamOf[client.index];
       if (!st) return;

@@ -23,6 +23,10 @@ export interface MessagingOptions {
   /** Generator processes. */
   workers: number;
   keepaliveMs: number;
+  /** C2C across a cluster: receivers log in on this node, senders on the target. */
+  receivers?: Target;
+  /** More processes whose CPU counts as the server's (the cluster's redis-server). */
+  extraPids?: number[];
 }
 
 export interface MessagingResult {
@@ -69,12 +73,16 @@ export async function runMessaging(target: Target, o: MessagingOptions): Promise
   const port = target[o.transport];
   if (!port) throw new Error(`${target.name} has no ${o.transport} port`);
   const endpoint = { host: target.host, port, wsPath: target.wsPath };
+  const receiverPort = o.receivers?.[o.transport];
+  if (o.receivers && !receiverPort) throw new Error(`${o.receivers.name} has no ${o.transport} port`);
+  const receiverEndpoint = o.receivers ? { host: o.receivers.host, port: receiverPort as number, wsPath: o.receivers.wsPath } : undefined;
   const run = `${o.kind}${++runCounter}${process.pid % 1000}`;
   const workers = Math.max(1, Math.min(o.workers, o.pairs));
   const configs: MessagingWorkerConfig[] = split(o.pairs, workers).map((senders, i) => ({
     kind: o.kind,
     transport: o.transport,
     endpoint,
+    receiverEndpoint,
     localAddress: sourceAddress(i),
     senders,
     window: o.window,
@@ -94,15 +102,28 @@ export async function runMessaging(target: Target, o: MessagingOptions): Promise
     group.broadcast('go');
     await sleep(o.warmupMs);
     const cpu0 = sampleCpu(target.pid);
+    const otherPids = [o.receivers?.pid, ...(o.extraPids ?? [])].filter((p): p is number => p !== undefined);
+    const others0 = otherPids.map((p) => sampleCpu(p));
     const machine0 = sampleMachineCpu();
     await sleep(o.durationMs);
     const cpu1 = sampleCpu(target.pid);
+    const others = otherPids.map((p, i) => cpuBetween(others0[i], sampleCpu(p)));
     const machine = cpuBetween(machine0, sampleMachineCpu());
     const serverRssKb = target.pid ? processRssKb(target.pid) : undefined;
     const udpDrops = o.transport === 'udp' ? udpSocketDrops(port) : undefined;
     const results = await group.collect<MessagingWorkerResult>('result', o.graceMs + 30_000);
-    const summary = summarizeRun(target, o, results, cpuBetween(cpu0, cpu1), serverRssKb);
+    // A cluster: the server CPU is every node's and Redis's.
+    let cpu = cpuBetween(cpu0, cpu1);
+    for (const other of others) cpu = cpu && other ? { us: cpu.us + other.us, share: cpu.share + other.share } : cpu;
+    const summary = summarizeRun(target, o, results, cpu, serverRssKb);
     summary.notes.push(...(await serverCounters(target)));
+    if (o.receivers) summary.notes.push(...(await serverCounters(o.receivers)).map((n) => `receivers' node: ${n}`));
+    if (others.length && summary.serverCpuUsPerMsg !== undefined) {
+      const delivered = summary.serverCpuUsPerMsg && cpu ? cpu.us / summary.serverCpuUsPerMsg : 0;
+      const per = (c?: { us: number }) => (c && delivered ? (c.us / delivered).toFixed(1) : '–');
+      const names = [...(o.receivers ? ['receivers\' node'] : []), ...(o.extraPids ?? []).map((_, i) => `extra process ${i + 1}`)];
+      summary.notes.push(`server CPU µs/msg by process: senders' node ${per(cpuBetween(cpu0, cpu1))}, ${others.map((c, i) => `${names[i]} ${per(c)}`).join(', ')}`);
+    }
     return { ...summary, machineCpuShare: machine?.share, udpDrops };
   } finally {
     await group.stop();
@@ -138,7 +159,7 @@ function summarizeRun(
   const notes: string[] = [];
   for (const r of rs) notes.push(...r.failureSamples.map((s) => `login failure: ${s}`), ...r.errorSamples.map((s) => `error packet: ${s}`));
   return {
-    label: messagingLabel(o, target.name),
+    label: messagingLabel(o, target.name) + (o.receivers ? ' across 2 nodes' : ''),
     target: target.name,
     options: o,
     loggedIn: sum((r) => r.loggedIn),

@@ -5,13 +5,27 @@
  */
 export type ClusterRedisOptions = object;
 
+/**
+ * A Redis Cluster: its seed nodes and ioredis `ClusterOptions` (handed to `new Cluster(nodes, options)`;
+ * `redisOptions` there apply to every connection). Needs Redis 7 (sharded pub/sub).
+ */
+export interface ClusterRedisClusterConfig {
+  nodes: Array<string | number | { host?: string; port?: number }>;
+  options?: object;
+}
+
+/** Whether `redis` names a Redis Cluster rather than one Redis. */
+export function isRedisClusterConfig(redis: ClusterOptions['redis']): redis is ClusterRedisClusterConfig {
+  return typeof redis === 'object' && redis !== null && Array.isArray((redis as ClusterRedisClusterConfig).nodes);
+}
+
 /** Scale-out over Redis: presence, cross-node routing and delivery results. */
 export interface ClusterOptions {
-  /** Redis connection: a URL (`redis://127.0.0.1:6379`) or ioredis options. */
-  redis: string | ClusterRedisOptions;
+  /** Redis connection: a URL (`redis://127.0.0.1:6379`), ioredis options, or a Redis Cluster (`{ nodes: [...] }`). */
+  redis: string | ClusterRedisOptions | ClusterRedisClusterConfig;
   /** This node's id, unique in the cluster. Default: host name + pid + random suffix. */
   nodeId?: string;
-  /** Prefix of every Redis key and channel. Default `im:`. */
+  /** Prefix of every Redis key and channel; it becomes their hash tag (`{im:}presence`) unless it has one. Default `im:`. */
   keyPrefix?: string;
   /** How long a node waits for another node's answer (C2C, kick, duplicate login) and for any Redis command. Default 2000 ms. */
   requestTimeoutMs?: number;

@@ -1,23 +1,34 @@
 import { Logger } from '@nestjs/common';
 import { hostname } from 'os';
 import { randomBytes } from 'crypto';
-import type Redis from 'ioredis';
+import type { Cluster, default as Redis } from 'ioredis';
 import { Subscription } from 'rxjs';
 import { ClockTimer } from '../core/clock';
+import { logText } from '../core/log-text';
+import { LogThrottle } from '../core/log-throttle';
 import type { IMClusterPort } from '../core/cluster-port';
 import type { DeliveryResult } from '../core/delivery-result';
-import { RemoteRouter } from '../core/remote-router';
+import { RemoteC2COutcome, RemoteRouter } from '../core/remote-router';
 import { Packet } from '../protocol/packet';
 import type { Session } from '../core/session';
 import { LinkedQueue, QueueNode } from '../qos/linked-queue';
 import type { IMClusterOutcome } from '../metrics/im-metrics';
-import { ClusterOptions } from './cluster-options';
-import { ClusterEnvelope, ClusterReplies, ClusterRequest } from './cluster-messages';
-import { RedisPresence } from './redis-presence';
+import { ClusterOptions, isRedisClusterConfig } from './cluster-options';
+import { ClusterEnvelope, ClusterReplies, ClusterRequest, ENVELOPE_VERSION, isClusterReply, parseEnvelope } from './cluster-messages';
+import { ClusterKeys, RedisClient, RedisPresence } from './redis-presence';
 import type { PresenceEntry } from './presence-entry';
+
+/** Requests or replies per published message at most: bounds a message's size. */
+const ENVELOPE_BATCH = 500;
+/** Lookups per presence script call at most. */
+const LOOKUP_BATCH = 1000;
+
+const isThenable = (v: unknown): v is Promise<unknown> => typeof v === 'object' && v !== null && typeof (v as Promise<unknown>).then === 'function';
 
 interface PendingRequest extends QueueNode {
   readonly id: number;
+  readonly request: ClusterRequest;
+  readonly unreachable: unknown;
   readonly queue: LinkedQueue<PendingRequest>;
   readonly deadline: number;
   readonly resolve: (reply: unknown) => void;
@@ -35,11 +46,13 @@ interface PendingRequest extends QueueNode {
 export class RedisCluster implements RemoteRouter {
   readonly nodeId: string;
   private readonly logger = new Logger('IMCluster');
-  private readonly prefix: string;
   private readonly requestTimeoutMs: number;
   private readonly nodeTtlMs: number;
-  private redis!: Redis;
-  private subscriber!: Redis;
+  private redis!: RedisClient;
+  private subscriber!: RedisClient;
+  /** On a Redis Cluster: sharded pub/sub (SPUBLISH, SSUBSCRIBE). */
+  private sharded = false;
+  private readonly keys: ClusterKeys;
   private presence!: RedisPresence;
   private nextId = 1;
   private readonly pending = new Map<number, PendingRequest>();
@@ -60,6 +73,19 @@ export class RedisCluster implements RemoteRouter {
   private clearing?: Promise<void>;
   private subscribed = false;
   private onJoined?: () => void;
+  /** Requests and replies made this turn of the event loop, by destination node; published together. */
+  private readonly outbox = new Map<string, PendingRequest[]>();
+  private readonly replies = new Map<string, Array<[number, unknown]>>();
+  private flushScheduled = false;
+  private readonly rejectLog = new LogThrottle(10_000);
+  /** Presence lookups made this turn: one script call for all of them. */
+  private lookups: Array<{ userId: string; resolve: (e: PresenceEntry | undefined) => void; reject: (err: unknown) => void }> = [];
+  private lookupScheduled = false;
+  /** C2C of this turn, routed together (see flushRoutes). */
+  private routes: PendingRequest[] = [];
+  private routeScheduled = false;
+  /** The start of an envelope of requests from this node (the route script appends the requests). */
+  private readonly envelopeHead: string;
 
   constructor(
     private readonly core: IMClusterPort,
@@ -68,12 +94,13 @@ export class RedisCluster implements RemoteRouter {
     private readonly pushTimeoutMs: number,
   ) {
     this.nodeId = options.nodeId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-    this.prefix = options.keyPrefix ?? 'im:';
+    this.keys = new ClusterKeys(options.keyPrefix ?? 'im:');
+    this.envelopeHead = `{"v":${ENVELOPE_VERSION},"from":${JSON.stringify(this.nodeId)},"requests":[`;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 2000;
     this.nodeTtlMs = options.nodeTtlMs ?? 10_000;
   }
 
-  /** Users online in the whole cluster (a dead node's users drop out within about 2 × nodeTtlMs). */
+  /** Users online in the whole cluster (a dead node's users drop out once its liveness lapsed, within nodeTtlMs). */
   onlineCount(): Promise<number> {
     return this.presence.count();
   }
@@ -100,19 +127,32 @@ export class RedisCluster implements RemoteRouter {
 
   async start(): Promise<void> {
     // Loaded here so that applications without a cluster need not install ioredis.
-    const IORedis = (require('ioredis') as { default: typeof Redis }).default;
+    const ioredis = require('ioredis') as { default: typeof Redis; Cluster: typeof Cluster };
     // Nothing waits for Redis longer than a cross-node request may take: a command fails at once
     // while the connection is down (no offline queue) and after `requestTimeoutMs` if Redis is frozen.
     const defaults = { enableOfflineQueue: false, commandTimeout: this.requestTimeoutMs };
     const redis = this.options.redis;
-    const connect = () => (typeof redis === 'string' ? new IORedis(redis, defaults) : new IORedis({ ...defaults, ...redis }));
+    let connect: (subscriber: boolean) => RedisClient;
+    if (isRedisClusterConfig(redis)) {
+      // Sharded pub/sub: each node's channel lives in the slot of its keys, and SPUBLISH counts its listeners.
+      connect = (subscriber) =>
+        new ioredis.Cluster(redis.nodes, {
+          enableOfflineQueue: false,
+          ...redis.options,
+          ...(subscriber ? { shardedSubscribers: true } : {}),
+          redisOptions: { commandTimeout: this.requestTimeoutMs, ...(redis.options as { redisOptions?: object } | undefined)?.redisOptions },
+        });
+      this.sharded = true;
+    } else {
+      connect = () => (typeof redis === 'string' ? new ioredis.default(redis, defaults) : new ioredis.default({ ...defaults, ...redis }));
+    }
     const joined = new Promise<void>((resolve) => (this.onJoined = resolve));
-    this.redis = connect();
-    this.subscriber = connect();
-    this.presence = new RedisPresence(this.redis, this.prefix, this.nodeId);
+    this.redis = connect(false);
+    this.subscriber = connect(true);
+    this.presence = new RedisPresence(this.redis, this.keys, this.nodeId, this.sharded);
     this.watch(this.redis, 'commands');
     this.watch(this.subscriber, 'pub/sub');
-    this.subscriber.on('message', (_channel: string, text: string) => this.onMessage(text));
+    this.subscriber.on(this.sharded ? 'smessage' : 'message', (_channel: string, text: string) => this.onMessage(text));
     // Every (re)connection: subscribe again, and put this node's presence back in case Redis lost it;
     // only once subscribed, so that no other node routes to this one before it can hear.
     this.subscriber.on('ready', () => void this.subscribe());
@@ -154,7 +194,7 @@ export class RedisCluster implements RemoteRouter {
     this.shortQueue.clear();
     this.longQueue.clear();
     await this.presence.clearOwn().catch((e) => this.fail(e));
-    await this.redis.del(this.presence.aliveKey(this.nodeId)).catch((e) => this.fail(e));
+    await this.presence.withdraw().catch((e) => this.fail(e));
     this.subscriber.disconnect();
     // A connection that is already gone must not be disconnected again: ioredis
     // would arm a 2 s timer on the dead stream and keep the process alive.
@@ -166,19 +206,54 @@ export class RedisCluster implements RemoteRouter {
   // With Redis unreachable these answer "online nowhere else" (and log), so the
   // core takes its offline path instead of failing the sender's packet.
 
-  async forwardC2C(packet: Packet): Promise<boolean> {
-    // One deadline for the lookup and the request together: the sender's session queue waits at most that.
-    const deadline = this.core.clock.now() + this.requestTimeoutMs;
-    const nodeId = await this.remoteNodeOf(packet.to as string);
-    return nodeId ? this.request(nodeId, { kind: 'c2c', packet }, false, false, deadline) : false;
+  forwardC2C(packet: Packet): Promise<RemoteC2COutcome> {
+    // Looked up and sent in one script call with the other C2C of this turn (one Redis round trip, not two).
+    // No answer in time: the other node may have written it ('unknown'). Not sent, or nobody on its channel: 'absent'.
+    const { entry, settled } = this.track<'c2c'>({ kind: 'c2c', packet }, 'unknown', false);
+    this.routes.push(entry);
+    if (!this.routeScheduled) {
+      this.routeScheduled = true;
+      setImmediate(() => this.flushRoutes());
+    }
+    return settled.then((written) => (written === 'unknown' ? 'unknown' : written ? 'delivered' : 'absent'));
+  }
+
+  /** Routes this turn's C2C: each recipient looked up and each node's share published, by one script per batch. */
+  private flushRoutes(): void {
+    this.routeScheduled = false;
+    const all = this.routes;
+    this.routes = [];
+    if (this.stopped) return;
+    for (let i = 0; i < all.length; i += ENVELOPE_BATCH) {
+      const batch = all.slice(i, i + ENVELOPE_BATCH);
+      const items = batch.map((e): [string, string] => [(e.request as { packet: Packet }).packet.to as string, JSON.stringify([e.id, e.request])]);
+      this.presence.route(items, this.envelopeHead).then(
+        ({ nodes, receivers }) => {
+          batch.forEach((e, j) => {
+            const node = nodes[j];
+            // Online nowhere else, or nobody listens on that node's channel (it is gone): nothing was written.
+            if (node === undefined) this.settle(e.id, false);
+            else if (receivers.get(node) === 0) this.settle(e.id, false, 'unreachable');
+          });
+        },
+        (err) => {
+          this.fail(err);
+          // A script that timed out may still have run (and published): as requests without an answer.
+          const maybeSent = /timed out/i.test((err as Error)?.message ?? '');
+          for (const e of batch) this.settle(e.id, maybeSent ? 'unknown' : false, maybeSent ? 'timeout' : 'failed');
+        },
+      );
+    }
   }
 
   async push(userId: string, packet: Packet): Promise<DeliveryResult | undefined> {
     const nodeId = await this.remoteNodeOf(userId);
     if (!nodeId) return undefined;
-    // Timed out: 'lost', the other node may have written it. Its node gone (nobody on the channel): 'offline'.
+    // Timed out: 'unknown', the other node may have written it. Its node gone (nobody on the channel): 'offline'.
     const offline: DeliveryResult = { userId, status: 'offline', fp: packet.fp };
-    return this.request(nodeId, { kind: 's2c', userId, packet }, { userId, status: 'lost', fp: packet.fp }, offline);
+    const result = await this.request(nodeId, { kind: 's2c', userId, packet }, { userId, status: 'unknown', fp: packet.fp }, offline);
+    if (result.status === 'unknown') this.core.stats.crossNodeUnknown++;
+    return result;
   }
 
   async kick(userId: string, reason?: string): Promise<boolean> {
@@ -191,7 +266,7 @@ export class RedisCluster implements RemoteRouter {
   /** The live node, other than this one, where the user is online. */
   private async remoteNodeOf(userId: string): Promise<string | undefined> {
     try {
-      const where = await this.presence.lookup(userId);
+      const where = await this.lookup(userId);
       return where && where.nodeId !== this.nodeId ? where.nodeId : undefined;
     } catch (err) {
       this.fail(err);
@@ -225,6 +300,29 @@ export class RedisCluster implements RemoteRouter {
     }
   }
 
+  /** Where the user is online; lookups made in one turn of the event loop share one script call, answered in order. */
+  private lookup(userId: string): Promise<PresenceEntry | undefined> {
+    return new Promise((resolve, reject) => {
+      this.lookups.push({ userId, resolve, reject });
+      if (this.lookupScheduled) return;
+      this.lookupScheduled = true;
+      setImmediate(() => this.flushLookups());
+    });
+  }
+
+  private flushLookups(): void {
+    this.lookupScheduled = false;
+    const all = this.lookups;
+    this.lookups = [];
+    for (let i = 0; i < all.length; i += LOOKUP_BATCH) {
+      const batch = all.slice(i, i + LOOKUP_BATCH);
+      this.presence.lookupMany(batch.map((l) => l.userId)).then(
+        (entries) => batch.forEach((l, j) => l.resolve(entries[j])),
+        (err) => batch.forEach((l) => l.reject(err)),
+      );
+    }
+  }
+
   private entryOf(session: Session): PresenceEntry {
     return { nodeId: this.nodeId, sessionId: session.id, firstLoginTime: session.firstLoginTime };
   }
@@ -248,7 +346,8 @@ export class RedisCluster implements RemoteRouter {
 
   private async subscribe(): Promise<void> {
     try {
-      await this.subscriber.subscribe(this.channel(this.nodeId));
+      const channel = this.channel(this.nodeId);
+      await (this.sharded ? this.subscriber.ssubscribe(channel) : this.subscriber.subscribe(channel));
       this.subscribed = true;
       await this.rejoin();
     } catch (err) {
@@ -291,6 +390,8 @@ export class RedisCluster implements RemoteRouter {
   /**
    * Sends a request to another node's channel. `fallback` answers a request that timed out;
    * `unreachable` one that could not be sent or that no node was listening for (that node is gone).
+   * Requests made in one turn of the event loop travel together, one message per node, in the
+   * order they were made: so the order of one sender's messages to one recipient holds.
    */
   private request<K extends ClusterRequest['kind']>(
     nodeId: string,
@@ -299,44 +400,115 @@ export class RedisCluster implements RemoteRouter {
     unreachable: ClusterReplies[K],
     deadlineAt?: number,
   ): Promise<ClusterReplies[K]> {
+    const { entry, settled } = this.track(request, fallback, unreachable, deadlineAt);
+    let out = this.outbox.get(nodeId);
+    if (!out) this.outbox.set(nodeId, (out = []));
+    out.push(entry);
+    this.scheduleFlush();
+    return settled;
+  }
+
+  /** A request awaiting its answer until its deadline; `settled` resolves with the answer or a fallback. */
+  private track<K extends ClusterRequest['kind']>(
+    request: Extract<ClusterRequest, { kind: K }>,
+    fallback: ClusterReplies[K],
+    unreachable: ClusterReplies[K],
+    deadlineAt?: number,
+  ): { entry: PendingRequest; settled: Promise<ClusterReplies[K]> } {
     const id = this.nextId++;
     const long = request.kind === 's2c';
     const startedAt = this.core.clock.now();
     const deadline = deadlineAt ?? startedAt + (long ? this.pushTimeoutMs : this.requestTimeoutMs);
-    return new Promise<ClusterReplies[K]>((resolve) => {
-      const queue = long ? this.longQueue : this.shortQueue;
-      const entry: PendingRequest = {
-        id, queue, deadline, fallback, kind: request.kind, startedAt, prev: null, next: null, resolve: resolve as (r: unknown) => void,
-      };
-      this.pending.set(id, entry);
-      queue.push(entry);
-      const envelope: ClusterEnvelope = { id, from: this.nodeId, request };
-      this.redis.publish(this.channel(nodeId), JSON.stringify(envelope)).then(
-        (receivers) => receivers === 0 && this.settle(id, unreachable, 'unreachable'),
-        (err) => {
-          this.fail(err);
-          this.settle(id, unreachable, 'failed');
-        },
-      );
-    });
+    const queue = long ? this.longQueue : this.shortQueue;
+    let resolve!: (r: unknown) => void;
+    const settled = new Promise<ClusterReplies[K]>((r) => (resolve = r as (r: unknown) => void));
+    const entry: PendingRequest = { id, queue, deadline, fallback, unreachable, request, kind: request.kind, startedAt, prev: null, next: null, resolve };
+    this.pending.set(id, entry);
+    queue.push(entry);
+    return { entry, settled };
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Publishes what this turn queued: requests and replies, one message (per batch) per node, in order. */
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.stopped) return;
+    for (const [nodeId, entries] of this.outbox) {
+      for (let i = 0; i < entries.length; i += ENVELOPE_BATCH) {
+        const batch = entries.slice(i, i + ENVELOPE_BATCH);
+        const envelope: ClusterEnvelope = { v: ENVELOPE_VERSION, from: this.nodeId, requests: batch.map((e) => [e.id, e.request]) };
+        this.publish(nodeId, JSON.stringify(envelope)).then(
+          (receivers) => {
+            if (receivers === 0) for (const e of batch) this.settle(e.id, e.unreachable, 'unreachable');
+          },
+          (err) => {
+            this.fail(err);
+            // A PUBLISH that timed out may still have been carried out: as a request without an answer.
+            const maybeSent = /timed out/i.test((err as Error)?.message ?? '');
+            for (const e of batch) this.settle(e.id, maybeSent ? e.fallback : e.unreachable, maybeSent ? 'timeout' : 'failed');
+          },
+        );
+      }
+    }
+    this.outbox.clear();
+    for (const [nodeId, replies] of this.replies) {
+      for (let i = 0; i < replies.length; i += ENVELOPE_BATCH) {
+        const envelope: ClusterEnvelope = { v: ENVELOPE_VERSION, from: this.nodeId, replies: replies.slice(i, i + ENVELOPE_BATCH) };
+        this.publish(nodeId, JSON.stringify(envelope)).catch((err) => this.fail(err));
+      }
+    }
+    this.replies.clear();
+  }
+
+  private reply(nodeId: string, id: number, reply: unknown): void {
+    let out = this.replies.get(nodeId);
+    if (!out) this.replies.set(nodeId, (out = []));
+    out.push([id, reply]);
+    this.scheduleFlush();
   }
 
   private onMessage(text: string): void {
-    let envelope: ClusterEnvelope;
-    try {
-      envelope = JSON.parse(text) as ClusterEnvelope;
-    } catch {
-      return;
+    const parsed = parseEnvelope(text);
+    if (!parsed.ok) return this.rejectEnvelope(parsed.reason, text);
+    const envelope = parsed.envelope;
+    if (envelope.replies) {
+      for (const [id, reply] of envelope.replies) {
+        const kind = this.pending.get(id)?.kind;
+        // Unknown id: answered late, after its deadline. A reply of the wrong shape is refused (the request times out).
+        if (kind && !isClusterReply(kind, reply)) this.rejectEnvelope(`malformed ${kind} reply`, text);
+        else this.settle(id, reply, 'answered');
+      }
     }
-    if ('reply' in envelope) return this.settle(envelope.id, envelope.reply, 'answered');
-    void this.answer(envelope.request).then(
-      (reply) => this.redis.publish(this.channel(envelope.from), JSON.stringify({ id: envelope.id, from: this.nodeId, reply })),
-      (err) => this.fail(err),
-    );
+    if (!envelope.requests) return;
+    const from = envelope.from;
+    // In arrival order: C2C is written at once, so messages keep the order they were sent in.
+    for (const [id, request] of envelope.requests) {
+      let answer: unknown;
+      try {
+        answer = this.answer(request);
+      } catch (err) {
+        this.fail(err);
+        continue;
+      }
+      if (isThenable(answer)) answer.then((r) => this.reply(from, id, r), (err) => this.fail(err));
+      else this.reply(from, id, answer);
+    }
+  }
+
+  /** Counts and logs (once per 10 s, with the count since) a message on this node's channel that it cannot use. */
+  private rejectEnvelope(reason: string, text: string): void {
+    this.core.stats.clusterEnvelopesRejected++;
+    const line = this.rejectLog.next(`ignored a message on its channel: ${reason}: ${logText(text)}`, Date.now());
+    if (line !== undefined) this.logger.warn(line);
   }
 
   /** Serves another node's request against this node's sessions only. */
-  private async answer(request: ClusterRequest): Promise<unknown> {
+  private answer(request: ClusterRequest): unknown {
     switch (request.kind) {
       case 'c2c':
         return this.core.deliverRemoteC2C(request.packet);
@@ -347,17 +519,18 @@ export class RedisCluster implements RemoteRouter {
       case 'supersede': {
         const outcome = this.core.supersede(request.userId, request.clientTime, request.sessionId);
         // Retired quietly, without an offline event: take the user out of this node's set here.
-        if (outcome === 'retired') await this.presence.forget(request.userId).catch((e) => this.fail(e));
+        if (outcome === 'retired') return this.presence.forget(request.userId).catch((e) => this.fail(e)).then(() => outcome);
         return outcome;
       }
     }
   }
 
-  private settle(id: number, reply: unknown, outcome: IMClusterOutcome): void {
+  /** Resolves a request; `outcome` undefined: it was never sent (no other node holds the user), not a request to count. */
+  private settle(id: number, reply: unknown, outcome?: IMClusterOutcome): void {
     const entry = this.pending.get(id);
     if (!entry) return;
     this.pending.delete(id);
-    this.core.metrics.clusterRequest(entry.kind, this.core.clock.now() - entry.startedAt, outcome);
+    if (outcome) this.core.metrics.clusterRequest(entry.kind, this.core.clock.now() - entry.startedAt, outcome);
     entry.queue.remove(entry);
     entry.resolve(reply);
   }
@@ -374,12 +547,9 @@ export class RedisCluster implements RemoteRouter {
    */
   private async renewAlive(renewOnly = false): Promise<void> {
     if (this.redis.status !== 'ready' || this.stopped) return;
-    const [was, held] = await Promise.all([
-      this.redis.set(this.presence.aliveKey(this.nodeId), '1', 'PX', this.nodeTtlMs, 'GET'),
-      this.presence.ownCount(),
-    ]);
+    const [wasLive, held] = await Promise.all([this.presence.renew(this.nodeTtlMs), this.presence.ownCount()]);
     if (renewOnly || this.reasserting) return;
-    if (was === null || held + this.claiming < this.core.online.size) await this.reassert();
+    if (!wasLive || held + this.claiming < this.core.online.size) await this.reassert();
   }
 
   /** Removes what dead nodes left in Redis (every node does it; the scripts are atomic, so they may overlap). */
@@ -394,7 +564,7 @@ export class RedisCluster implements RemoteRouter {
   }
 
   /** Logs each Redis connection's state changes once (lost, back), not each error of an outage. */
-  private watch(client: Redis, name: string): void {
+  private watch(client: RedisClient, name: string): void {
     let up: boolean | undefined;
     const down = (why: string) => {
       if (up === false || this.stopped) return;
@@ -410,7 +580,11 @@ export class RedisCluster implements RemoteRouter {
   }
 
   private channel(nodeId: string): string {
-    return `${this.prefix}node:${nodeId}`;
+    return this.keys.channel(nodeId);
+  }
+
+  private publish(nodeId: string, text: string): Promise<number> {
+    return (this.sharded ? this.redis.spublish(this.channel(nodeId), text) : this.redis.publish(this.channel(nodeId), text)) as Promise<number>;
   }
 
   /** Logs a Redis failure; during an outage, at most once per 10 s with a count of the rest. */

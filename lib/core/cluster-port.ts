@@ -3,7 +3,7 @@ import type { IMMetrics } from '../metrics/im-metrics';
 import type { Packet } from '../protocol/packet';
 import type { Clock } from './clock';
 import type { DeliveryResult } from './delivery-result';
-import type { IMCoreEvent } from './im-events';
+import type { IMCoreEvent, IMStats } from './im-events';
 import type { OnlineTable } from './online-table';
 import type { RemoteRouter } from './remote-router';
 import type { Session } from './session';
@@ -21,6 +21,8 @@ export interface IMClusterPort {
   /** Users logged in on this node. */
   readonly online: Pick<OnlineTable, 'get' | 'sessions' | 'size'>;
   readonly metrics: Pick<IMMetrics, 'clusterRequest'>;
+  /** The node's counters the cluster adds to (cross-node outcomes it cannot know, envelopes it refused). */
+  readonly stats: Pick<IMStats, 'crossNodeUnknown' | 'clusterEnvelopesRejected'>;
   /** Sends to a user on this node only (`localOnly`), or routes. */
   push(userId: string, packet: Packet, localOnly?: boolean): Promise<DeliveryResult>;
   /** Delivers a C2C packet another node forwarded; false if the user has no session here. */

@@ -11,7 +11,9 @@ export type DeliveryStatus =
   /** Larger than the user's transport and SDK accept (QUIRK-17); not sent. */
   | 'too-large'
   /** Online nowhere here: published to the MobileIMSDK-Web bridge and confirmed by the broker; the far side delivers it. */
-  | 'bridged';
+  | 'bridged'
+  /** Cluster: sent to the user's node, which did not answer in time; it may or may not have been delivered. */
+  | 'unknown';
 
 /** Result of one server-to-client send. */
 export interface DeliveryResult {

@@ -24,6 +24,7 @@ import { IMConnection, TransportKind } from './connection';
 import { HookVerdict, IMCoreHooks, IMRefusal, isRefusal } from './core-hooks';
 import { countOpenFds, readOpenFileLimit } from './fd-limit';
 import { emptyStats, IMCoreEvent, IMStats } from './im-events';
+import { logText } from './log-text';
 import { LoginThrottle } from './login-throttle';
 import { OnlineTable } from './online-table';
 import { RemoteRouter } from './remote-router';
@@ -773,12 +774,64 @@ export class IMCore implements IMSessionSink, IMClusterPort {
   /** §10.2 after the C2C handlers: forward, or take the offline path. */
   private c2c(session: Session, p: Packet, verdict: HookVerdict): Promise<unknown> | void {
     if (!this.allowed(session, verdict, p.fp)) return;
-    const target = p.to === undefined ? undefined : this.online.get(p.to);
+    const to = p.to;
+    const target = to === undefined ? undefined : this.online.get(to);
+    if (!target && this.remote && to !== undefined) return this.sendToNode(session, to, this.forwardAcross(session, p));
+    const behind = to === undefined ? undefined : session.crossNode?.get(to);
+    // The recipient came to this node while earlier messages to it are still on their way to its old one: after them.
+    if (behind && to !== undefined) return this.sendToNode(session, to, behind.tail.then(() => this.route(session, p)));
+    return this.route(session, p, target);
+  }
+
+  /** Local session, else another node, else the bridge or the offline path. */
+  private route(session: Session, p: Packet, target = p.to === undefined ? undefined : this.online.get(p.to)): Promise<unknown> | void {
     if (target && this.forward(target, p)) return this.delivered(session, p);
-    if (!target && this.remote && p.to !== undefined) {
-      return this.remote.forwardC2C(p).then((ok) => (ok ? this.delivered(session, p) : this.across(session, p)));
-    }
+    if (!target && this.remote && p.to !== undefined) return this.forwardAcross(session, p);
     return target ? this.offline(session, p) : this.across(session, p);
+  }
+
+  private forwardAcross(session: Session, p: Packet): Promise<unknown> {
+    return (this.remote as RemoteRouter).forwardC2C(p).then((outcome) => {
+      if (outcome === 'delivered') return this.delivered(session, p);
+      if (outcome === 'absent') return this.across(session, p);
+      this.unknownOutcome(session, p);
+    });
+  }
+
+  /**
+   * Sent to another node that did not answer in time: it may have written the packet, so neither
+   * the offline path (a second copy later) nor an ACK (it may be lost). The sender's QoS
+   * retransmits the same fp, which is routed again; the recipient's SDK drops a duplicate fp.
+   */
+  private unknownOutcome(session: Session, p: Packet): void {
+    this.stats.crossNodeUnknown++;
+    this.abuse.process(IMErrors.CROSS_NODE_UNKNOWN.id, `${IMErrors.CROSS_NODE_UNKNOWN.message()} (C2C from ${logText(session.userId ?? '')} to ${logText(p.to ?? '')})`);
+  }
+
+  /**
+   * A C2C on its way to another node does not hold the session's later packets: many are in
+   * flight at once (the router keeps their order per destination node), so local traffic and
+   * keepalives go on while Redis or another node is slow. Past `limits.maxCrossNodeInFlight`
+   * the session waits for this one, as it does behind a slow handler.
+   */
+  private sendToNode(session: Session, to: string, outcome: Promise<unknown>): Promise<unknown> | void {
+    const settled = outcome.then(undefined, (err) => this.handlerFailed(session, err));
+    const sends = (session.crossNode ??= new Map());
+    let mine = sends.get(to);
+    if (mine) {
+      mine.count++;
+      mine.tail = settled;
+    } else sends.set(to, (mine = { count: 1, tail: settled }));
+    const record = mine;
+    session.crossNodeInFlight++;
+    void settled.then(() => {
+      session.crossNodeInFlight--;
+      if (--record.count === 0 && sends.get(to) === record) sends.delete(to);
+    });
+    if (session.crossNodeInFlight < this.options.limits.maxCrossNodeInFlight) return;
+    this.stats.crossNodeWaits++;
+    this.abuse.session(session, IMErrors.CROSS_NODE_BACKLOG.id, `${session.crossNodeInFlight} C2C in flight to other nodes`);
+    return settled;
   }
 
   /**
@@ -833,10 +886,15 @@ export class IMCore implements IMSessionSink, IMClusterPort {
    * offline path. Never sent back across the bridge. The hooks get a null
    * session: the sender is on the far side.
    */
-  async deliverBridged(p: Packet): Promise<'delivered' | 'stored' | 'dropped'> {
+  async deliverBridged(p: Packet): Promise<'delivered' | 'stored' | 'dropped' | 'unknown'> {
     const target = p.to === undefined ? undefined : this.online.get(p.to);
-    const written = target ? this.forward(target, p) : this.remote !== undefined && (await this.remote.forwardC2C(p));
-    if (written) {
+    const outcome = target ? (this.forward(target, p) ? 'delivered' : 'absent') : this.remote ? await this.remote.forwardC2C(p) : 'absent';
+    // Maybe written on the other node: not stored as well (a second copy).
+    if (outcome === 'unknown') {
+      this.stats.crossNodeUnknown++;
+      return 'unknown';
+    }
+    if (outcome === 'delivered') {
       this.fireAndForget(this.hooks.c2cDelivered?.(p, null));
       return 'delivered';
     }

@@ -123,6 +123,12 @@ export interface IMStats {
   bridgePoison: number;
   /** Times the broker connection was lost. */
   bridgeOutages: number;
+  /** C2C that found `limits.maxCrossNodeInFlight` sends of their session on the way to other nodes: the session's later packets waited. */
+  crossNodeWaits: number;
+  /** C2C and pushes sent to another node that did not answer in time (maybe delivered): no offline path, no ACK. */
+  crossNodeUnknown: number;
+  /** Messages on this node's cluster channel that were not a valid envelope of this version: ignored. */
+  clusterEnvelopesRejected: number;
 }
 
 /** A zeroed {@link IMStats}. */
@@ -134,5 +140,6 @@ export function emptyStats(): IMStats {
     fieldTooLong: 0, loginsThrottled: 0, loginTimeouts: 0, unauthenticatedRefused: 0, unauthenticatedEvicted: 0,
     fdLimitRefused: 0, repliesSuppressed: 0,
     bridgedOut: 0, bridgedIn: 0, bridgeDuplicates: 0, bridgePublishFailed: 0, bridgePoison: 0, bridgeOutages: 0,
+    crossNodeWaits: 0, crossNodeUnknown: 0, clusterEnvelopesRejected: 0,
   };
 }

@@ -58,6 +58,10 @@ export class Session {
   limitedNoticeAt = 0;
   /** @internal Characters of the packets in `queue`. */
   queuedChars = 0;
+  /** @internal C2C sends on their way to another cluster node, by recipient: the last one's outcome and how many. */
+  crossNode: Map<string, CrossNodeSends> | null = null;
+  /** @internal C2C sends of this session on their way to other cluster nodes, all recipients. */
+  crossNodeInFlight = 0;
   /** @internal Byte length of the last datagram (UDP replies to strangers may not be larger). */
   lastInboundBytes = 0;
   /** @internal When each abuse kind was last logged for this session (see AbuseLog). */
@@ -94,4 +98,11 @@ export class Session {
   toString(): string {
     return `${this.transport}#${this.id}(${this.userId === null ? 'anonymous' : logText(this.userId)}@${this.remoteAddress}:${this.connection.remotePort})`;
   }
+}
+
+/** @internal A session's C2C sends to one recipient that are on their way to another node. */
+export interface CrossNodeSends {
+  count: number;
+  /** Settles (never rejects) once the last of them has its outcome handled. */
+  tail: Promise<unknown>;
 }

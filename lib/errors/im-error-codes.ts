@@ -62,6 +62,10 @@ export const IMErrors = {
   SLOW_CONSUMER: def('IM_SLOW_CONSUMER', 429, 'the client does not read: outbound buffer over its bound'),
   /** Too many packets queued behind a slow (async) handler. */
   QUEUE_OVERFLOW: def('IM_QUEUE_OVERFLOW', 429, 'too many packets waiting to be processed'),
+  /** A session has `limits.maxCrossNodeInFlight` C2C on their way to other nodes: its later packets wait (never sent to a client). */
+  CROSS_NODE_BACKLOG: def('IM_CROSS_NODE_BACKLOG', 429, 'too many messages on their way to other cluster nodes'),
+  /** Another node did not answer a cross-node C2C or push in time: it may have been delivered (logged only). */
+  CROSS_NODE_UNKNOWN: def('IM_CROSS_NODE_UNKNOWN', 504, 'another cluster node did not answer in time; the message may have been delivered'),
   /** A transport's connection limit was reached. */
   TOO_MANY_CONNECTIONS: def('IM_TOO_MANY_CONNECTIONS', 503, 'connection limit reached'),
   /** An application handler threw an error that no filter mapped. */

@@ -30,7 +30,8 @@ export interface PushOptions {
  * Each send settles with `delivered` (ACKed), `lost` (no ACK after the
  * retransmissions), `offline` (no session, or the write failed), `too-large`
  * (over what the user's transport and SDK accept) or `sent` (no QoS); with the
- * MobileIMSDK-Web bridge, `bridged` (online nowhere here, handed to the far side).
+ * MobileIMSDK-Web bridge, `bridged` (online nowhere here, handed to the far side);
+ * in a cluster, `unknown` (the user's node did not answer in time: maybe delivered).
  */
 @Injectable()
 export class PushService {

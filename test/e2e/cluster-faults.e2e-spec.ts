@@ -94,11 +94,11 @@ if (!withRedis) console.log('redis-server not installed: skipping the cluster fa
       previous = winner;
     }
     // Redis agrees: one entry, held by the node of the last winner, in that node's set only.
-    const entry = (await admin.hget(`${prefix}presence`, 'u')) as string;
+    const entry = (await admin.hget(`{${prefix}}presence`, 'u')) as string;
     const winnerNode = a.push.isOnline('u') ? 'a' : 'b';
     expect(entry.startsWith(`${winnerNode}|`)).toBe(true);
     await until('the user in the winning node set only', async () => {
-      const [inA, inB] = await Promise.all([admin.sismember(`${prefix}users:a`, 'u'), admin.sismember(`${prefix}users:b`, 'u')]);
+      const [inA, inB] = await Promise.all([admin.sismember(`{${prefix}}users:a`, 'u'), admin.sismember(`{${prefix}}users:b`, 'u')]);
       return inA + inB === 1 && (winnerNode === 'a' ? inA : inB) === 1;
     });
   });
@@ -115,8 +115,8 @@ if (!withRedis) console.log('redis-server not installed: skipping the cluster fa
     const carol = await a.login('tcp', 'carol');
     await c2cReaches(carol, again, 'alice', 'from the old node');
     await pushDelivered(a, again, 'alice', 'push from the old node');
-    await until('alice out of node a set', async () => (await admin.sismember(`${prefix}users:a`, 'alice')) === 0);
-    expect(await admin.hget(`${prefix}presence`, 'alice')).toMatch(/^b\|/);
+    await until('alice out of node a set', async () => (await admin.sismember(`{${prefix}}users:a`, 'alice')) === 0);
+    expect(await admin.hget(`{${prefix}}presence`, 'alice')).toMatch(/^b\|/);
   });
 
   describe('presence that repairs itself', () => {
@@ -137,12 +137,12 @@ if (!withRedis) console.log('redis-server not installed: skipping the cluster fa
 
     it('Redis restarted empty: every connected user is reachable from the other node again within 2 s, without logging in', async () => {
       const { onA, onB } = await population();
-      await admin.set(`${prefix}marker`, 'the old Redis');
+      await admin.set(`{${prefix}}marker`, 'the old Redis');
       await redis.kill();
       await redis.restart();
       const back = Date.now();
       // A new, empty server (the nodes may well have re-asserted their presence already).
-      expect(await admin.exists(`${prefix}marker`)).toBe(0);
+      expect(await admin.exists(`{${prefix}}marker`)).toBe(0);
       await until('presence re-asserted after the restart', everyoneReachable, 2000);
       console.log(`presence back ${Date.now() - back} ms after an empty Redis came up`);
       await c2cReaches(onA[3], onB[7], 'b7', 'after the restart');
@@ -180,12 +180,38 @@ if (!withRedis) console.log('redis-server not installed: skipping the cluster fa
     it('entries of a node whose liveness lapsed are not routed to; that node puts them back on its next renewal', async () => {
       const { onB } = await population();
       // As if node a had been paused past its TTL: its liveness key is gone, its entries still there.
-      await admin.del(`${prefix}alive:a`);
+      await admin.zrem(`{${prefix}}alive`, 'a');
       expect(await b.push.isOnlineAnywhere('a1')).toBe(false);
       await until('node a re-asserted its presence', everyoneReachable);
-      expect(await admin.exists(`${prefix}alive:a`)).toBe(1);
+      expect(Number(await admin.zscore(`{${prefix}}alive`, 'a'))).toBeGreaterThan(Date.now());
       await pushDelivered(a, onB[0], 'b0', 'across after the repair');
     });
+  });
+
+  it('a recipient who moves to the sender\'s node gets the sender\'s new messages only after those still on their way to its old node', async () => {
+    const c = await node('c', { cluster: { redis: redis.url, nodeId: 'c', keyPrefix: prefix, nodeTtlMs: 3000, requestTimeoutMs: 500 } });
+    extra.push(c);
+    const alice = await c.login('tcp', 'alice');
+    await b.login('tcp', 'bob');
+    await until('bob visible from c', reachable(c, 'bob'));
+    const pauser = new Redis(redis.url);
+    pauser.on('error', () => undefined);
+    try {
+      // Redis frozen: alice's messages to bob (on node b) wait for their routing until requestTimeoutMs.
+      await pauser.call('CLIENT', 'PAUSE', '2000', 'ALL');
+      const across = Array.from({ length: 5 }, (_, i) => alice.c2c('bob', `to b ${i}`));
+      const bobHere = await c.login('ws', 'bob'); // a new device, on alice's node
+      const here = alice.c2c('bob', 'to c');
+      bobHere.ack(await bobHere.expect({ type: 2, fp: here }, 5000));
+      const calls = c.app.get(RecordingHandlers).calls;
+      // Delivered only once the five earlier ones had their outcome (here: unknown, after the deadline).
+      expect(c.push.stats.crossNodeUnknown).toBe(5);
+      expect(calls).toContain(`c2cDelivered:${here}`);
+      expect(across.some((fp) => calls.includes(`c2cDelivered:${fp}`))).toBe(false);
+    } finally {
+      await until('Redis answering again', async () => (await pauser.ping()) === 'PONG', 10_000);
+      pauser.disconnect();
+    }
   });
 
   describe('operable', () => {
@@ -208,8 +234,8 @@ if (!withRedis) console.log('redis-server not installed: skipping the cluster fa
 
     it('push to a user whose node died answers offline, not lost; C2C takes the offline path', async () => {
       // A node that crashed a moment ago: its entries and unexpired liveness key remain, nobody listens on its channel.
-      await admin.set(`${prefix}alive:dead`, '1', 'PX', 10_000);
-      await admin.hset(`${prefix}presence`, 'ghost', 'dead|7|123');
+      await admin.zadd(`{${prefix}}alive`, Date.now() + 10_000, 'dead');
+      await admin.hset(`{${prefix}}presence`, 'ghost', 'dead|7|123');
       expect(await a.push.isOnlineAnywhere('ghost')).toBe(true);
       expect(await a.push.send('ghost', 'hello?')).toMatchObject({ userId: 'ghost', status: 'offline' });
       const alice = await a.login('tcp', 'alice');
@@ -221,22 +247,23 @@ if (!withRedis) console.log('redis-server not installed: skipping the cluster fa
       await a.login('tcp', 'alice');
       await until('alice counted', async () => (await b.push.onlineCountAnywhere()) === 1);
       // A node that died: listed, no liveness key, two entries of its own and one that moved to node a.
-      await admin.sadd(`${prefix}nodes`, 'dead');
-      await admin.sadd(`${prefix}users:dead`, 'ghost1', 'ghost2', 'alice');
-      await admin.hset(`${prefix}presence`, 'ghost1', 'dead|1|1', 'ghost2', 'dead|2|1');
-      expect(await b.push.onlineCountAnywhere()).toBe(3);
-      await until('dead node swept', async () => (await admin.exists(`${prefix}users:dead`)) === 0 && !(await admin.sismember(`${prefix}nodes`, 'dead')), 10_000);
+      await admin.sadd(`{${prefix}}nodes`, 'dead');
+      await admin.sadd(`{${prefix}}users:dead`, 'ghost1', 'ghost2', 'alice');
+      await admin.hset(`{${prefix}}presence`, 'ghost1', 'dead|1|1', 'ghost2', 'dead|2|1');
+      // Not counted even before they are swept: the node's liveness has lapsed.
       expect(await b.push.onlineCountAnywhere()).toBe(1);
-      expect(await admin.hget(`${prefix}presence`, 'alice')).toMatch(/^a\|/);
-      expect(await admin.smembers(`${prefix}nodes`)).toEqual(expect.arrayContaining(['a', 'b']));
+      await until('dead node swept', async () => (await admin.exists(`{${prefix}}users:dead`)) === 0 && !(await admin.sismember(`{${prefix}}nodes`, 'dead')), 10_000);
+      expect(await b.push.onlineCountAnywhere()).toBe(1);
+      expect(await admin.hget(`{${prefix}}presence`, 'alice')).toMatch(/^a\|/);
+      expect(await admin.smembers(`{${prefix}}nodes`)).toEqual(expect.arrayContaining(['a', 'b']));
     });
 
-    it('a frozen Redis holds a session queue no longer than requestTimeoutMs; local traffic goes on', async () => {
+    it('a frozen Redis does not hold local traffic; the cross-node send is reported unknown after requestTimeoutMs and arrives once Redis thaws', async () => {
       const c = await node('c', { cluster: { redis: redis.url, nodeId: 'c', keyPrefix: prefix, nodeTtlMs: 3000, requestTimeoutMs: 300 } });
       extra.push(c);
       const alice = await c.login('tcp', 'alice');
       const carol = await c.login('tcp', 'carol');
-      await b.login('tcp', 'bob');
+      const bob = await b.login('tcp', 'bob');
       await until('bob visible from c', reachable(c, 'bob'));
       // CLIENT PAUSE freezes every client's commands for 8 s (this one's too, so it is sent from a spare connection).
       const pauser = new Redis(redis.url);
@@ -245,13 +272,27 @@ if (!withRedis) console.log('redis-server not installed: skipping the cluster fa
       await pauser.call('CLIENT', 'PAUSE', String(pauseMs), 'ALL');
       const pausedAt = Date.now();
       try {
-        alice.c2c('bob', 'into the frozen Redis');
+        const across = alice.c2c('bob', 'into the frozen Redis');
         const fp = alice.c2c('carol', 'local, behind it');
         carol.ack(await carol.expect({ type: 2, fp }, pauseMs));
         const waited = Date.now() - pausedAt;
-        console.log(`local C2C queued behind a frozen Redis lookup waited ${waited} ms (requestTimeoutMs 300)`);
-        expect(waited).toBeLessThan(pauseMs);
-        expect(c.app.get(RecordingHandlers).calls).toContain('offline:bob');
+        console.log(`local C2C sent behind one to a frozen Redis arrived after ${waited} ms (requestTimeoutMs 300)`);
+        await alice.expect({ type: 4, dataContent: fp });
+        // Its routing script (lookup and publish in one) timed out: it may still run, so neither ACK nor offline path.
+        await until('reported unknown after the deadline', () => c.push.stats.crossNodeUnknown === 1, pauseMs);
+        expect(Date.now() - pausedAt).toBeLessThan(pauseMs);
+        expect(c.app.get(RecordingHandlers).calls).not.toContain('offline:bob');
+        // Once Redis answers, the sender's QoS retransmission (the same fp) gets through and is ACKed; bob
+        // sees that fp (twice, if Redis also carried out the first attempt on thawing) and never another copy.
+        await until('Redis answering again', async () => (await pauser.ping()) === 'PONG', pauseMs + 5000);
+        // (Node b's liveness lapsed in Redis's clock during the pause: it is reachable again after its next renewal.)
+        await until('bob reachable again', reachable(c, 'bob'));
+        alice.c2c('bob', 'into the frozen Redis', { fp: across });
+        while ((await alice.expect({ type: 4 }, 5000)).dataContent !== across);
+        await until('bob has it', () => bob.rawLog.some((t) => JSON.parse(t).fp === across));
+        expect(bob.rawLog.map((t) => JSON.parse(t)).filter((p) => p.type === 2).map((p) => p.fp)).toEqual(expect.arrayContaining([across]));
+        expect(new Set(bob.rawLog.map((t) => JSON.parse(t)).filter((p) => p.type === 2).map((p) => p.fp))).toEqual(new Set([across]));
+        expect(c.app.get(RecordingHandlers).calls).not.toContain('offline:bob');
       } finally {
         // Wait the pause out so the next test finds Redis answering.
         await until('Redis answering again', async () => (await pauser.ping()) === 'PONG', pauseMs + 5000);

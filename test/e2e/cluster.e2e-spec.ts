@@ -1,14 +1,31 @@
 import { randomBytes } from 'crypto';
-import Redis from 'ioredis';
-import { IM_CLUSTER, IMModuleOptions, RedisCluster } from '../../lib';
+import Redis, { Cluster } from 'ioredis';
+import { ClusterOptions, IM_CLUSTER, IMModuleOptions, RedisCluster } from '../../lib';
 import { IMTestingApp, startIMTestingApp, until } from '../../lib/testing';
 import { CapturingLogger } from '../support/capturing-logger';
-import { describeWithRedis } from '../support/redis-server';
+import { describeWithRedis, describeWithRedisCluster } from '../support/redis-server';
 import { RecordingHandlers } from './fixtures/recording-handlers';
 
-// Each suite gets its own private redis-server (never the user's 6379); presence is
-// written just after the login response, hence the until() waits.
-describeWithRedis('cluster on Redis: two nodes', (redis) => {
+/** The Redis a suite runs on: one private redis-server, or a private three-master Redis Cluster. */
+interface RedisTarget {
+  /** The `cluster.redis` option for the nodes. */
+  option(): ClusterOptions['redis'];
+  /** A client of the tests' own (disconnect it). */
+  admin(): Redis | Cluster;
+  /** Publishes to a node's channel the way the nodes do (sharded on a Redis Cluster). */
+  publish(client: Redis | Cluster, channel: string, text: string): Promise<unknown>;
+}
+
+// Each suite gets its own private redis-server or Redis Cluster (never the user's 6379); presence
+// is written just after the login response, hence the until() waits.
+describeWithRedis('cluster on Redis: two nodes', (redis) =>
+  twoNodes({ option: () => redis.url, admin: () => new Redis(redis.url), publish: (c, ch, text) => c.publish(ch, text) }),
+);
+describeWithRedisCluster('cluster on a Redis Cluster (three masters): two nodes', (rc) =>
+  twoNodes({ option: () => ({ nodes: rc.nodes }), admin: () => new Cluster(rc.nodes), publish: (c, ch, text) => c.spublish(ch, text) }),
+);
+
+function twoNodes(redis: RedisTarget): void {
   let prefix: string;
   let a: IMTestingApp;
   let b: IMTestingApp;
@@ -17,7 +34,7 @@ describeWithRedis('cluster on Redis: two nodes', (redis) => {
     startIMTestingApp({
       providers: [RecordingHandlers],
       im: {
-        cluster: { redis: redis.url, nodeId, keyPrefix: prefix },
+        cluster: { redis: redis.option(), nodeId, keyPrefix: prefix },
         // UDP recipients too: one retransmission, then lost, as on TCP (the UDP backoff policy has its own tests).
         qos: { retransmitIntervalMs: 300, udpRetransmitIntervalMs: 300, udpRetransmitBackoff: 1, udpMaxRetransmits: 1, udpRetransmitLifetimeMs: 300 },
         ...extra,
@@ -49,6 +66,75 @@ describeWithRedis('cluster on Redis: two nodes', (redis) => {
     alice.ack(await alice.expect({ type: 2, fp: back }));
     await bob.expect({ type: 4, dataContent: back, from: 'alice' });
     expect(a.app.get(RecordingHandlers).calls).toContain('c2c:across nodes');
+  });
+
+  it('pipelines cross-node C2C: many in flight from one session, in the order sent, local messages not held behind them', async () => {
+    const alice = await a.login('tcp', 'alice');
+    const carol = await a.login('tcp', 'carol');
+    const bob = await b.login('ws', 'bob');
+    await until(online(a, 'bob'));
+    const across = Array.from({ length: 50 }, (_, i) => alice.c2c('bob', `m${i}`));
+    const local = alice.c2c('carol', 'local, sent after them');
+    for (const fp of across) bob.ack(await bob.expect({ type: 2, fp }));
+    carol.ack(await carol.expect({ type: 2, fp: local }));
+    const acked = new Set<string>();
+    while (acked.size < 51) acked.add((await alice.expect({ type: 4 })).dataContent as string);
+    expect(acked).toEqual(new Set([...across, local]));
+    // Delivered locally while the cross-node ones were still waiting for their answers (one at a time, it would come last).
+    const delivered = a.app.get(RecordingHandlers).calls.filter((c) => c.startsWith('c2cDelivered:'));
+    expect(delivered.indexOf(`c2cDelivered:${local}`)).toBeLessThan(delivered.indexOf(`c2cDelivered:${across[49]}`));
+  });
+
+  it('limits.maxCrossNodeInFlight: past it the session waits for its cross-node sends (counted), and nothing is lost', async () => {
+    const c = await node('c', { limits: { maxCrossNodeInFlight: 1 } });
+    try {
+      const alice = await c.login('tcp', 'alice');
+      const carol = await c.login('tcp', 'carol');
+      const bob = await b.login('ws', 'bob');
+      await until(online(c, 'bob'));
+      const across = Array.from({ length: 5 }, (_, i) => alice.c2c('bob', `m${i}`));
+      const local = alice.c2c('carol', 'local, sent after them');
+      for (const fp of across) bob.ack(await bob.expect({ type: 2, fp }));
+      carol.ack(await carol.expect({ type: 2, fp: local }));
+      const delivered = c.app.get(RecordingHandlers).calls.filter((x) => x.startsWith('c2cDelivered:'));
+      expect(delivered).toEqual([...across, local].map((fp) => `c2cDelivered:${fp}`));
+      expect(c.push.stats.crossNodeWaits).toBe(5);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('ignores, counts and logs once what is not a valid envelope of its version on its channel; routing goes on', async () => {
+    const logs = new CapturingLogger();
+    a.app.useLogger(logs);
+    const alice = await a.login('tcp', 'alice');
+    const bob = await b.login('ws', 'bob');
+    await until(online(a, 'bob'));
+    const admin = redis.admin();
+    try {
+      const channel = `{${prefix}}node:a`;
+      const bad = [
+        'not json',
+        '[1,2]',
+        JSON.stringify({ v: 2, from: 'b', requests: [[1, { kind: 'kick', userId: 'alice' }]] }),
+        JSON.stringify({ v: 1, from: 'b', requests: [[1, { kind: 'kick' }]] }),
+        JSON.stringify({ v: 1, from: 'b', requests: [[1, { kind: 'c2c', packet: { type: 2, to: 'alice' } }]] }),
+        JSON.stringify({ v: 1, from: 'b', requests: [[1, { kind: 'format-disk' }]] }),
+        JSON.stringify({ v: 1, requests: [] }),
+        JSON.stringify({ v: 1, from: 'b', replies: 'yes' }),
+      ];
+      for (const text of bad) await redis.publish(admin, channel, text);
+      await until(() => a.push.stats.clusterEnvelopesRejected === bad.length);
+      expect(alice.isOpen).toBe(true); // the version-2 kick was not carried out
+      const warnings = logs.lines('warn').filter((l) => l.includes('ignored a message on its channel'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain('not JSON');
+      const fp = alice.c2c('bob', 'still routed');
+      bob.ack(await bob.expect({ type: 2, fp }));
+      await alice.expect({ type: 4, dataContent: fp });
+    } finally {
+      admin.disconnect();
+    }
   });
 
   it('takes the offline path for a user online nowhere', async () => {
@@ -137,34 +223,41 @@ describeWithRedis('cluster on Redis: two nodes', (redis) => {
     const alice = await a.login('tcp', 'alice');
     const logs = new CapturingLogger();
     a.app.useLogger(logs);
-    (a.app.get<RedisCluster>(IM_CLUSTER) as unknown as { redis: Redis }).redis.disconnect();
+    (a.app.get<RedisCluster>(IM_CLUSTER) as unknown as { redis: Redis | Cluster }).redis.disconnect();
     alice.c2c('bob', 'anyone?');
     await until(() => a.app.get(RecordingHandlers).calls.includes('offline:bob'));
     await alice.expectNothing(200);
     alice.keepalive();
     await alice.expect({ type: 51 });
     // Losing Redis is worth an error line: reported, not thrown.
-    expect(logs.lines('error')).toContainEqual(expect.stringMatching(/^ERROR \[IMCluster\] Redis: /));
+    expect(logs.lines('error')).toContainEqual(expect.stringMatching(/^ERROR \[IMCluster\] Redis\b/));
   });
 
   it('drops the presence of a node that died without cleaning up', async () => {
-    const client = new Redis(redis.url);
+    const client = redis.admin();
     try {
-      await client.hset(`${prefix}presence`, 'ghost', 'crashed-node|123');
+      await client.hset(`{${prefix}}presence`, 'ghost', 'crashed-node|123');
       expect(await a.push.isOnlineAnywhere('ghost')).toBe(false);
-      expect(await client.hexists(`${prefix}presence`, 'ghost')).toBe(0);
+      expect(await client.hexists(`{${prefix}}presence`, 'ghost')).toBe(0);
     } finally {
       client.disconnect();
     }
   });
-});
+}
 
-describeWithRedis('cluster on Redis: clean shutdown', (redis) => {
+describeWithRedis('cluster on Redis: clean shutdown', (redis) =>
+  cleanShutdown({ option: () => redis.url, admin: () => new Redis(redis.url), publish: (c, ch, text) => c.publish(ch, text) }),
+);
+describeWithRedisCluster('cluster on a Redis Cluster: clean shutdown', (rc) =>
+  cleanShutdown({ option: () => ({ nodes: rc.nodes }), admin: () => new Cluster(rc.nodes), publish: (c, ch, text) => c.spublish(ch, text) }),
+);
+
+function cleanShutdown(redis: RedisTarget): void {
   it('logs no error or warning when nodes stop cleanly (shutdown hooks run once)', async () => {
     const logs = new CapturingLogger();
     const prefix = `im-test-${randomBytes(4).toString('hex')}:`;
     const start = (nodeId: string) =>
-      startIMTestingApp({ providers: [RecordingHandlers], logger: logs, im: { cluster: { redis: redis.url, nodeId, keyPrefix: prefix } } });
+      startIMTestingApp({ providers: [RecordingHandlers], logger: logs, im: { cluster: { redis: redis.option(), nodeId, keyPrefix: prefix } } });
     const a = await start('a');
     const b = await start('b');
     try {
@@ -181,11 +274,11 @@ describeWithRedis('cluster on Redis: clean shutdown', (redis) => {
     // The capture saw the nodes' own lines, so silence about errors means something.
     expect(logs.lines('log')).toContainEqual(expect.stringMatching(/\[IMCluster\] node a joined the cluster/));
     expect(logs.lines('error', 'fatal', 'warn')).toEqual([]);
-    const client = new Redis(redis.url);
+    const client = redis.admin();
     try {
-      expect(await client.hlen(`${prefix}presence`)).toBe(0);
+      expect(await client.hlen(`{${prefix}}presence`)).toBe(0);
     } finally {
       client.disconnect();
     }
   });
-});
+}

@@ -67,13 +67,19 @@ export function describeWithRedis(name: string, fn: (redis: RedisHandle) => void
   });
 }
 
+/** Extra settings of a private Redis. */
+export interface RedisServerOptions {
+  /** More redis-server arguments, e.g. `['--enable-debug-command', 'local']` for `DEBUG SLEEP`. */
+  args?: string[];
+}
+
 /** Starts a private Redis; retries on another port if the chosen one was taken meanwhile. */
-export async function startRedisServer(): Promise<TestRedisServer> {
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<TestRedisServer> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePortBelow32768();
     try {
-      return await launch(port);
+      return await launch(port, options.args ?? []);
     } catch (err) {
       lastError = err;
     }
@@ -81,26 +87,26 @@ export async function startRedisServer(): Promise<TestRedisServer> {
   throw lastError;
 }
 
-async function launch(port: number): Promise<TestRedisServer> {
-  let current = await spawnServer(port);
+async function launch(port: number, args: string[]): Promise<TestRedisServer> {
+  let current = await spawnServer(port, args);
   return {
     port,
     url: `redis://${HOST}:${port}`,
     stop: () => current.stop(),
     kill: () => current.kill(),
     restart: async () => {
-      current = await spawnServer(port);
+      current = await spawnServer(port, args);
     },
   };
 }
 
 /** One redis-server process on `port`, answering PING. */
-async function spawnServer(port: number): Promise<{ stop(): Promise<void>; kill(): Promise<void> }> {
+async function spawnServer(port: number, args: string[] = []): Promise<{ stop(): Promise<void>; kill(): Promise<void> }> {
   // Its own working directory, so nothing is written into the repository even if a save is forced.
   const dir = mkdtempSync(path.join(tmpdir(), 'im-test-redis-'));
   const child = spawn(
     BINARY,
-    ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning', '--daemonize', 'no'],
+    ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning', '--daemonize', 'no', ...args],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -160,16 +166,125 @@ function answeredBy(port: number, pid: number | undefined): Promise<boolean> {
   });
 }
 
-/** A port in 20000-32767 that nothing listens on right now (the project's tests listen below 32768). */
-async function freePortBelow32768(): Promise<number> {
+/** A port in `from`-`to` (default 20000-32767) that nothing listens on right now (the project's tests listen below 32768). */
+async function freePortBelow32768(from = 20_000, to = 32_767): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 12_768);
-    const free = await new Promise<boolean>((resolve) => {
-      const server = net.createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, HOST, () => server.close(() => resolve(true)));
-    });
-    if (free) return port;
+    const port = from + Math.floor(Math.random() * (to - from + 1));
+    if (await portFree(port)) return port;
   }
-  throw new Error('no free port found in 20000-32767');
+  throw new Error(`no free port found in ${from}-${to}`);
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, HOST, () => server.close(() => resolve(true)));
+  });
+}
+
+// ------------------------------------------------------------------ Redis Cluster
+
+const CLI = process.env.REDIS_CLI_BIN ?? 'redis-cli';
+let clusterAvailable: boolean | undefined;
+
+/** True when a Redis Cluster can be made here: redis-server 7+ (sharded pub/sub) and redis-cli. */
+export function redisClusterAvailable(): boolean {
+  if (clusterAvailable === undefined) {
+    const version = spawnSync(BINARY, ['--version'], { encoding: 'utf8' });
+    const major = Number(/v=(\d+)\./.exec(version.stdout ?? '')?.[1] ?? 0);
+    clusterAvailable = version.status === 0 && major >= 7 && spawnSync(CLI, ['--version'], { stdio: 'ignore' }).status === 0;
+  }
+  return clusterAvailable;
+}
+
+/** A private Redis Cluster of three masters (no replicas) on 127.0.0.1. */
+export interface TestRedisCluster {
+  readonly nodes: Array<{ host: string; port: number }>;
+  /** Stops every server and waits until they exited. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts three `redis-server --cluster-enabled yes` on free ports (each with its bus port, +10000,
+ * also below 32768), each in its own temp dir, joins them with `redis-cli --cluster create` and
+ * waits until every node reports `cluster_state:ok`. Bounded: fails after 60 s.
+ */
+export async function startRedisCluster(): Promise<TestRedisCluster> {
+  const servers: Array<{ port: number; stop(): Promise<void> }> = [];
+  const stop = async () => void (await Promise.all(servers.map((s) => s.stop())));
+  const deadline = Date.now() + 60_000;
+  try {
+    for (let attempt = 0; servers.length < 3; attempt++) {
+      if (attempt >= 20 || Date.now() > deadline) throw new Error('could not start three cluster-enabled redis-servers');
+      const port = await freePortBelow32768(20_000, 22_767);
+      if (!(await portFree(port + 10_000)) || servers.some((s) => Math.abs(s.port - port) <= 1)) continue;
+      try {
+        const args = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000'];
+        servers.push({ port, ...(await spawnServer(port, args)) });
+      } catch {
+        // Taken meanwhile: another port.
+      }
+    }
+    const create = spawnSync(CLI, ['--cluster', 'create', ...servers.map((s) => `${HOST}:${s.port}`), '--cluster-replicas', '0', '--cluster-yes'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
+    for (const s of servers) {
+      while (!(await clusterStateOk(s.port))) {
+        if (Date.now() > deadline) throw new Error(`Redis Cluster node ${s.port} not ok within 60 s`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { nodes: servers.map((s) => ({ host: HOST, port: s.port })), stop };
+}
+
+function clusterStateOk(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: HOST, port });
+    let reply = '';
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('CLUSTER INFO\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString();
+      if (reply.includes('cluster_known_nodes')) done(reply.includes('cluster_state:ok') && reply.includes('cluster_slots_ok:16384'));
+    });
+  });
+}
+
+/** What a Redis Cluster suite gets: the seed nodes of its private cluster, set before its first test. */
+export interface RedisClusterHandle {
+  nodes: Array<{ host: string; port: number }>;
+}
+
+/**
+ * `describe` with a private three-master Redis Cluster started before the suite and stopped
+ * after it. Without redis-server 7 and redis-cli: `describe.skip`, and one line saying why.
+ */
+export function describeWithRedisCluster(name: string, fn: (cluster: RedisClusterHandle) => void): void {
+  if (!redisClusterAvailable()) {
+    process.stdout.write(`SKIPPED Redis Cluster tests (${name}): needs redis-server 7 or later and redis-cli\n`);
+    describe.skip(name, () => fn({ nodes: [] }));
+    return;
+  }
+  describe(name, () => {
+    const handle: RedisClusterHandle = { nodes: [] };
+    let cluster: TestRedisCluster | undefined;
+    beforeAll(async () => {
+      cluster = await startRedisCluster();
+      handle.nodes.push(...cluster.nodes);
+    }, 90_000);
+    afterAll(() => cluster?.stop());
+    fn(handle);
+  });
 }
