@@ -23,7 +23,7 @@ function arg(name: string, fallback: number): number {
 
 /** ns per C2C message and its ACK through one core. */
 function measure(withMetrics: boolean, messages: number): number {
-  const core = new IMCore(resolveOptions({ clock: new ManualClock(), limits: { packetsPerSecond: 1e9, burst: 1e9 } }));
+  const core = new IMCore(resolveOptions({ clock: new ManualClock(), limits: { packetsPerSecond: 1e9, burst: 1e9, controlPacketsPerSecond: 1e9, controlBurst: 1e9 } }));
   if (withMetrics) {
     const sink = new PrometheusIMMetrics(core, { registry: new Registry() });
     sink.register();
@@ -32,7 +32,7 @@ function measure(withMetrics: boolean, messages: number): number {
   core.setHooks({ verifyLogin: () => 0 });
   const connection = (transport: TransportKind): IMConnection => ({
     transport, remoteAddress: '127.0.0.1', remotePort: 1, connectionless: false, maxOutboundBytes: 65536,
-    idleTimeoutMs: 1e12, write: () => true, close: () => undefined,
+    idleTimeoutMs: 1e12, write: () => true, close: () => undefined, pause: () => undefined, resume: () => undefined, congested: false,
   });
   const alice = core.openSession(connection('tcp'));
   const bob = core.openSession(connection('ws'));

@@ -48,6 +48,7 @@ Options:
   --body BYTES             dataContent size (100)
   --warmup S --duration S --grace S    (3, 15, 5)
   --resend-ms MS --resends N   resend unACKed messages like the SDKs (3000, 2)
+  --messages N             each sender sends N messages in all, e.g. a queue flushed after a reconnect (0: no limit)
   --workers N              generator processes for message scenarios (1)
   --count N --rate R --hold S --keepalive S --per-worker N   connections (5000, 2000/s, 15, 5, 5000)
   --server-workers N       connections-workers: server processes (2); --count defaults to 38,000
@@ -61,6 +62,8 @@ Options:
          --anon-count N --anon-rate R --anon-per-worker N --echo-every S (row 3: 20000, 2000/s, 5000, 3)
   --store memory|off|redis://H:P   the bench server's message store (memory); with Redis, QoS C2C is
                            written through the store before the sender's ACK (crash safety; README "Delivery guarantees")
+  --default-limits         c2c/c2s/echo/push: the bench server keeps the library's default limits (rate, queue)
+                           instead of raising them for load, as the sample app runs
   --server-prof            start the bench server with --cpu-prof (profiles in bench/reports/prof/)
   --out FILE               also write the report to FILE`;
 
@@ -80,6 +83,7 @@ function messagingOptions(kind: MessagingKind, overrides: Partial<MessagingOptio
     durationMs: sec('duration', 15),
     graceMs: sec('grace', 5),
     resendMs: args.num('resend-ms', 3000),
+    messages: args.num('messages', 0),
     maxResends: args.num('resends', 2),
     workers: args.num('workers', 1),
     keepaliveMs: sec('keepalive', 5),
@@ -149,7 +153,7 @@ async function withServer<T>(kind: 'nestjs-im' | 'relay', lifetimeMs: number, bo
   const target =
     kind === 'nestjs-im' && port !== undefined
       ? externalTarget(args.str('host', '127.0.0.1'), { [args.str('transport', 'tcp')]: port, pid: args.num('pid'), push: args.num('push-port') }, args.str('ws-path', '/websocket'))
-      : await startServer(kind, { lifetimeMs, execArgv: kind === 'relay' ? [] : serverExecArgv(), store: args.str('store', 'memory') });
+      : await startServer(kind, { lifetimeMs, execArgv: kind === 'relay' ? [] : serverExecArgv(), store: args.str('store', 'memory'), defaultLimits: args.flag('default-limits') });
   try {
     return await body(target);
   } finally {

@@ -60,7 +60,7 @@ class BenchServerModule {
           udp: o.udp && transports.has('udp') && { host, port: port('udp', 'BENCH_UDP_PORT', 7901) },
           // Load, not abuse: the generators send far past a user's rate and log thousands in
           // from a handful of source addresses, so those limits are raised (not with --default-limits).
-          ...(defaultLimits ? {} : { limits: { packetsPerSecond: 1e6, burst: 1e6, maxQueuedPackets: 1e5, maxUnauthenticatedPerAddress: 1e5, maxUnauthenticated: 1e5 } }),
+          ...(defaultLimits ? {} : { limits: { packetsPerSecond: 1e6, burst: 1e6, controlPacketsPerSecond: 1e6, controlBurst: 1e6, maxQueuedPackets: 1e5, maxUnauthenticatedPerAddress: 1e5, maxUnauthenticated: 1e5 } }),
           ...(o.redis ? { cluster: { redis: o.redis, nodeId: o.nodeId } } : {}),
           metrics: env.BENCH_METRICS === '1',
           store,

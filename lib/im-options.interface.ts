@@ -31,6 +31,11 @@ export interface TcpTransportOptions {
   handshakeTimeoutMs?: number;
   /** Time a closing connection may take to flush before it is destroyed. Default 5000 ms. */
   closeTimeoutMs?: number;
+  /**
+   * Bytes a client may leave unread (the socket's `writableLength`); past it the
+   * session is closed as a slow consumer and its unACKed QoS packets are reported. Default 1 MiB.
+   */
+  maxBufferedBytes?: number;
 }
 
 /** UDP transport options. */
@@ -92,14 +97,29 @@ export interface WsGatewayOptions {
   handshakeTimeoutMs?: number;
   /** Time a closed WebSocket waits for the client's close frame before the socket is destroyed. Default 5000 ms. */
   closeTimeoutMs?: number;
+  /**
+   * Bytes a client may leave unread (`bufferedAmount`); past it the session is
+   * closed as a slow consumer and its unACKed QoS packets are reported. Default 1 MiB.
+   */
+  maxBufferedBytes?: number;
 }
 
 /** Server QoS timing and bounds (PROTOCOL.md §10.4, §10.5). */
 export interface QoSOptions {
-  /** Delay before a retransmission, and from the last one to "lost". Default 4000 (reference window 2-7 s). */
+  /** TCP/WebSocket: delay before a retransmission, and from the last one to "lost". Default 4000 (reference window 2-7 s). */
   retransmitIntervalMs?: number;
-  /** Retransmissions before "lost". Default 1, as the reference. */
+  /** TCP/WebSocket: retransmissions before "lost". Default 1, as the reference. */
   maxRetransmits?: number;
+  /** UDP (a lossy link): delay from the first write to the first retransmission. Default 2000. */
+  udpRetransmitIntervalMs?: number;
+  /** UDP: each further delay is the previous one times this. Default 2. */
+  udpRetransmitBackoff?: number;
+  /** UDP: longest delay between two attempts. Default 8000. */
+  udpMaxRetransmitIntervalMs?: number;
+  /** UDP: retransmissions at most. Default 8. */
+  udpMaxRetransmits?: number;
+  /** UDP: no retransmission later than this after the first write; "lost" one delay after the last. Default 30,000. */
+  udpRetransmitLifetimeMs?: number;
   /** Cap on packets awaiting an ACK. Default 200,000. */
   maxPending?: number;
   /** How long a C2S fingerprint is remembered for dedup. Default 10 min. */
@@ -114,10 +134,22 @@ export interface QoSOptions {
 
 /** Per-session abuse limits; all on by default. */
 export interface LimitsOptions {
-  /** Sustained packets per second per session. Default 200. */
+  /**
+   * Sustained data packets (data, echo, login...) per second per session. Default 200.
+   * Over it a TCP or WebSocket session is no longer read until its budget refills
+   * (the sender slows down, nothing is dropped); a UDP session's excess is dropped.
+   */
   packetsPerSecond?: number;
   /** Burst allowance above the sustained rate. Default 400. */
   burst?: number;
+  /**
+   * ACKs, keepalives and logouts per second per logged-in session, a budget of
+   * their own so that a busy receiver's mandatory ACKs never eat its data budget.
+   * Over it: paused (TCP/WS) or dropped (UDP) as for data. Default 1000.
+   */
+  controlPacketsPerSecond?: number;
+  /** Burst allowance above `controlPacketsPerSecond`. Default 2000. */
+  controlBurst?: number;
   /** Packets that may wait behind an asynchronous handler before the session is dropped. Default 1000. */
   maxQueuedPackets?: number;
   /** Bytes (UTF-16 length) that may wait behind an asynchronous handler before the session is dropped. Default 1 MiB. */
@@ -211,6 +243,11 @@ export interface IMModuleOptions {
   clock?: Clock;
   /** Timer tick in ms (QoS and idle checks). Default 100. */
   tickMs?: number;
+  /**
+   * Graceful shutdown: how long to wait for the ACKs of packets written to
+   * connected users before they are handed over as undelivered. Default 5000 ms.
+   */
+  drainTimeoutMs?: number;
   /** Prometheus metrics (needs the `prom-client` package); `true` for the defaults. Off by default. */
   metrics?: IMMetricsOptions | boolean;
   /** The message store (README "Delivery guarantees"). Default `'memory'`. */
@@ -234,6 +271,7 @@ export interface ResolvedIMOptions {
   manualStart: boolean;
   clock?: Clock;
   tickMs: number;
+  drainTimeoutMs: number;
   metrics?: IMMetricsOptions;
   store: IMStoreSetting;
   storeLimits: Required<StoreLimitsOptions>;

@@ -28,6 +28,7 @@ function applyDefaults(o: IMModuleOptions): ResolvedIMOptions {
       tls: o.tcp?.tls,
       handshakeTimeoutMs: o.tcp?.handshakeTimeoutMs ?? 10_000,
       closeTimeoutMs: o.tcp?.closeTimeoutMs ?? 5000,
+      maxBufferedBytes: o.tcp?.maxBufferedBytes ?? 1024 * 1024,
     },
     udp: o.udp === false ? false : {
       port: o.udp?.port ?? DEFAULT_PORTS.udp,
@@ -51,10 +52,16 @@ function applyDefaults(o: IMModuleOptions): ResolvedIMOptions {
       tls: o.ws?.tls,
       handshakeTimeoutMs: o.ws?.handshakeTimeoutMs ?? 10_000,
       closeTimeoutMs: o.ws?.closeTimeoutMs ?? 5000,
+      maxBufferedBytes: o.ws?.maxBufferedBytes ?? 1024 * 1024,
     },
     qos: {
       retransmitIntervalMs: o.qos?.retransmitIntervalMs ?? 4000,
       maxRetransmits: o.qos?.maxRetransmits ?? 1,
+      udpRetransmitIntervalMs: o.qos?.udpRetransmitIntervalMs ?? 2000,
+      udpRetransmitBackoff: o.qos?.udpRetransmitBackoff ?? 2,
+      udpMaxRetransmitIntervalMs: o.qos?.udpMaxRetransmitIntervalMs ?? 8000,
+      udpMaxRetransmits: o.qos?.udpMaxRetransmits ?? 8,
+      udpRetransmitLifetimeMs: o.qos?.udpRetransmitLifetimeMs ?? 30_000,
       maxPending: o.qos?.maxPending ?? 200_000,
       dedupTtlMs: o.qos?.dedupTtlMs ?? 10 * 60_000,
       dedupMaxEntries: o.qos?.dedupMaxEntries ?? 200_000,
@@ -64,6 +71,8 @@ function applyDefaults(o: IMModuleOptions): ResolvedIMOptions {
     limits: {
       packetsPerSecond: o.limits?.packetsPerSecond ?? 200,
       burst: o.limits?.burst ?? 400,
+      controlPacketsPerSecond: o.limits?.controlPacketsPerSecond ?? 1000,
+      controlBurst: o.limits?.controlBurst ?? 2000,
       maxQueuedPackets: o.limits?.maxQueuedPackets ?? 1000,
       maxQueuedBytes: o.limits?.maxQueuedBytes ?? 1024 * 1024,
       maxCrossNodeInFlight: o.limits?.maxCrossNodeInFlight ?? 100,
@@ -90,6 +99,7 @@ function applyDefaults(o: IMModuleOptions): ResolvedIMOptions {
     manualStart: o.manualStart ?? false,
     clock: o.clock,
     tickMs: o.tickMs ?? 100,
+    drainTimeoutMs: o.drainTimeoutMs ?? 5000,
     metrics: o.metrics === true ? {} : o.metrics || undefined,
     store: o.store ?? 'memory',
     storeLimits: {

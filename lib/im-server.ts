@@ -121,7 +121,12 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
     return this.started;
   }
 
-  /** Stops accepting, closes every session and reports pending QoS packets lost. */
+  /**
+   * Graceful drain (issue 11): stops accepting, processes only ACKs, keepalives
+   * and logouts, waits up to `drainTimeoutMs` for outstanding ACKs, hands what
+   * is still unACKed over as undelivered, then closes every session (TCP after
+   * flushing, WebSocket with a 1001 close frame).
+   */
   async beforeApplicationShutdown(): Promise<void> {
     await this.stop();
   }
@@ -150,11 +155,18 @@ export class IMServer implements OnApplicationBootstrap, BeforeApplicationShutdo
 
   private async stopOnce(): Promise<void> {
     this.unwatchHttpServer?.();
-    const closing = this.listeners.map(({ listener }) => listener.close());
+    for (const { listener } of this.listeners) listener.stopAccepting();
     // Before the sessions close: unhandled inbound messages go back to the queue instead of the offline path.
     await this.bridge?.stop();
+    const sessions = this.core.sessionCount;
+    const report = await this.core.drain(this.options.drainTimeoutMs);
     this.core.closeAll('shutdown');
-    await Promise.all(closing);
+    await Promise.all(this.listeners.map(({ listener }) => listener.close()));
+    if (sessions > 0 || report.delivered + report.stored + report.lost > 0) {
+      this.logger.log(
+        `shutdown: ${sessions} sessions closed; packets awaiting an ACK: ${report.delivered} delivered while draining, ${report.stored} stored, ${report.lost} lost`,
+      );
+    }
     await this.cluster?.stop();
     this.core.stop();
     // After the sessions closed: their unacknowledged packets are being written to the store.

@@ -5,6 +5,7 @@ import { IMBridge } from './bridge/im-bridge';
 import { IM_CLUSTER } from './cluster/cluster.constants';
 import { RedisCluster } from './cluster/redis-cluster';
 import { IMCore } from './core/im-core';
+import { qosOutcomeDeadlineMs } from './qos/retransmit-policy';
 import { IMHandlerExplorer } from './handlers/im-handler-explorer';
 import { ConfigurableModuleClass, IM_MODULE_OPTIONS, IM_RESOLVED_OPTIONS } from './im-module-definition';
 import { IMModuleOptions, ResolvedIMOptions } from './im-options.interface';
@@ -26,7 +27,7 @@ import { PushService } from './push/push.service';
     {
       provide: IM_CLUSTER,
       useFactory: (o: ResolvedIMOptions, core: IMCore) =>
-        o.cluster ? new RedisCluster(core, o.cluster, o.qos.retransmitIntervalMs * (o.qos.maxRetransmits + 2)) : null,
+        o.cluster ? new RedisCluster(core, o.cluster, qosOutcomeDeadlineMs(o.qos)) : null,
       inject: [IM_RESOLVED_OPTIONS, IMCore],
     },
     {

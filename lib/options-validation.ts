@@ -21,7 +21,7 @@ const RULES: Record<'tcp' | 'udp' | 'ws' | 'qos' | 'limits' | 'storeLimits', Rec
   storeLimits: { maxPerUser: COUNT, maxTotal: COUNT, ttlMs: POSITIVE, readBatch: { min: 1, max: 10_000 } },
   tcp: {
     port: PORT, idleTimeoutMs: POSITIVE, maxFrameBytes: POSITIVE, maxOutboundBytes: POSITIVE, maxConnections: COUNT,
-    backlog: COUNT, handshakeTimeoutMs: POSITIVE, closeTimeoutMs: { min: 0 },
+    backlog: COUNT, handshakeTimeoutMs: POSITIVE, closeTimeoutMs: { min: 0 }, maxBufferedBytes: POSITIVE,
   },
   udp: {
     port: PORT, idleTimeoutMs: POSITIVE, maxDatagramBytes: POSITIVE, maxOutboundBytes: POSITIVE, maxSessions: COUNT,
@@ -29,14 +29,17 @@ const RULES: Record<'tcp' | 'udp' | 'ws' | 'qos' | 'limits' | 'storeLimits', Rec
   },
   ws: {
     idleTimeoutMs: POSITIVE, maxPayloadBytes: POSITIVE, maxOutboundBytes: POSITIVE, maxConnections: COUNT,
-    handshakeTimeoutMs: POSITIVE, closeTimeoutMs: { min: 0 },
+    handshakeTimeoutMs: POSITIVE, closeTimeoutMs: { min: 0 }, maxBufferedBytes: POSITIVE,
   },
   qos: {
-    retransmitIntervalMs: POSITIVE, maxRetransmits: { min: 0 }, maxPending: COUNT, dedupTtlMs: POSITIVE,
+    retransmitIntervalMs: POSITIVE, maxRetransmits: { min: 0 }, udpRetransmitIntervalMs: POSITIVE,
+    udpRetransmitBackoff: { min: 1, fractional: true }, udpMaxRetransmitIntervalMs: POSITIVE, udpMaxRetransmits: { min: 0 },
+    udpRetransmitLifetimeMs: { min: 0 }, maxPending: COUNT, dedupTtlMs: POSITIVE,
     dedupMaxEntries: COUNT, dedupMaxBytes: POSITIVE, dedupMaxEntriesPerUser: COUNT,
   },
   limits: {
-    packetsPerSecond: RATE, burst: { min: 1, fractional: true }, maxQueuedPackets: COUNT, maxQueuedBytes: POSITIVE, maxCrossNodeInFlight: COUNT,
+    packetsPerSecond: RATE, burst: { min: 1, fractional: true }, controlPacketsPerSecond: RATE,
+    controlBurst: { min: 1, fractional: true }, maxQueuedPackets: COUNT, maxQueuedBytes: POSITIVE, maxCrossNodeInFlight: COUNT,
     maxFingerprintLength: { min: 36 }, maxUserIdLength: POSITIVE, loginTimeoutMs: POSITIVE,
     anonymousPacketsPerSecond: RATE, anonymousBurst: { min: 1, fractional: true }, maxUnauthenticated: COUNT,
     maxUnauthenticatedPerAddress: COUNT, fdReserve: { min: 0 }, loginFailuresPerAddress: COUNT,
@@ -68,6 +71,7 @@ export function validateOptions(o: ResolvedIMOptions): void {
   const storeOk = store === false || store === 'memory'
     || (typeof store === 'object' && store !== null && (typeof (store as { append?: unknown }).append === 'function' || 'redis' in store));
   if (!storeOk) problems.push(`store must be 'memory', false, { redis } or an IMMessageStore (got ${JSON.stringify(store)})`);
+  if (!(Number.isInteger(o.drainTimeoutMs) && o.drainTimeoutMs >= 0)) problems.push(`drainTimeoutMs must be an integer ≥ 0 (got ${JSON.stringify(o.drainTimeoutMs)})`);
   if (problems.length) throw new Error(`nestjs-im: invalid options: ${problems.join('; ')}`);
 }
 

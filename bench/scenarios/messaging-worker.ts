@@ -29,6 +29,8 @@ export interface MessagingWorkerConfig {
   graceMs: number;
   /** Resend a message not ACKed after this long (the SDKs: about 3 s). */
   resendMs: number;
+  /** Messages each sender sends in all (a client flushing its queue after a reconnect); 0: no limit. */
+  messages: number;
   /** Resends before a message is given up and its window slot freed (the SDKs: 2). */
   maxResends: number;
   userPrefix: string;
@@ -87,7 +89,7 @@ export async function messagingWorker(channel: WorkerChannel, cfg: MessagingWork
     st.sender.link.write(st.packet.make(seq));
   };
   const fill = (st: Stream) => {
-    while (running && st.inflight < cfg.window) send(st);
+    while (running && st.inflight < cfg.window && (cfg.messages === 0 || st.seq < cfg.messages)) send(st);
   };
 
   const onAck = (st: Stream, buf: Buffer, at: number) => {

@@ -17,6 +17,8 @@ export interface MessagingOptions {
   durationMs: number;
   graceMs: number;
   resendMs: number;
+  /** Messages per sender in all; 0: as many as the window allows for the duration. */
+  messages: number;
   maxResends: number;
   /** Generator processes. */
   workers: number;
@@ -89,6 +91,7 @@ export async function runMessaging(target: Target, o: MessagingOptions): Promise
     durationMs: o.durationMs,
     graceMs: o.graceMs,
     resendMs: o.resendMs,
+    messages: o.messages,
     maxResends: o.maxResends,
     userPrefix: `${run}w${i}`,
     keepaliveMs: o.keepaliveMs,
@@ -128,7 +131,7 @@ export async function runMessaging(target: Target, o: MessagingOptions): Promise
 }
 
 /** Counters of the bench server that signal trouble (retransmits, limits, bad input...), when not zero. */
-const TROUBLE = ['badInput', 'unknownType', 'notLoggedIn', 'forgedSender', 'rateLimited', 'queueOverflow', 'loginsRefused', 'kicks',
+const TROUBLE = ['badInput', 'unknownType', 'notLoggedIn', 'forgedSender', 'rateLimited', 'readPauses', 'slowConsumers', 'queueOverflow', 'loginsRefused', 'kicks',
   'c2cOffline', 'c2sDuplicates', 'outboundTooLarge', 'retransmits', 'lost', 'idleTimeouts', 'handlerErrors'];
 
 async function serverCounters(target: Target): Promise<string[]> {

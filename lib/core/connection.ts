@@ -1,3 +1,4 @@
+import type { IMCloseReason } from '../metrics/close-reason';
 import type { TransportKind } from '../protocol/transport-kind';
 export type { TransportKind };
 
@@ -19,8 +20,20 @@ export interface IMConnection {
   readonly maxOutboundBytes: number;
   /** Idle timeout for this session, in ms. */
   readonly idleTimeoutMs: number;
-  /** Writes one encoded packet; `false` when the connection can no longer write. */
+  /**
+   * Writes one encoded packet; `false` when the connection can no longer write
+   * or the peer left more than its bound unread (then {@link congested} is true).
+   */
   write(body: string): boolean;
+  /** The peer has more than the transport's `maxBufferedBytes` unread (a slow consumer); always false for UDP. */
+  readonly congested: boolean;
   /** Ends the session after pending writes; for UDP, forgets the peer. */
-  close(reason: string): void;
+  close(reason: IMCloseReason): void;
+  /**
+   * Stops reading from the peer (backpressure: the session is over its packet
+   * budget); frames already read may still arrive. A no-op for UDP, which drops instead.
+   */
+  pause(): void;
+  /** Reads from the peer again after {@link pause}. */
+  resume(): void;
 }

@@ -3,20 +3,21 @@ import { Subject } from 'rxjs';
 import { IMErrorDefinition, IMErrors } from '../errors/im-error-codes';
 import { ResolvedIMOptions } from '../im-options.interface';
 import { Packet } from '../protocol/packet';
-import { decodePacket, encodePacket } from '../protocol/packet-codec';
+import { DecodeResult, decodePacket, encodePacket } from '../protocol/packet-codec';
 import { NO_USER_ID, PacketType, SERVER_USER_ID } from '../protocol/packet-type';
 import {
   ackPacket, errorResponse, keepaliveResponse, kickoutPacket, LoginInfo, loginResponse, parseLoginInfo,
 } from '../protocol/payloads';
 import { KickoutCode, NO_KICK, ProtocolErrorCode } from '../protocol/protocol-codes';
 import { QoSEntry, QoSOutcome, SendQoSTable } from '../qos/send-qos-table';
+import { RetransmitPolicy, retransmitPolicies } from '../qos/retransmit-policy';
 import { ReceiveDedupTable } from '../qos/receive-dedup-table';
 import { AbuseLog } from './abuse-log';
 import { Admission } from './admission';
 import { BridgePort } from './bridge-port';
 import type { IMClusterPort } from './cluster-port';
 import type { DeliveryResult, DeliveryStatus } from './delivery-result';
-import { closeReasonOf } from '../metrics/close-reason';
+import { closeReasonOf, IMCloseReason } from '../metrics/close-reason';
 import { IMMetrics, NOOP_METRICS } from '../metrics/im-metrics';
 import { Clock, ClockTimer, SystemClock } from './clock';
 import { IMConnection, TransportKind } from './connection';
@@ -35,6 +36,19 @@ import { AppendResult, IMMessageStore, StoreRefusalReason } from '../store/messa
 import { createMessageStore } from '../store/create-message-store';
 
 export type { DeliveryResult, DeliveryStatus } from './delivery-result';
+
+/** What a graceful drain did with the packets awaiting an ACK. */
+export interface DrainReport {
+  /** ACKed while draining. */
+  readonly delivered: number;
+  /** Handed to the message store (none without one). */
+  readonly stored: number;
+  /** Reported lost (`@OnMessagesLost`, PushService `lost`). */
+  readonly lost: number;
+}
+
+/** ACKs, keepalives and logouts: mandatory for the client, cheap for the server; they have a budget of their own. */
+const CONTROL_TYPES: ReadonlySet<number> = new Set([PacketType.ACK, PacketType.KEEPALIVE, PacketType.LOGOUT]);
 
 const isThenable = (v: unknown): v is Promise<unknown> =>
   typeof v === 'object' && v !== null && typeof (v as Promise<unknown>).then === 'function';
@@ -64,9 +78,13 @@ export class IMCore implements IMSessionSink, IMClusterPort {
   private bridge?: BridgePort;
   private readonly logger = new Logger('IMCore');
   private readonly sendQoS: SendQoSTable;
+  /** Retransmission policy by the recipient's transport. */
+  private readonly policies: Readonly<Record<TransportKind, RetransmitPolicy>>;
   private readonly dedup: ReceiveDedupTable;
   private readonly idleWheel: TimerWheel<Session>;
   private readonly sessions = new Set<Session>();
+  /** Stream sessions not read until their packet budget refills (backpressure). */
+  private readonly pausedSessions = new Set<Session>();
   private readonly admission: Admission;
   private readonly loginThrottle: LoginThrottle;
   private readonly abuse: AbuseLog;
@@ -80,16 +98,19 @@ export class IMCore implements IMSessionSink, IMClusterPort {
   private readonly storeOps = new Set<Promise<unknown>>();
   /** How to settle a stored-capable push once the store answered ('stored' or 'lost'). */
   private readonly storedSettle = new WeakMap<QoSEntry, (status: DeliveryStatus) => void>();
+  /** Shutting down: only ACKs, keepalives and logouts are processed (see drain()). */
+  private draining = false;
 
   constructor(private readonly options: ResolvedIMOptions) {
     this.clock = options.clock ?? new SystemClock();
     const now = this.clock.now();
     this.sendQoS = new SendQoSTable(options.qos, {
       retransmit: (e) => this.retransmit(e),
-      lost: (es) => this.undelivered(es, 'no ACK'),
+      lost: (es) => this.undelivered(es, 'retransmit-exhausted'),
     });
     ({ store: this.store, owned: this.ownsStore } = createMessageStore(options, () => this.clock.now()));
     const { qos, limits } = options;
+    this.policies = retransmitPolicies(qos);
     this.dedup = new ReceiveDedupTable({
       ttlMs: qos.dedupTtlMs, maxEntries: qos.dedupMaxEntries, maxBytes: qos.dedupMaxBytes, maxEntriesPerUser: qos.dedupMaxEntriesPerUser,
     });
@@ -134,16 +155,17 @@ export class IMCore implements IMSessionSink, IMClusterPort {
   tick(): void {
     const now = this.clock.now();
     this.idleWheel.advance(now);
+    this.resumePaused();
     this.sendQoS.tick(now);
     this.dedup.purge(now);
   }
 
-  /** Stops timers and stores (durable store) or reports lost every pending QoS packet. */
+  /** Stops timers and hands every pending QoS packet over as undelivered ('shutdown'): kept by a durable store, else reported lost. */
   stop(): void {
     this.shuttingDown = true;
     this.ticker?.cancel();
     this.ticker = undefined;
-    this.sendQoS.failAll();
+    this.undelivered(this.sendQoS.takeAll(), 'shutdown');
     this.idleWheel.clear();
   }
 
@@ -191,7 +213,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     if (verdict.evict) {
       this.stats.unauthenticatedEvicted++;
       this.abuse.process(IMErrors.UNAUTHENTICATED_EVICTED.id, `${verdict.evict} closed: ${this.options.limits.maxUnauthenticated} sessions have not logged in`);
-      this.closeSession(verdict.evict, IMErrors.UNAUTHENTICATED_EVICTED.id);
+      this.closeSession(verdict.evict, 'evicted', IMErrors.UNAUTHENTICATED_EVICTED.id);
     }
     return null;
   }
@@ -206,7 +228,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
   /** A transport opened a session (TCP accept, WebSocket upgrade, first UDP datagram). */
   openSession(connection: IMConnection): Session {
     const now = this.clock.now();
-    const session = new Session(connection, now, this.options.limits.anonymousBurst);
+    const session = new Session(connection, now, this.options.limits.anonymousBurst, this.options.limits.controlBurst);
     this.sessions.add(session);
     this.admission.opened(session);
     this.metrics.connectionOpened(connection.transport);
@@ -221,15 +243,15 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     session.lastActivity = now;
     this.stats.packetsIn++;
     if (session.connection.connectionless) session.lastInboundBytes = Buffer.byteLength(text);
-    if (!this.takeToken(session, now)) return;
-    if (session.busy) {
+    // Behind an asynchronous handler, or read before a pause took effect: wait in order.
+    if (session.busy || session.paused) {
       const queue = (session.queue ??= []);
       const { maxQueuedPackets, maxQueuedBytes } = this.options.limits;
       if (queue.length >= maxQueuedPackets || session.queuedChars + text.length > maxQueuedBytes) {
         this.stats.queueOverflow++;
         this.metrics.rateLimited(session.transport, IMErrors.QUEUE_OVERFLOW.id);
         this.abuse.session(session, IMErrors.QUEUE_OVERFLOW.id, 'closing');
-        this.closeSession(session, IMErrors.QUEUE_OVERFLOW.id);
+        this.closeSession(session, 'queue-overflow', IMErrors.QUEUE_OVERFLOW.id);
         return;
       }
       session.queuedChars += text.length;
@@ -253,28 +275,69 @@ export class IMCore implements IMSessionSink, IMClusterPort {
   connectionClosed(session: Session): void {
     if (!this.sessions.delete(session)) return;
     this.admission.closed(session);
-    this.metrics.connectionClosed(session.transport, 'peer-closed');
+    session.closeReason ??= 'peer-closed';
+    this.metrics.connectionClosed(session.transport, session.closeReason);
     session.closed = true;
     session.queue = null;
     this.detach(session, session.kickCode, 'connection closed');
   }
 
-  /** Ends a session: detaches its user and closes (TCP/WS) or forgets (UDP) the connection. */
-  closeSession(session: Session, reason: string): void {
+  /**
+   * Ends a session: detaches its user and closes (TCP/WS) or forgets (UDP) the
+   * connection. `detail`: the text of the `offline` event's `reason` and of the
+   * log line (an error id, or the reason itself).
+   */
+  closeSession(session: Session, reason: IMCloseReason, detail: string = reason): void {
     if (session.closed) return;
-    this.logger.debug(sessionLog(session, 'closing', reason));
+    this.logger.debug(sessionLog(session, 'closing', detail, reason));
     session.closed = true;
+    session.closeReason = reason;
     session.queue = null;
-    this.detach(session, session.kickCode, reason);
+    this.detach(session, session.kickCode, detail);
     if (this.sessions.delete(session)) this.admission.closed(session);
-    this.metrics.connectionClosed(session.transport, closeReasonOf(reason));
+    this.metrics.connectionClosed(session.transport, reason);
     session.connection.close(reason);
   }
 
   /** Closes every session (graceful shutdown). */
-  closeAll(reason: string): void {
+  closeAll(reason: IMCloseReason): void {
     this.shuttingDown = true;
     for (const s of [...this.sessions]) this.closeSession(s, reason);
+  }
+
+  /**
+   * Graceful shutdown, first half (issue 11): from now on only ACKs, keepalives
+   * and logouts are processed (anything else is left un-ACKed for the client to
+   * resend to another server); waits up to `timeoutMs` (real time) for the ACKs
+   * of packets whose recipient is still connected here, then hands what is still
+   * unACKed to {@link undelivered} ('shutdown'). The caller closes the sessions.
+   */
+  async drain(timeoutMs: number): Promise<DrainReport> {
+    this.draining = true;
+    const delivered0 = this.stats.delivered;
+    const deadline = Date.now() + timeoutMs;
+    // Bounded by the deadline; polls because an ACK settles the table from any session.
+    while (Date.now() < deadline && this.awaitingConnectedAck()) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(20, Math.max(1, deadline - Date.now()))));
+    }
+    const lost0 = this.stats.lost;
+    // From here a store that dies with the process keeps nothing: what it would get is reported lost.
+    this.shuttingDown = true;
+    const handedOver = this.sendQoS.takeAll();
+    this.undelivered(handedOver, 'shutdown');
+    // A durable store's answers, so that what it refused is counted as lost.
+    await Promise.allSettled([...this.storeOps]);
+    const lost = this.stats.lost - lost0;
+    return { delivered: this.stats.delivered - delivered0, stored: handedOver.length - lost, lost };
+  }
+
+  /** Some packet awaits an ACK from a user still connected here (an ACK can still come). */
+  private awaitingConnectedAck(): boolean {
+    for (const userId of this.sendQoS.recipients()) {
+      const session = this.online.get(userId);
+      if (session && !session.closed) return true;
+    }
+    return false;
   }
 
   // ---------------------------------------------------------------- server side API
@@ -319,7 +382,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
         // Given up on, a storable push is settled by undelivered() once the store answered.
         if (outcome === 'lost' && this.store && (e.storable || e.stored)) return;
         settle(outcome);
-      });
+      }, this.policies[target.transport]);
       if (!entry) {
         reject(new Error(`fp ${fp} is already awaiting an ACK from ${userId}`));
         return;
@@ -345,12 +408,13 @@ export class IMCore implements IMSessionSink, IMClusterPort {
   }
 
   /** Writes a routed packet, or holds it behind the user's stored backlog being written at login. */
+  /** Writes to a recipient, or queues behind its stored backlog while that is being written (per-recipient order). */
   private writeTo(target: Session, body: string): boolean {
     if (target.held) {
       target.held.push(body);
       return true;
     }
-    return target.connection.write(body);
+    return this.send(target, body);
   }
 
   /** A user online nowhere here: across the bridge if there is one, else offline. */
@@ -397,9 +461,16 @@ export class IMCore implements IMSessionSink, IMClusterPort {
   // ---------------------------------------------------------------- dispatch
 
   private process(session: Session, text: string): void {
+    const decoded = decodePacket(text, { lenient: this.options.lenientJson });
+    if (!this.admitPacket(session, decoded, text)) return;
+    // Draining: what a client sends now is not ACKed, so its own QoS keeps it for the next server.
+    if (this.draining && !(decoded.ok && CONTROL_TYPES.has(decoded.packet.type))) {
+      this.stats.drainIgnored++;
+      return;
+    }
     let result: Promise<unknown> | void;
     try {
-      result = this.dispatch(session, text);
+      result = this.dispatch(session, decoded);
     } catch (err) {
       this.handlerFailed(session, err);
       return;
@@ -412,12 +483,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     session.busy = true;
     const resume = () => {
       session.busy = false;
-      const queue = session.queue;
-      while (!session.busy && !session.closed && queue && queue.length > 0) {
-        const text = queue.shift() as string;
-        session.queuedChars -= text.length;
-        this.process(session, text);
-      }
+      this.drainQueue(session);
     };
     pending.then(resume, (err) => {
       this.handlerFailed(session, err);
@@ -425,8 +491,58 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     });
   }
 
-  private dispatch(session: Session, text: string): Promise<unknown> | void {
-    const decoded = decodePacket(text, { lenient: this.options.lenientJson });
+  /** Processes queued packets in order until the queue is empty, a handler is pending or the budget runs out. */
+  private drainQueue(session: Session): void {
+    const queue = session.queue;
+    while (!session.busy && !session.closed && !session.paused && queue && queue.length > 0) {
+      const text = queue.shift() as string;
+      session.queuedChars -= text.length;
+      this.process(session, text);
+    }
+  }
+
+  /**
+   * The packet budget (issue 11): ACKs, keepalives and logouts of a logged-in
+   * session spend a budget of their own, everything else the data budget. Over
+   * budget, a TCP or WebSocket session keeps the packet (first in its queue) and
+   * stops being read until the tick finds the budget refilled; UDP drops it.
+   */
+  private admitPacket(session: Session, decoded: DecodeResult, text: string): boolean {
+    const now = this.clock.now();
+    const control = session.authenticated && decoded.ok && CONTROL_TYPES.has(decoded.packet.type);
+    if (control ? this.takeControlToken(session, now) : this.takeToken(session, now)) return true;
+    if (session.connection.connectionless) {
+      this.rateLimited(session, now);
+      return false;
+    }
+    const queue = (session.queue ??= []);
+    queue.unshift(text);
+    session.queuedChars += text.length;
+    if (!session.paused) {
+      session.paused = true;
+      session.paced = true;
+      this.pausedSessions.add(session);
+      this.stats.readPauses++;
+      this.metrics.rateLimited(session.transport, IMErrors.READ_PAUSED.id);
+      this.abuse.session(session, IMErrors.READ_PAUSED.id, control ? '(ACKs, keepalives)' : '');
+      session.connection.pause();
+    }
+    return false;
+  }
+
+  /** Tick: sessions paused for their budget drain what they queued and, once it is gone, are read again. */
+  private resumePaused(): void {
+    if (this.pausedSessions.size === 0) return;
+    for (const session of [...this.pausedSessions]) {
+      this.pausedSessions.delete(session);
+      session.paused = false;
+      if (session.closed) continue;
+      this.drainQueue(session);
+      if (!session.paused && !session.closed) session.connection.resume();
+    }
+  }
+
+  private dispatch(session: Session, decoded: DecodeResult): Promise<unknown> | void {
     if (!decoded.ok) return this.badInput(session, decoded.error, decoded.detail);
     const p = decoded.packet;
     this.metrics.packetIn(session.transport, p.type);
@@ -462,7 +578,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     this.metrics.badInput(session.transport, error.id);
     this.abuse.session(session, error.id, detail);
     // The reference answers bad input by closing (TCP/WS); on UDP we keep the session.
-    if (!session.connection.connectionless) this.closeSession(session, error.id);
+    if (!session.connection.connectionless) this.closeSession(session, 'bad-input', error.id);
   }
 
   /** Type 1, 2 or 4 before login: error 301 quoting the packet, then close (TCP/WS). */
@@ -470,7 +586,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     this.stats.notLoggedIn++;
     this.metrics.refused(session.transport, IMErrors.NOT_LOGGED_IN.id);
     this.write(session, errorResponse(ProtocolErrorCode.NOT_LOGGED_IN, encodePacket(p)));
-    if (!session.connection.connectionless) this.closeSession(session, IMErrors.NOT_LOGGED_IN.id);
+    if (!session.connection.connectionless) this.closeSession(session, 'not-logged-in', IMErrors.NOT_LOGGED_IN.id);
   }
 
   private takeToken(session: Session, now: number): boolean {
@@ -480,19 +596,30 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     const burst = anonymous ? limits.anonymousBurst : limits.burst;
     session.tokens = Math.min(burst, session.tokens + ((now - session.tokensAt) * packetsPerSecond) / 1000);
     session.tokensAt = now;
-    if (session.tokens >= 1) {
-      session.tokens -= 1;
-      return true;
-    }
+    if (session.tokens < 1) return false;
+    session.tokens -= 1;
+    return true;
+  }
+
+  private takeControlToken(session: Session, now: number): boolean {
+    const { controlPacketsPerSecond, controlBurst } = this.options.limits;
+    session.controlTokens = Math.min(controlBurst, session.controlTokens + ((now - session.controlTokensAt) * controlPacketsPerSecond) / 1000);
+    session.controlTokensAt = now;
+    if (session.controlTokens < 1) return false;
+    session.controlTokens -= 1;
+    return true;
+  }
+
+  /** A UDP packet over budget is dropped (the clients retransmit): counted, logged, and the client told at most once a second. */
+  private rateLimited(session: Session, now: number): void {
     this.stats.rateLimited++;
     this.metrics.rateLimited(session.transport, IMErrors.RATE_LIMITED.id);
-    this.abuse.session(session, IMErrors.RATE_LIMITED.id, anonymous ? '(not logged in)' : '');
+    this.abuse.session(session, IMErrors.RATE_LIMITED.id, session.authenticated ? '' : '(not logged in)');
     // Tell the client at most once a second, so a flood is not answered by a flood.
     if (now - session.limitedNoticeAt >= 1000) {
       session.limitedNoticeAt = now;
       this.sendError(session, IMErrors.RATE_LIMITED.wireCode, IMErrors.RATE_LIMITED.message());
     }
-    return false;
   }
 
   // ---------------------------------------------------------------- login (§7)
@@ -503,7 +630,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
       if (parsed.reason === 'malformed') return this.badInput(session, IMErrors.BAD_LOGIN_INFO, 'not a JSON object');
       // QUIRK-19: refused silently; TCP/WS close, a UDP session may log in later.
       this.logger.debug(sessionLog(session, 'no loginUserId', IMErrors.BAD_LOGIN_INFO.id));
-      if (!session.connection.connectionless) this.closeSession(session, IMErrors.BAD_LOGIN_INFO.id);
+      if (!session.connection.connectionless) this.closeSession(session, 'bad-input', IMErrors.BAD_LOGIN_INFO.id);
       return;
     }
     const info = parsed.info;
@@ -553,7 +680,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     this.stats.loginsRefused++;
     this.metrics.login(session.transport, 'refused');
     this.write(session, loginResponse(code, '', -1));
-    if (!session.connection.connectionless) this.closeSession(session, IMErrors.LOGIN_REFUSED.id);
+    if (!session.connection.connectionless) this.closeSession(session, 'login-refused', IMErrors.LOGIN_REFUSED.id);
   }
 
   /** §7.1 steps 6-7: response, duplicate-login rules, online table, login-success hook. */
@@ -563,7 +690,8 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     const firstLoginTime = clientTime <= 0 ? this.clock.now() : clientTime;
     // The response to a successful login is exempt from the UDP no-amplification cap.
     this.metrics.packetOut(session.transport, PacketType.LOGIN_RESPONSE);
-    session.connection.write(this.encode(loginResponse(0, userId, firstLoginTime)));
+    this.send(session, this.encode(loginResponse(0, userId, firstLoginTime)));
+    if (session.closed) return; // a slow consumer
     const old = this.online.get(userId);
     if (old && old !== session && this.resolveDuplicate(old, clientTime) === 'stale') {
       // A stale device (QUIRK-13, replicated): it got code 0, now it is kicked and never logs in.
@@ -613,7 +741,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     this.stats.kicks++;
     this.write(session, kickoutPacket(userId, KickoutCode.DUPLICATE_LOGIN));
     session.kickCode = KickoutCode.DUPLICATE_LOGIN;
-    if (!session.connection.connectionless) this.closeSession(session, 'stale login');
+    if (!session.connection.connectionless) this.closeSession(session, 'stale-login', 'stale login');
   }
 
   /** QUIRK-2 fix: the same device reconnected; its stale connection is closed without a kick-out. */
@@ -644,7 +772,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     // Unacknowledged packets of a session that ended: kept for the next login (or reported lost).
     const pending = this.sendQoS.takeRecipient(userId);
     if (pending.length > 0) this.undelivered(pending, `session ended (${reason})`);
-    if (this.events.observed) this.events.next({ type: 'offline', userId, session, kickCode, reason });
+    if (this.events.observed) this.events.next({ type: 'offline', userId, session, kickCode, reason, closeReason: session.closeReason });
     this.fireAndForget(this.hooks.logout?.(userId, session, kickCode));
   }
 
@@ -678,6 +806,13 @@ export class IMCore implements IMSessionSink, IMClusterPort {
       const verdict = this.hooks.beforeC2S?.(p, session);
       if (isThenable(verdict)) return verdict.then((v) => this.c2s(session, p, v));
       return this.c2s(session, p, verdict);
+    }
+    // A session that was paced resends what waited past its SDK's resend age; what the server already
+    // took responsibility for (ACKed) is ACKed again, not delivered twice.
+    if (session.paced && p.QoS && this.dedup.seen(p.from as string, p.fp as string, this.clock.now())) {
+      this.stats.c2cResendsSuppressed++;
+      this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
+      return;
     }
     this.stats.c2c++;
     this.metrics.message(session.transport, 'c2c');
@@ -745,7 +880,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
         if (held) this.countRefusal(to, p, 'through', r);
         if (typeof written === 'object') written.stored = written.held = false;
       }
-      this.write(session, ackPacket(p.fp as string, to, p.from));
+      this.ackC2C(session, p);
     });
   }
 
@@ -815,14 +950,20 @@ export class IMCore implements IMSessionSink, IMClusterPort {
       if (!ok) return this.offline(session, p, through);
       // The far side delivers it: not ours to keep.
       if (through?.ok) this.storeRemove(p.to as string, p.fp as string);
-      if (p.QoS) this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
+      if (p.QoS) this.ackC2C(session, p);
     });
+  }
+
+  /** The ACK of a C2C to its sender, on the recipient's behalf; a paced session's fp is remembered (its resends are ACKed, not delivered again). */
+  private ackC2C(session: Session, p: Packet): void {
+    if (session.paced) this.dedup.checkAndRecord(p.from as string, p.fp as string, this.clock.now());
+    this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
   }
 
   /** C2C written to the recipient: the delivered hook, then the ACK to the sender on its behalf. */
   private delivered(session: Session, p: Packet): void {
     this.fireAndForget(this.hooks.c2cDelivered?.(p, session));
-    if (p.QoS) this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
+    if (p.QoS) this.ackC2C(session, p);
   }
 
   /**
@@ -851,12 +992,12 @@ export class IMCore implements IMSessionSink, IMClusterPort {
       return;
     }
     if (announce && !r.duplicate) this.announceStored(p.to as string, p, 'offline');
-    this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
+    this.ackC2C(session, p);
   }
 
   private offlineAck(session: Session, p: Packet, stored: boolean): void {
     if (!p.QoS) return;
-    if (stored === true) this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
+    if (stored === true) this.ackC2C(session, p);
     // Otherwise the reference stays silent and the sender's QoS reports "lost" after ~15 s;
     // a client that asked for it learns at once.
     else if (session.notifyUndeliverable) this.sendError(session, IMErrors.UNDELIVERABLE.wireCode, IMErrors.UNDELIVERABLE.message(), p.fp);
@@ -902,7 +1043,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
   private forward(target: Session, p: Packet, kept = false): QoSEntry | boolean {
     const body = this.encode(p);
     if (!this.fits(body, target)) return false;
-    const entry = p.QoS ? this.sendQoS.track(p.to as string, p.fp as string, p, body, this.clock.now()) : undefined;
+    const entry = p.QoS ? this.sendQoS.track(p.to as string, p.fp as string, p, body, this.clock.now(), undefined, this.policies[target.transport]) : undefined;
     if (entry) {
       entry.storable = this.store !== null;
       entry.stored = kept;
@@ -923,7 +1064,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     this.stats.delivered++;
     if (entry.stored) this.storeRemove(userId, fp, entry.held === true);
     const now = this.clock.now();
-    this.metrics.qosDelivered(now - (entry.dueAt - this.options.qos.retransmitIntervalMs), now - entry.sentAt);
+    this.metrics.qosDelivered(now - entry.writtenAt, now - entry.sentAt);
     if (this.events.observed) this.events.next({ type: 'delivered', userId, fp, packet: entry.packet });
     this.fireAndForget(this.hooks.messageDelivered?.(fp, userId, entry.packet, session));
   }
@@ -936,7 +1077,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     if (!target || target.held) return;
     this.metrics.packetOut(target.transport, PacketType.DATA);
     if (this.options.serverTimestamp) entry.body = this.encode(entry.packet);
-    target.connection.write(entry.body);
+    this.send(target, entry.body);
   }
 
   /**
@@ -969,6 +1110,25 @@ export class IMCore implements IMSessionSink, IMClusterPort {
       }
     }
     if (lost.length > 0) this.reportLost(lost, reason);
+  }
+
+  /** A failed write to a peer that does not read (over `maxBufferedBytes`) closes it as a slow consumer. */
+  private writeFailed(session: Session): void {
+    if (!session.closed && session.connection.congested) this.slowConsumer(session);
+  }
+
+  /**
+   * Closes a session whose peer does not read. Other sessions are not held up
+   * behind it; its user's unACKed packets are handed over at once rather than
+   * retransmitted into a dead buffer.
+   */
+  private slowConsumer(session: Session): void {
+    this.stats.slowConsumers++;
+    this.metrics.refused(session.transport, IMErrors.SLOW_CONSUMER.id);
+    this.abuse.session(session, IMErrors.SLOW_CONSUMER.id, 'closing');
+    const userId = session.userId;
+    this.closeSession(session, 'slow-consumer', IMErrors.SLOW_CONSUMER.id);
+    if (userId !== null && !this.online.get(userId)) this.undelivered(this.sendQoS.takeRecipient(userId), 'slow-consumer');
   }
 
   private reportLost(entries: readonly QoSEntry[], reason: string): void {
@@ -1087,7 +1247,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     if (now >= loginDeadline) {
       this.stats.loginTimeouts++;
       this.abuse.process(IMErrors.LOGIN_TIMEOUT.id, `${session} closed: ${IMErrors.LOGIN_TIMEOUT.message()}`);
-      this.closeSession(session, IMErrors.LOGIN_TIMEOUT.id);
+      this.closeSession(session, 'login-timeout', IMErrors.LOGIN_TIMEOUT.id);
       return;
     }
     const deadline = session.lastActivity + session.connection.idleTimeoutMs;
@@ -1096,7 +1256,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
       return;
     }
     this.stats.idleTimeouts++;
-    this.closeSession(session, 'idle timeout');
+    this.closeSession(session, 'idle-timeout', 'idle timeout');
   }
 
   // ---------------------------------------------------------------- helpers
@@ -1126,7 +1286,14 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     if (!session.authenticated && session.connection.connectionless && Buffer.byteLength(body) > this.replyBudget(session)) {
       return this.writeShortReply(session, p);
     }
-    return session.connection.write(body);
+    return this.send(session, body);
+  }
+
+  /** Writes `body` to `session`; see {@link writeFailed}. */
+  private send(session: Session, body: string): boolean {
+    if (session.connection.write(body)) return true;
+    this.writeFailed(session);
+    return false;
   }
 
   /** A 301 may drop its quoted packet to fit the datagram it answers; anything else is not sent. */

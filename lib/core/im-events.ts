@@ -1,3 +1,4 @@
+import type { IMCloseReason } from '../metrics/close-reason';
 import { Packet } from '../protocol/packet';
 import type { StoreRefusalReason } from '../store/message-store';
 import { TransportKind } from './connection';
@@ -6,7 +7,7 @@ import { Session } from './session';
 /** @internal Core events, with the live session, for the library's own subscribers (the cluster). */
 export type IMCoreEvent =
   | { readonly type: 'online'; readonly userId: string; readonly session: Session }
-  | { readonly type: 'offline'; readonly userId: string; readonly session: Session; readonly kickCode: number; readonly reason: string }
+  | { readonly type: 'offline'; readonly userId: string; readonly session: Session; readonly kickCode: number; readonly reason: string; readonly closeReason?: IMCloseReason }
   | { readonly type: 'delivered'; readonly userId: string; readonly fp: string; readonly packet: Packet }
   | { readonly type: 'lost'; readonly userId: string; readonly fp: string; readonly packet: Packet }
   | IMStoredEvent
@@ -36,6 +37,8 @@ export interface IMOfflineEvent {
   readonly session: IMSessionInfo;
   readonly kickCode: number;
   readonly reason: string;
+  /** Why the connection closed, from a closed set (`logout`, `idle-timeout`, `slow-consumer`, `shutdown`...); absent when the session stays open (a UDP kick, a relogin). */
+  readonly closeReason?: IMCloseReason;
 }
 /** A tracked packet was ACKed by its recipient (`packet` is a copy). */
 export interface IMDeliveredEvent { readonly type: 'delivered'; readonly userId: string; readonly fp: string; readonly packet: Packet }
@@ -76,7 +79,7 @@ export function toPublicEvent(e: IMCoreEvent): IMEvent {
     case 'online':
       return { type: 'online', userId: e.userId, session: sessionInfo(e.session), firstLoginTime: e.session.firstLoginTime };
     case 'offline':
-      return { type: 'offline', userId: e.userId, session: sessionInfo(e.session), kickCode: e.kickCode, reason: e.reason };
+      return { type: 'offline', userId: e.userId, session: sessionInfo(e.session), kickCode: e.kickCode, reason: e.reason, ...(e.closeReason ? { closeReason: e.closeReason } : {}) };
     case 'bridged':
     case 'stored':
     case 'store-refused':
@@ -94,7 +97,16 @@ export interface IMStats {
   unknownType: number;
   notLoggedIn: number;
   forgedSender: number;
+  /** UDP packets dropped over the session's packet budget. */
   rateLimited: number;
+  /** TCP/WS sessions closed because their peer did not read (outbound buffer over `maxBufferedBytes`). */
+  slowConsumers: number;
+  /** C2C resends from a paced session of messages already ACKed: ACKed again, not delivered twice. */
+  c2cResendsSuppressed: number;
+  /** Packets other than ACK, keepalive and logout ignored (not ACKed) during a graceful drain. */
+  drainIgnored: number;
+  /** Times a TCP or WebSocket session stopped being read because it was over its packet budget. */
+  readPauses: number;
   queueOverflow: number;
   loginsAccepted: number;
   loginsRefused: number;
@@ -152,7 +164,7 @@ export interface IMStats {
 /** A zeroed {@link IMStats}. */
 export function emptyStats(): IMStats {
   return {
-    packetsIn: 0, badInput: 0, unknownType: 0, notLoggedIn: 0, forgedSender: 0, rateLimited: 0,
+    packetsIn: 0, badInput: 0, unknownType: 0, notLoggedIn: 0, forgedSender: 0, rateLimited: 0, slowConsumers: 0, drainIgnored: 0, c2cResendsSuppressed: 0, readPauses: 0,
     queueOverflow: 0, loginsAccepted: 0, loginsRefused: 0, kicks: 0, c2c: 0, c2cOffline: 0, c2s: 0,
     c2sDuplicates: 0, outboundTooLarge: 0, retransmits: 0, delivered: 0, lost: 0, idleTimeouts: 0, handlerErrors: 0,
     fieldTooLong: 0, loginsThrottled: 0, loginTimeouts: 0, unauthenticatedRefused: 0, unauthenticatedEvicted: 0,

@@ -16,6 +16,8 @@ export class IMSessionLogRecord {
     readonly transport: string | undefined,
     readonly remoteAddress: string | undefined,
     readonly reason: string | undefined,
+    /** Why a session closed, from the closed set `IMCloseReason` (close logs only). */
+    readonly closeReason?: string,
   ) {}
 
   /** The JSON form: every field present in the record. */
@@ -27,6 +29,7 @@ export class IMSessionLogRecord {
       transport: this.transport,
       remoteAddress: this.remoteAddress,
       reason: this.reason,
+      ...(this.closeReason ? { closeReason: this.closeReason } : {}),
     };
   }
 
@@ -34,7 +37,7 @@ export class IMSessionLogRecord {
   toString(): string {
     // User-supplied text (user ids, error messages) never starts a new line or drives a terminal.
     const who = this.sessionId === undefined ? 'hook' : `${this.transport}#${this.sessionId}(${this.userId == null ? 'anonymous' : logText(this.userId)}@${this.remoteAddress})`;
-    return `${who}: ${this.reason ? `${this.reason} ` : ''}${escapeControls(this.message)}`;
+    return `${who}: ${this.reason ? `${this.reason} ` : ''}${escapeControls(this.message)}${this.closeReason ? ` (${this.closeReason})` : ''}`;
   }
 
   /** What a text logger (util.inspect) prints. */
@@ -44,6 +47,6 @@ export class IMSessionLogRecord {
 }
 
 /** A log record about `session` (or an application hook, without one). */
-export function sessionLog(session: Session | undefined, message: string, reason?: string): IMSessionLogRecord {
-  return new IMSessionLogRecord(message, session?.id, session?.userId, session?.transport, session?.remoteAddress, reason);
+export function sessionLog(session: Session | undefined, message: string, reason?: string, closeReason?: string): IMSessionLogRecord {
+  return new IMSessionLogRecord(message, session?.id, session?.userId, session?.transport, session?.remoteAddress, reason, closeReason);
 }

@@ -1,3 +1,4 @@
+import type { IMCloseReason } from '../metrics/close-reason';
 import { NO_KICK } from '../protocol/protocol-codes';
 import { IMConnection, TransportKind } from './connection';
 import { logText } from './log-text';
@@ -26,6 +27,8 @@ export class Session {
   lastActivity: number;
   /** The session has ended; nothing more is processed or written. */
   closed = false;
+  /** Why the session ended, once it has (undefined while open). */
+  closeReason?: IMCloseReason;
   /** Time the session opened (login deadline). */
   readonly openedAt: number;
   /** The client asked at login to be told at once when a QoS C2C will not be delivered. */
@@ -43,6 +46,14 @@ export class Session {
   tokens: number;
   /** @internal */
   tokensAt: number;
+  /** @internal Token bucket of ACKs, keepalives and logout, apart from the data budget. */
+  controlTokens: number;
+  /** @internal */
+  controlTokensAt: number;
+  /** @internal Reading is paused until the budget refills (TCP/WS backpressure). */
+  paused = false;
+  /** @internal Was paused at least once: its client may resend what waited, so its C2C fps are remembered. */
+  paced = false;
   /** @internal Time the client was last told it is rate limited. */
   limitedNoticeAt = 0;
   /** @internal Characters of the packets in `queue`. */
@@ -66,11 +77,14 @@ export class Session {
     readonly connection: IMConnection,
     now: number,
     burst: number,
+    controlBurst = burst,
   ) {
     this.lastActivity = now;
     this.openedAt = now;
     this.tokens = burst;
     this.tokensAt = now;
+    this.controlTokens = controlBurst;
+    this.controlTokensAt = now;
   }
 
   get transport(): TransportKind {

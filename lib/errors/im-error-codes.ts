@@ -56,6 +56,10 @@ export const IMErrors = {
   OUTBOUND_TOO_LARGE: def('IM_OUTBOUND_TOO_LARGE', 413, 'packet too large for the recipient'),
   /** The session sent faster than its rate limit. */
   RATE_LIMITED: def('IM_RATE_LIMITED', 429, 'rate limit exceeded'),
+  /** A TCP or WebSocket session over its packet budget is no longer read until it refills (backpressure; never on the wire). */
+  READ_PAUSED: def('IM_READ_PAUSED', 429, 'over the packet budget: reading paused until it refills'),
+  /** A TCP or WebSocket peer left more than `maxBufferedBytes` unread: closed, its unACKed packets reported. */
+  SLOW_CONSUMER: def('IM_SLOW_CONSUMER', 429, 'the client does not read: outbound buffer over its bound'),
   /** Too many packets queued behind a slow (async) handler. */
   QUEUE_OVERFLOW: def('IM_QUEUE_OVERFLOW', 429, 'too many packets waiting to be processed'),
   /** A session has `limits.maxCrossNodeInFlight` C2C on their way to other nodes: its later packets wait (never sent to a client). */

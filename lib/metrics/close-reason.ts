@@ -1,9 +1,10 @@
 import { IMErrors } from '../errors/im-error-codes';
 
 /**
- * Why a session ended: a closed set, used as the `reason` label of
- * `im_closes_total` and in close logs. The core passes free-text reasons to
- * `IMConnection.close()`; {@link closeReasonOf} maps them onto this set.
+ * Why a session ended: a closed set. The core passes it to
+ * `IMConnection.close()`, puts it on the `offline` event (`closeReason`) and in
+ * close logs, and it is the `reason` label of `im_closes_total`.
+ * {@link closeReasonOf} maps the older free-text reasons onto it.
  */
 export type IMCloseReason =
   /** The client sent a logout packet. */
@@ -16,6 +17,12 @@ export type IMCloseReason =
   | 'stale-login'
   /** No packet within the sense mode's idle timeout. */
   | 'idle-timeout'
+  /** Not logged in within `limits.loginTimeoutMs`. */
+  | 'login-timeout'
+  /** Closed, before it logged in, to admit a newer connection (`limits.maxUnauthenticated`). */
+  | 'evicted'
+  /** The peer did not read: its outbound buffer passed `maxBufferedBytes`. */
+  | 'slow-consumer'
   /** The login was refused. */
   | 'login-refused'
   /** Malformed input: bad JSON, a bad field, an oversize frame, a binary frame. */
@@ -38,6 +45,9 @@ const BY_TEXT: Readonly<Record<string, IMCloseReason>> = {
   'stale login': 'stale-login',
   'idle timeout': 'idle-timeout',
   shutdown: 'shutdown',
+  [IMErrors.LOGIN_TIMEOUT.id]: 'login-timeout',
+  [IMErrors.UNAUTHENTICATED_EVICTED.id]: 'evicted',
+  [IMErrors.SLOW_CONSUMER.id]: 'slow-consumer',
   [IMErrors.LOGIN_REFUSED.id]: 'login-refused',
   [IMErrors.NOT_LOGGED_IN.id]: 'not-logged-in',
   [IMErrors.QUEUE_OVERFLOW.id]: 'queue-overflow',
@@ -51,4 +61,9 @@ const BY_TEXT: Readonly<Record<string, IMCloseReason>> = {
 /** Maps the core's close text (`closeSession(session, reason)`) onto {@link IMCloseReason}. */
 export function closeReasonOf(text: string): IMCloseReason {
   return BY_TEXT[text] ?? 'other';
+}
+
+/** The WebSocket close code for a server-side close: 1001 "going away" on shutdown, else 1000 as the reference. */
+export function wsCloseCode(reason: IMCloseReason): number {
+  return reason === 'shutdown' ? 1001 : 1000;
 }

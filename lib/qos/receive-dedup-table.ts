@@ -85,6 +85,12 @@ export class ReceiveDedupTable {
     return duplicate;
   }
 
+  /** True if (sender, fp) was recorded within the TTL; records nothing. */
+  seen(sender: string, fp: string, now: number): boolean {
+    const node = this.users.get(sender)?.fps.get(fp);
+    return node !== undefined && now - node.at < this.limits.ttlMs;
+  }
+
   /** Forgets (sender, fp), e.g. when what it recorded did not happen after all. */
   forget(sender: string, fp: string): void {
     const node = this.users.get(sender)?.fps.get(fp);

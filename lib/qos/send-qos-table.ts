@@ -1,5 +1,6 @@
 import { LinkedQueue, QueueNode } from './linked-queue';
 import { Packet } from '../protocol/packet';
+import { constantRetransmitPolicy, RetransmitPolicy } from './retransmit-policy';
 
 /** Final outcome of a tracked packet. */
 export type QoSOutcome = 'delivered' | 'lost';
@@ -14,10 +15,16 @@ export interface QoSEntry extends QueueNode {
   body: string;
   /** Time of the first write. */
   readonly sentAt: number;
+  /** Time of the last write (first or retransmission). */
+  writtenAt: number;
   /** Retransmissions done so far. */
   retries: number;
   /** When the next retransmission (or the "lost" verdict) is due. */
   dueAt: number;
+  /** When and how often it is retransmitted (by the recipient's transport). */
+  readonly policy: RetransmitPolicy;
+  /** @internal The timer lane (one per delay) it waits in. */
+  lane: LinkedQueue<QoSEntry> | null;
   /** Set once the outcome is decided; the entry is no longer in the table. */
   settled: boolean;
   /** A copy is in the message store (a stored backlog, or written through a durable store): the ACK removes it there. */
@@ -32,9 +39,9 @@ export interface QoSEntry extends QueueNode {
 
 /** Timings and bounds of the send table. */
 export interface SendQoSOptions {
-  /** Delay from a write to its retransmission, and from the last retransmission to "lost". */
+  /** The default policy's delay from a write to its retransmission, and from the last retransmission to "lost". */
   retransmitIntervalMs: number;
-  /** Retransmissions before the packet is declared lost (the reference: 1). */
+  /** The default policy's retransmissions before the packet is declared lost (the reference: 1). */
   maxRetransmits: number;
   /** Cap on tracked packets; past it the oldest is declared lost early. */
   maxPending: number;
@@ -51,23 +58,29 @@ export interface SendQoSCallbacks {
  * Entries are tracked before the write, so an ACK that comes back fast always
  * finds them (the reference tracks after the write and loses that race).
  *
- * Every entry waits the same interval, so a queue in order of due time is the
- * timer: the due entries are always at its front, a retransmitted entry moves
- * to the back, and an ACK unlinks its entry at once. No scan of the table, no
- * per-packet timer, and settled packets are not retained.
+ * The timer is one FIFO lane per delay: every entry in a lane waits the same
+ * delay, so each lane is in due order and its due entries are at its front; a
+ * retransmitted entry moves to the back of the lane of its next delay, and an
+ * ACK unlinks its entry at once. A policy has few distinct delays (a constant
+ * one has one), so no scan of the table, no per-packet timer, and settled
+ * packets are not retained.
  */
 export class SendQoSTable {
   /** recipient → fp → entry: no key string to build per packet. */
   private readonly byRecipient = new Map<string, Map<string, QoSEntry>>();
   private count = 0;
-  /** Pending entries in order of `dueAt`. */
-  private readonly queue = new LinkedQueue<QoSEntry>();
+  /** delay → pending entries waiting that delay, in order of `dueAt`. */
+  private readonly lanes = new Map<number, LinkedQueue<QoSEntry>>();
   private lostBatch: QoSEntry[] = [];
+  /** The policy of entries tracked without one. */
+  readonly defaultPolicy: RetransmitPolicy;
 
   constructor(
     private readonly options: SendQoSOptions,
     private readonly callbacks: SendQoSCallbacks,
-  ) {}
+  ) {
+    this.defaultPolicy = constantRetransmitPolicy(options.retransmitIntervalMs, options.maxRetransmits);
+  }
 
   /** Starts tracking; returns undefined when (to, fp) is already tracked (re-adding is a no-op). */
   track(
@@ -77,15 +90,18 @@ export class SendQoSTable {
     body: string,
     now: number,
     onSettle?: QoSEntry['onSettle'],
+    policy: RetransmitPolicy = this.defaultPolicy,
   ): QoSEntry | undefined {
     let pending = this.byRecipient.get(to);
     if (!pending) this.byRecipient.set(to, (pending = new Map()));
     else if (pending.has(fp)) return undefined;
-    const dueAt = now + this.options.retransmitIntervalMs;
-    const entry: QoSEntry = { to, fp, packet, body, sentAt: now, retries: 0, dueAt, settled: false, onSettle, prev: null, next: null };
+    const delay = policy.delayMs(0);
+    const entry: QoSEntry = {
+      to, fp, packet, body, sentAt: now, writtenAt: now, retries: 0, dueAt: now + delay, policy, lane: null, settled: false, onSettle, prev: null, next: null,
+    };
     pending.set(fp, entry);
     this.count++;
-    this.queue.push(entry);
+    this.enqueue(entry, delay);
     if (this.count > this.options.maxPending) this.evictOldest();
     return entry;
   }
@@ -125,16 +141,23 @@ export class SendQoSTable {
 
   /** Retransmits the due entries and reports the lost ones in one batch. */
   tick(now: number): void {
-    for (let entry = this.queue.first; entry && entry.dueAt <= now; entry = this.queue.first) {
-      if (entry.retries >= this.options.maxRetransmits) {
-        this.forget(entry);
-        this.declareLost(entry);
-        continue;
+    for (const lane of this.lanes.values()) {
+      for (let entry = lane.first; entry && entry.dueAt <= now; entry = lane.first) {
+        const policy = entry.policy;
+        // Against the scheduled time, not `now`: a late tick must not turn a retransmission into a verdict.
+        if (entry.retries >= policy.maxRetransmits || entry.dueAt - entry.sentAt > policy.lifetimeMs) {
+          this.forget(entry);
+          this.declareLost(entry);
+          continue;
+        }
+        entry.retries++;
+        entry.writtenAt = now;
+        const delay = policy.delayMs(entry.retries);
+        entry.dueAt = now + delay;
+        lane.remove(entry);
+        this.enqueue(entry, delay);
+        this.callbacks.retransmit(entry);
       }
-      entry.retries++;
-      entry.dueAt = now + this.options.retransmitIntervalMs;
-      this.queue.touch(entry);
-      this.callbacks.retransmit(entry);
     }
     if (this.lostBatch.length > 0) {
       const lost = this.lostBatch;
@@ -147,20 +170,40 @@ export class SendQoSTable {
     return this.count;
   }
 
+  /** Users with packets awaiting their ACK. */
+  recipients(): IterableIterator<string> {
+    return this.byRecipient.keys();
+  }
+
   /** Drops everything without reporting (shutdown). */
   clear(): void {
     this.byRecipient.clear();
     this.count = 0;
-    this.queue.clear();
+    for (const lane of this.lanes.values()) lane.clear();
   }
 
-  /** Reports every pending entry lost now (graceful shutdown). */
-  failAll(): void {
-    for (let entry = this.queue.first; entry; entry = this.queue.first) {
-      this.forget(entry);
-      this.declareLost(entry);
+  /**
+   * Stops tracking every pending entry and returns them, with any lost ones not
+   * yet reported (graceful shutdown): as `takeRecipient`, the caller stores them or reports them lost.
+   */
+  takeAll(): QoSEntry[] {
+    const all: QoSEntry[] = this.lostBatch;
+    this.lostBatch = [];
+    for (const lane of this.lanes.values()) {
+      for (let entry = lane.first; entry; entry = lane.first) {
+        this.forget(entry);
+        entry.settled = true;
+        all.push(entry);
+      }
     }
-    this.tick(0);
+    return all;
+  }
+
+  private enqueue(entry: QoSEntry, delay: number): void {
+    let lane = this.lanes.get(delay);
+    if (!lane) this.lanes.set(delay, (lane = new LinkedQueue<QoSEntry>()));
+    entry.lane = lane;
+    lane.push(entry);
   }
 
   private declareLost(entry: QoSEntry): void {
@@ -169,8 +212,14 @@ export class SendQoSTable {
     this.lostBatch.push(entry);
   }
 
+  /** Past `maxPending`: the entry nearest its verdict (the oldest, with one policy) is declared lost early. */
   private evictOldest(): void {
-    const oldest = this.queue.first as QoSEntry;
+    let oldest: QoSEntry | null = null;
+    for (const lane of this.lanes.values()) {
+      const first = lane.first;
+      if (first && (!oldest || first.dueAt < oldest.dueAt)) oldest = first;
+    }
+    if (!oldest) return;
     this.forget(oldest);
     this.declareLost(oldest);
   }
@@ -181,6 +230,7 @@ export class SendQoSTable {
       this.count--;
       if (pending.size === 0) this.byRecipient.delete(entry.to);
     }
-    this.queue.remove(entry);
+    entry.lane?.remove(entry);
+    entry.lane = null;
   }
 }

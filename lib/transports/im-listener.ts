@@ -24,7 +24,16 @@ export interface IMListener {
    * its own socket, later for the Nest HTTP server it shares (bound after bootstrap).
    */
   bound(): Promise<void>;
-  /** Stops accepting and drops every connection; idempotent. */
+  /**
+   * Graceful shutdown, first step: no new connections (UDP: no new peers); the
+   * open ones stay until `close()`. Idempotent.
+   */
+  stopAccepting(): void;
+  /**
+   * Stops accepting and closes every connection; idempotent. Connections the
+   * core already closed (flush, then FIN or a close frame) may finish for up to
+   * the transport's `closeTimeoutMs`; the rest are dropped.
+   */
   close(): Promise<void>;
   /**
    * The socket server it accepts connections on, once started (TCP: its own;
@@ -60,4 +69,21 @@ export interface IMListenerRegistration<K extends TransportKind = TransportKind>
   /** The port and host a bind failure should name; undefined when the listener binds nothing of its own. */
   address(options: Exclude<ResolvedIMOptions[K], false>): { port: number; host?: string } | undefined;
   create(context: IMListenerContext<K>): IMListener;
+}
+
+/**
+ * Resolves once `open` is empty (each closing socket calls `check`), or after
+ * `timeoutMs`: a client that ignores the close does not hold the shutdown up.
+ */
+export function whenAllClosed(open: { readonly size: number }, timeoutMs: number, onClosed: (check: () => void) => void): Promise<void> {
+  if (open.size === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    timer.unref();
+    onClosed(() => {
+      if (open.size > 0) return;
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }

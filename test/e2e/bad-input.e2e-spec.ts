@@ -164,20 +164,40 @@ describe('security defaults', () => {
     await mallory.expect({ type: 51 });
   });
 
-  it('rate-limits a flooding session: excess packets are dropped, the client is told once, others are unaffected', async () => {
-    const flooder = await im.login('tcp', 'flooder');
-    const calm = await im.login('tcp', 'calm');
-    for (let i = 0; i < 200; i++) flooder.keepalive();
-    // Every keepalive is either answered or dropped; wait until all 200 are accounted for and the notice is in.
-    await until(() => flooder.inbox.filter((p) => p.type === 51).length + im.core.stats.rateLimited >= 200 && flooder.inbox.some((p) => p.type === 52));
-    const answers = flooder.inbox.filter((p) => p.type === 51).length;
-    const notices = flooder.inbox.filter((p) => p.type === 52);
-    expect(answers).toBeLessThan(40);
-    expect(notices).toHaveLength(1);
-    expect(JSON.parse(notices[0].dataContent as string).errorCode).toBe(429);
+  it.each(['tcp', 'ws'] as const)('paces a flooding %s session instead of dropping: every packet answered in order, others unaffected', async (kind) => {
+    const flooder = await im.login(kind, 'flooder');
+    const calm = await im.login(kind, 'calm');
+    // 100 echoes against a budget of 20 + 50/s: the session stops being read and catches up as the budget refills.
+    for (let i = 0; i < 100; i++) flooder.send({ type: 5, dataContent: `e${i}` });
     calm.keepalive();
     await calm.expect({ type: 51 });
-    expect(im.core.stats.rateLimited).toBeGreaterThan(150);
+    for (let i = 0; i < 100; i++) expect((await flooder.expect({ type: 53 }, 5000)).dataContent).toBe(`e${i}`);
+    expect(flooder.inbox.filter((p) => p.type === 52)).toEqual([]);
+    expect(im.core.stats.readPauses).toBeGreaterThanOrEqual(1);
+    expect(im.core.stats.rateLimited).toBe(0);
+  });
+
+  it.each(['tcp', 'ws'] as const)('never spends the data budget on keepalives and ACKs over %s', async (kind) => {
+    const busy = await im.login(kind, 'busy');
+    for (let i = 0; i < 200; i++) busy.keepalive();
+    for (let i = 0; i < 200; i++) await busy.expect({ type: 51 });
+    expect(im.core.stats.readPauses).toBe(0);
+    // The data budget is still whole: a burst of 20 echoes is answered without a pause.
+    for (let i = 0; i < 20; i++) busy.send({ type: 5, dataContent: `e${i}` });
+    for (let i = 0; i < 20; i++) await busy.expect({ type: 53 });
+    expect(im.core.stats.readPauses).toBe(0);
+  });
+
+  it('drops a flooding UDP session\'s excess, counts it and tells the client once', async () => {
+    const flooder = await im.login('udp', 'flooder');
+    for (let i = 0; i < 200; i++) flooder.send({ type: 5, dataContent: `e${i}` });
+    // Every echo is either answered or dropped; wait until all 200 are accounted for and the notice is in.
+    await until(() => flooder.inbox.filter((p) => p.type === 53).length + im.core.stats.rateLimited >= 200 && flooder.inbox.some((p) => p.type === 52));
+    const notices = flooder.inbox.filter((p) => p.type === 52);
+    expect(flooder.inbox.filter((p) => p.type === 53).length).toBeLessThan(60);
+    expect(notices).toHaveLength(1);
+    expect(JSON.parse(notices[0].dataContent as string).errorCode).toBe(429);
+    expect(im.core.stats.rateLimited).toBeGreaterThan(140);
   });
 
   it('limits connections per transport', async () => {

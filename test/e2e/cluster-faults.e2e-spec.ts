@@ -34,7 +34,9 @@ if (!withRedis) console.log('redis-server not installed: skipping the cluster fa
   const node = (nodeId: string, im: IMModuleOptions = {}) =>
     startIMTestingApp({
       providers: [RecordingHandlers],
-      im: { cluster: { redis: redis.url, nodeId, keyPrefix: prefix, nodeTtlMs: 3000 }, qos: { retransmitIntervalMs: 300 }, ...im },
+      im: { cluster: { redis: redis.url, nodeId, keyPrefix: prefix, nodeTtlMs: 3000 },
+        // One retransmission 300 ms apart on every transport (UDP too): the cluster's push deadline derives from the slowest policy.
+        qos: { retransmitIntervalMs: 300, udpRetransmitIntervalMs: 300, udpRetransmitBackoff: 1, udpMaxRetransmits: 1, udpRetransmitLifetimeMs: 300 }, ...im },
     });
 
   beforeAll(async () => {

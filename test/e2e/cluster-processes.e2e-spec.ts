@@ -22,6 +22,8 @@ async function until(what: string, check: () => Promise<boolean> | boolean, time
 }
 
 const withRedis = redisServerAvailable();
+/** One retransmission 300 ms apart on every transport (UDP too): the cluster's push deadline derives from the slowest policy. */
+const FAST_QOS = { retransmitIntervalMs: 300, udpRetransmitIntervalMs: 300, udpRetransmitBackoff: 1, udpMaxRetransmits: 1, udpRetransmitLifetimeMs: 300 };
 if (!withRedis) console.log('redis-server not installed: skipping the cluster process fault tests');
 
 (withRedis ? describe : describe.skip)('cluster under faults: a node in its own process', () => {
@@ -35,10 +37,10 @@ if (!withRedis) console.log('redis-server not installed: skipping the cluster pr
   const startA = (cluster: Partial<NonNullable<IMModuleOptions['cluster']>> = {}) =>
     startIMTestingApp({
       providers: [RecordingHandlers],
-      im: { cluster: { redis: redis.url, nodeId: 'a', keyPrefix: prefix, nodeTtlMs: 3000, ...cluster }, qos: { retransmitIntervalMs: 300 } },
+      im: { cluster: { redis: redis.url, nodeId: 'a', keyPrefix: prefix, nodeTtlMs: 3000, ...cluster }, qos: FAST_QOS },
     });
   const startB = (nodeTtlMs: number) =>
-    startClusterNode({ cluster: { redis: redis.url, nodeId: 'b', keyPrefix: prefix, nodeTtlMs }, qos: { retransmitIntervalMs: 300 } });
+    startClusterNode({ cluster: { redis: redis.url, nodeId: 'b', keyPrefix: prefix, nodeTtlMs }, qos: FAST_QOS });
 
   beforeAll(async () => {
     redis = await startRedisServer({ args: ['--enable-debug-command', 'local'] });

@@ -33,7 +33,12 @@ function twoNodes(redis: RedisTarget): void {
   const node = (nodeId: string, extra: IMModuleOptions = {}) =>
     startIMTestingApp({
       providers: [RecordingHandlers],
-      im: { cluster: { redis: redis.option(), nodeId, keyPrefix: prefix }, qos: { retransmitIntervalMs: 300 }, ...extra },
+      im: {
+        cluster: { redis: redis.option(), nodeId, keyPrefix: prefix },
+        // UDP recipients too: one retransmission, then lost, as on TCP (the UDP backoff policy has its own tests).
+        qos: { retransmitIntervalMs: 300, udpRetransmitIntervalMs: 300, udpRetransmitBackoff: 1, udpMaxRetransmits: 1, udpRetransmitLifetimeMs: 300 },
+        ...extra,
+      },
     });
 
   beforeEach(async () => {

@@ -113,12 +113,18 @@ describe('hardening (issue 8)', () => {
       await loggedIn.expect({ type: 51 });
     });
 
-    it('rate-limits a session that has not logged in more strictly than a logged-in one', async () => {
+    it('paces a session that has not logged in more strictly than a logged-in one: over budget it is no longer read', async () => {
       im = await startIMTestingApp({ providers: [RecordingHandlers], manualClock: true });
       const anon = await im.connect('tcp');
       for (let i = 0; i < 30; i++) anon.send({ type: 5, dataContent: `e${i}` });
-      for (let i = 0; i < 10; i++) await anon.expect({ type: 53 });
-      expect(errorOf(await anon.expect({ type: 52 })).errorCode).toBe(429);
+      for (let i = 0; i < 10; i++) expect((await anon.expect({ type: 53 })).dataContent).toBe(`e${i}`);
+      // The clock does not move: the budget (burst 10) is spent and the rest waits, unread, not dropped.
+      await anon.expectNothing(100);
+      expect(im.core.stats.readPauses).toBe(1);
+      expect(im.core.stats.rateLimited).toBe(0);
+      im.clock!.advance(2000); // 2 packets/s: 4 more
+      im.core.tick();
+      for (let i = 10; i < 14; i++) expect((await anon.expect({ type: 53 })).dataContent).toBe(`e${i}`);
       await anon.expectNothing(100);
       const user = await im.login('tcp', 'alice');
       for (let i = 0; i < 30; i++) user.send({ type: 5, dataContent: `e${i}` });

@@ -81,7 +81,7 @@ describe('Prometheus metrics', () => {
   });
 
   it('reads pending and lost QoS packets and the store sizes', async () => {
-    const carol = await im.login('udp', 'carol');
+    const carol = await im.login('tcp', 'carol');
     const lost = im.push.send('carol', 'never acked');
     await carol.expect({ type: 2 });
     carol.c2s('dedup me');
@@ -102,8 +102,8 @@ describe('Prometheus metrics', () => {
 
   it('counts rate limiting, refusals, bad input and closes by reason', async () => {
     const alice = await im.login('udp', 'alice');
-    // burst 20 (a login starts the logged-in bucket full) and a clock that does not move: 20 keepalives pass, 5 are dropped.
-    for (let i = 0; i < 25; i++) alice.keepalive();
+    // burst 20 (a login starts the logged-in bucket full) and a clock that does not move: 20 echoes pass, 5 are dropped (UDP).
+    for (let i = 0; i < 25; i++) alice.send({ type: 5, dataContent: `e${i}` });
     await scrapeUntil(scrape, 'im_rate_limited_total{transport="udp",reason="IM_RATE_LIMITED"}', (v) => v === 5);
     const mallory = await im.login('tcp', 'mallory');
     mallory.send({ type: 2, from: 'alice', to: 'bob', dataContent: 'forged' });

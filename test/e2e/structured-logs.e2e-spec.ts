@@ -36,7 +36,7 @@ describe('structured logs', () => {
     const bad = core.find((l) => (l.message as { reason?: string; msg?: string }).reason === 'IM_BAD_JSON' && (l.message as { msg?: string }).msg !== 'closing');
     expect(bad).toMatchObject({ level: 'warn', message: { transport: 'ws', sessionId: expect.any(Number), remoteAddress: '127.0.0.1' } });
     const closing = core.find((l) => (l.message as { msg?: string }).msg === 'closing');
-    expect(closing).toMatchObject({ level: 'debug', message: { userId: 'alice', transport: 'ws', reason: 'IM_BAD_JSON' } });
+    expect(closing).toMatchObject({ level: 'debug', message: { userId: 'alice', transport: 'ws', reason: 'IM_BAD_JSON', closeReason: 'bad-input' } });
     expect((closing!.message as { sessionId: number }).sessionId).toBe((bad!.message as { sessionId: number }).sessionId);
   });
 });

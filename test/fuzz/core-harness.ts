@@ -58,6 +58,18 @@ export class FakeConnection implements IMConnection {
   close(): void {
     this.closedByCore = true;
   }
+
+  readonly congested = false;
+  /** The core stopped reading this connection (backpressure). */
+  paused = false;
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+  }
 }
 
 /** Limits kept small so that one run reaches them. */

@@ -9,6 +9,7 @@ import { jsonNestsDeeperThan } from '../../lib/protocol/json-depth';
 const connection = (remoteAddress: string, connectionless = false): IMConnection => ({
   transport: connectionless ? 'udp' : 'tcp', remoteAddress, remotePort: 1, connectionless,
   maxOutboundBytes: 1024, idleTimeoutMs: 1000, write: () => true, close: () => undefined,
+  pause: () => undefined, resume: () => undefined, congested: false,
 });
 
 describe('logText (log injection)', () => {

@@ -354,41 +354,34 @@ describe('SendQoSTable (PROTOCOL §10.4, QUIRK-7 fix)', () => {
     });
   });
 
-  describe('failAll and clear', () => {
-    it('failAll reports every pending entry lost at once, in one batch', () => {
+  describe('takeAll and clear', () => {
+    it('takeAll hands every pending entry over unsettled, for the caller to store or report (graceful shutdown)', () => {
       const { table, track, settled, lostBatches } = setup();
       track('bob', 'a', 0);
       track('carol', 'b', 0);
       track('dave', 'c', 0);
       table.settle('carol', 'b');
-      table.failAll();
-      expect(lostBatches).toEqual([
-        [
-          { to: 'bob', fp: 'a' },
-          { to: 'dave', fp: 'c' },
-        ],
+      expect(table.takeAll().map((e) => ({ to: e.to, fp: e.fp }))).toEqual([
+        { to: 'bob', fp: 'a' },
+        { to: 'dave', fp: 'c' },
       ]);
-      expect(settled).toEqual([
-        { to: 'carol', fp: 'b', outcome: 'delivered' },
-        { to: 'bob', fp: 'a', outcome: 'lost' },
-        { to: 'dave', fp: 'c', outcome: 'lost' },
-      ]);
+      expect(lostBatches).toEqual([]);
+      expect(settled).toEqual([{ to: 'carol', fp: 'b', outcome: 'delivered' }]);
       expect(table.size).toBe(0);
     });
 
-    it('after failAll nothing fires any more', () => {
+    it('after takeAll nothing fires any more', () => {
       const { table, track, retransmitted, lostBatches } = setup();
       track('bob', 'a', 5000);
-      table.failAll();
+      table.takeAll();
       for (let t = 5000; t <= 30_000; t += 500) table.tick(t);
       expect(retransmitted).toEqual([]);
-      expect(lostBatches).toHaveLength(1);
+      expect(lostBatches).toEqual([]);
     });
 
-    it('failAll on an empty table reports nothing', () => {
-      const { table, lostBatches } = setup();
-      table.failAll();
-      expect(lostBatches).toEqual([]);
+    it('takeAll on an empty table returns nothing', () => {
+      const { table } = setup();
+      expect(table.takeAll()).toEqual([]);
     });
 
     it('clear drops everything without reporting', () => {

@@ -1,9 +1,7 @@
 import { Socket } from 'net';
 import { IMConnection } from '../../core/connection';
+import type { IMCloseReason } from '../../metrics/close-reason';
 import { TCP_HEADER_BYTES } from '../../protocol/tcp-frame-decoder';
-
-/** Bytes a peer may leave unread before writes to it count as failed (slow consumer). */
-const MAX_BUFFERED_BYTES = 1 << 20;
 
 /**
  * One TCP connection. Packets written in the same tick are framed into one
@@ -23,14 +21,20 @@ export class TcpConnection implements IMConnection {
     readonly maxOutboundBytes: number,
     /** How long a closing socket may take to flush before it is destroyed. */
     private readonly closeTimeoutMs: number,
+    /** Bytes the peer may leave unread before writes fail and the core closes it (slow consumer). */
+    private readonly maxBufferedBytes: number,
   ) {
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
   }
 
+  get congested(): boolean {
+    return this.socket.writableLength > this.maxBufferedBytes;
+  }
+
   write(body: string): boolean {
     const socket = this.socket;
-    if (!socket.writable || socket.writableLength > MAX_BUFFERED_BYTES) return false;
+    if (!socket.writable || socket.writableLength > this.maxBufferedBytes) return false;
     if (this.pending) {
       this.pending.push(body);
     } else {
@@ -40,8 +44,22 @@ export class TcpConnection implements IMConnection {
     return true;
   }
 
-  close(): void {
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    if (!this.socket.destroyed) this.socket.resume();
+  }
+
+  close(reason?: IMCloseReason): void {
     if (this.socket.destroyed) return;
+    // A peer that does not read would not read what is flushed either.
+    if (reason === 'slow-consumer') {
+      this.pending = null;
+      this.socket.destroy();
+      return;
+    }
     this.flush();
     this.socket.end();
     setTimeout(() => this.socket.destroy(), this.closeTimeoutMs).unref();

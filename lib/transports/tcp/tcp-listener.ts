@@ -6,7 +6,7 @@ import { IMErrors } from '../../errors/im-error-codes';
 import { ResolvedIMOptions } from '../../im-options.interface';
 import { TcpFrameDecoder } from '../../protocol/tcp-frame-decoder';
 import { TcpConnection } from './tcp-connection';
-import { IMListener } from '../im-listener';
+import { IMListener, whenAllClosed } from '../im-listener';
 
 type TcpOptions = Exclude<ResolvedIMOptions['tcp'], false>;
 
@@ -21,6 +21,8 @@ export class TcpListener implements IMListener {
   private starting?: Promise<void>;
   private readonly sockets = new Set<net.Socket>();
   private refusedSinceLog = 0;
+  /** Called when a socket closes while `close()` waits for them. */
+  private onSocketClosed?: () => void;
 
   constructor(
     private readonly core: IMSessionSink,
@@ -67,15 +69,24 @@ export class TcpListener implements IMListener {
     });
   }
 
+  stopAccepting(): void {
+    if (this.server?.listening) this.server.close();
+  }
+
+  /**
+   * Closes the listener. Sessions the core closed first (flush, then FIN) may
+   * finish for up to `closeTimeoutMs`; whatever is still open then is destroyed.
+   */
   async close(): Promise<void> {
     const server = this.server;
     this.starting = undefined;
     if (!server) return;
     this.server = undefined;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const socket of this.sockets) socket.destroy();
-    });
+    this.stopAccepting();
+    await whenAllClosed(this.sockets, this.options.closeTimeoutMs, (check) => (this.onSocketClosed = check));
+    this.onSocketClosed = undefined;
+    for (const socket of this.sockets) socket.destroy();
+    if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   private accept(socket: net.Socket): void {
@@ -94,7 +105,9 @@ export class TcpListener implements IMListener {
     this.sockets.add(socket);
     socket.setNoDelay(true);
     socket.setKeepAlive(true);
-    const connection = new TcpConnection(socket, this.options.idleTimeoutMs, this.options.maxOutboundBytes, this.options.closeTimeoutMs);
+    const connection = new TcpConnection(
+      socket, this.options.idleTimeoutMs, this.options.maxOutboundBytes, this.options.closeTimeoutMs, this.options.maxBufferedBytes,
+    );
     const session = this.core.openSession(connection);
     const decoder = new TcpFrameDecoder(this.options.maxFrameBytes);
     const core = this.core;
@@ -109,6 +122,7 @@ export class TcpListener implements IMListener {
     socket.on('close', () => {
       this.sockets.delete(socket);
       core.connectionClosed(session);
+      this.onSocketClosed?.();
     });
   }
 }

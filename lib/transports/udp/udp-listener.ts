@@ -12,6 +12,8 @@ type UdpOptions = Exclude<ResolvedIMOptions['udp'], false>;
 class UdpPeer implements IMConnection {
   readonly transport = 'udp' as const;
   readonly connectionless = true;
+  /** The OS socket buffer is shared by every peer: there is no per-peer backlog to bound. */
+  readonly congested = false;
   session!: IMSessionHandle;
 
   constructor(
@@ -35,6 +37,11 @@ class UdpPeer implements IMConnection {
   close(): void {
     this.owner.forget(this);
   }
+
+  /** One socket serves every peer: UDP cannot stop reading one, so the core drops instead. */
+  pause(): void {}
+
+  resume(): void {}
 }
 
 /**
@@ -54,6 +61,8 @@ export class UdpListener implements IMListener {
   oversize = 0;
   /** Packets not sent because they exceed `maxOutboundBytes`. */
   oversizeReplies = 0;
+  /** False once shutting down: datagrams from new peers are dropped. */
+  private accepting = true;
 
   constructor(
     private readonly core: IMSessionSink,
@@ -101,6 +110,10 @@ export class UdpListener implements IMListener {
     });
   }
 
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
   async close(): Promise<void> {
     const socket = this.socket;
     this.starting = undefined;
@@ -128,6 +141,7 @@ export class UdpListener implements IMListener {
     const key = rinfo.address + '|' + rinfo.port;
     let peer = this.peers.get(key);
     if (!peer) {
+      if (!this.accepting) return;
       if (this.peers.size >= this.options.maxSessions) {
         this.core.metrics.refused('udp', IMErrors.TOO_MANY_CONNECTIONS.id);
         if (this.refused++ % 1000 === 0) {

@@ -1,9 +1,7 @@
 import { Socket } from 'net';
 import { WebSocket } from 'ws';
 import { IMConnection } from '../../core/connection';
-
-/** Bytes a peer may leave unread before writes to it count as failed (slow consumer). */
-const MAX_BUFFERED_BYTES = 1 << 20;
+import { IMCloseReason, wsCloseCode } from '../../metrics/close-reason';
 
 /**
  * One WebSocket connection: one packet per text frame. The frames written in
@@ -23,11 +21,17 @@ export class WsConnection implements IMConnection {
     readonly maxOutboundBytes: number,
     /** How long a closed WebSocket waits for the client's close frame before the socket is destroyed. */
     private readonly closeTimeoutMs: number,
+    /** Bytes the peer may leave unread before writes fail and the core closes it (slow consumer). */
+    private readonly maxBufferedBytes: number,
   ) {}
+
+  get congested(): boolean {
+    return this.ws.bufferedAmount > this.maxBufferedBytes;
+  }
 
   write(body: string): boolean {
     const ws = this.ws;
-    if (ws.readyState !== WebSocket.OPEN || ws.bufferedAmount > MAX_BUFFERED_BYTES) return false;
+    if (ws.readyState !== WebSocket.OPEN || ws.bufferedAmount > this.maxBufferedBytes) return false;
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
@@ -37,17 +41,28 @@ export class WsConnection implements IMConnection {
     return true;
   }
 
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.resume();
+  }
+
   /** @internal */
   uncork(): void {
     this.corked = false;
     this.socket.uncork();
   }
 
-  /** Every server-initiated close uses 1000 "Bye", as the reference does (PROTOCOL.md §1.2). */
-  close(): void {
+  /** A server-initiated close uses 1000 "Bye", as the reference does (PROTOCOL.md §1.2); a shutdown 1001 "going away". */
+  close(reason: IMCloseReason): void {
     const ws = this.ws;
     if (ws.readyState !== WebSocket.OPEN && ws.readyState !== WebSocket.CONNECTING) return;
-    ws.close(1000, 'Bye');
+    // A peer that does not read would not read a close frame either.
+    if (reason === 'slow-consumer') return ws.terminate();
+    const code = wsCloseCode(reason);
+    ws.close(code, code === 1000 ? 'Bye' : reason);
     // `ws` itself waits 30 s for a client that ignores the close frame.
     const timer = setTimeout(() => ws.terminate(), this.closeTimeoutMs);
     timer.unref();

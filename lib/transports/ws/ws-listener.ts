@@ -8,7 +8,7 @@ import { IMSessionSink } from '../../core/session-sink';
 import { IMErrors } from '../../errors/im-error-codes';
 import { ResolvedIMOptions } from '../../im-options.interface';
 import { removeFromWsAdapter, wsAdapterDispatches, wsAdapterHttpServer, wsAdapterPaths } from '../../nest-internals';
-import { IMListener } from '../im-listener';
+import { IMListener, whenAllClosed } from '../im-listener';
 import { WsConnection } from './ws-connection';
 import { IMWsAdapter, rejectUpgrade, upgradePath } from './ws-upgrade-dispatch';
 
@@ -38,6 +38,10 @@ export class WsListener implements IMListener {
   private ownsAdapter = false;
   private ownsServer = false;
   private starting?: Promise<void>;
+  /** False once shutting down: upgrades get 503. */
+  private accepting = true;
+  /** Called when a WebSocket closes while `close()` waits for them. */
+  private onClientClosed?: () => void;
 
   constructor(
     private readonly core: IMSessionSink,
@@ -162,6 +166,7 @@ export class WsListener implements IMListener {
 
   /** Why a new peer is refused, if it is (connection limit, admission rules); counted and logged. */
   private refusal(req: http.IncomingMessage): boolean {
+    if (!this.accepting) return true;
     if (this.connectionCount >= this.options.maxConnections) {
       this.core.metrics.refused('ws', IMErrors.TOO_MANY_CONNECTIONS.id);
       this.logger.warn(`${IMErrors.TOO_MANY_CONNECTIONS.id}: ${this.options.maxConnections} WebSocket connections`);
@@ -170,12 +175,27 @@ export class WsListener implements IMListener {
     return this.core.admit('ws', req.socket.remoteAddress ?? '', true) !== null;
   }
 
+  /** Graceful shutdown: new upgrades get 503; on its own port, stops listening. Open WebSockets stay until `close()`. */
+  stopAccepting(): void {
+    this.accepting = false;
+    if (this.ownsServer && this.server?.listening) this.server.close();
+  }
+
+  /**
+   * WebSockets the core closed first (close frame sent) may finish the closing
+   * handshake for up to `closeTimeoutMs`; the rest are terminated.
+   */
   async close(): Promise<void> {
     const { wss, server, adapter } = this;
     this.starting = undefined;
     this.wss = undefined;
     this.server = undefined;
     this.adapter = undefined;
+    if (wss) {
+      await whenAllClosed(wss.clients, this.options.closeTimeoutMs, (check) => (this.onClientClosed = check));
+      this.onClientClosed = undefined;
+      for (const ws of wss.clients) ws.terminate();
+    }
     if (wss && adapter) {
       if (this.ownsAdapter) await adapter.dispose();
       else removeFromWsAdapter(adapter, ADAPTER_HTTP_PORT, wss);
@@ -185,7 +205,7 @@ export class WsListener implements IMListener {
     if (!server || !this.ownsServer) return;
     this.ownsServer = false;
     server.closeAllConnections?.();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   /** Destroys `socket` unless its upgrade completes within `handshakeTimeoutMs`. */
@@ -206,6 +226,7 @@ export class WsListener implements IMListener {
       this.options.idleTimeoutMs,
       this.options.maxOutboundBytes,
       this.options.closeTimeoutMs,
+      this.options.maxBufferedBytes,
     );
     const session = this.core.openSession(connection);
     const core = this.core;
@@ -217,7 +238,10 @@ export class WsListener implements IMListener {
     ws.on('error', (err: Error & { code?: string }) =>
       err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? core.rejectFrame(session, IMErrors.FRAME_TOO_LARGE) : this.logger.debug(`${session}: ${err.message}`),
     );
-    ws.on('close', () => core.connectionClosed(session));
+    ws.on('close', () => {
+      core.connectionClosed(session);
+      this.onClientClosed?.();
+    });
   }
 }
 
