@@ -1,12 +1,15 @@
 import { Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
-import type { Cluster } from 'ioredis';
 import { Packet } from '../protocol/packet';
 import { decodePacket, encodePacket } from '../protocol/packet-codec';
 import { AppendResult, IMMessageStore, MessageStoreLimits, StoredMessage } from './message-store';
 
-/** Redis connection of the store: a URL, ioredis options, or a connection (or Cluster) the application owns. */
-export type RedisStoreConnection = string | object | Redis | Cluster;
+/**
+ * Redis connection of the store: a URL, ioredis options, or an ioredis `Redis`
+ * or `Cluster` the application owns. Typed as `object` so that the published
+ * types never import ioredis (an optional peer).
+ */
+export type RedisStoreConnection = string | object;
 
 /** Options of {@link RedisMessageStore}. */
 export interface RedisMessageStoreOptions {
