@@ -147,6 +147,19 @@ async function waitForPong(port: number, child: ChildProcess, output: () => stri
  * another process may have taken the port between the check and the start.
  */
 function answeredBy(port: number, pid: number | undefined): Promise<boolean> {
+  return askRedis(port, 'PING\r\nINFO server\r\n', (reply) => {
+    if (!reply.startsWith('+PONG')) return false;
+    const info = /process_id:(\d+)/.exec(reply);
+    return info ? Number(info[1]) === pid : undefined;
+  });
+}
+
+/**
+ * Sends raw RESP `commands` to the Redis on `port` and resolves with what
+ * `verdict` says of the reply so far (undefined: read more); false on an
+ * error or after a second. Raw, so that the probes need no Redis client.
+ */
+function askRedis(port: number, commands: string, verdict: (reply: string) => boolean | undefined): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: HOST, port });
     let reply = '';
@@ -156,12 +169,11 @@ function answeredBy(port: number, pid: number | undefined): Promise<boolean> {
     };
     socket.setTimeout(1000, () => done(false));
     socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\nINFO server\r\n'));
+    socket.once('connect', () => socket.write(commands));
     socket.on('data', (chunk) => {
       reply += chunk.toString();
-      if (!reply.startsWith('+PONG')) return done(false);
-      const info = /process_id:(\d+)/.exec(reply);
-      if (info) done(Number(info[1]) === pid);
+      const ok = verdict(reply);
+      if (ok !== undefined) done(ok);
     });
   });
 }
@@ -245,21 +257,9 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
 }
 
 function clusterStateOk(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: HOST, port });
-    let reply = '';
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('CLUSTER INFO\r\n'));
-    socket.on('data', (chunk) => {
-      reply += chunk.toString();
-      if (reply.includes('cluster_known_nodes')) done(reply.includes('cluster_state:ok') && reply.includes('cluster_slots_ok:16384'));
-    });
-  });
+  return askRedis(port, 'CLUSTER INFO\r\n', (reply) =>
+    reply.includes('cluster_known_nodes') ? reply.includes('cluster_state:ok') && reply.includes('cluster_slots_ok:16384') : undefined,
+  );
 }
 
 /** What a Redis Cluster suite gets: the seed nodes of its private cluster, set before its first test. */
