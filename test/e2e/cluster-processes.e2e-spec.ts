@@ -7,19 +7,14 @@
 import { randomBytes } from 'crypto';
 import Redis from 'ioredis';
 import { IMModuleOptions } from '../../lib';
-import { IMTestClient, IMTestingApp, startIMTestingApp } from '../../lib/testing';
+import { IMTestClient, IMTestingApp, startIMTestingApp, until as untilHolds } from '../../lib/testing';
 import { ClusterNodeProcess, startClusterNode } from '../support/cluster-node';
 import { redisServerAvailable, startRedisServer, TestRedisServer } from '../support/redis-server';
 import { RecordingHandlers } from './fixtures/recording-handlers';
 
-/** Polls until `check` holds; fails after `timeoutMs`. */
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** The testing kit's `until`, with the condition named first as these tests read best. */
+const until = (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<unknown> =>
+  untilHolds(check, { message: what, timeoutMs });
 
 const withRedis = redisServerAvailable();
 /** One retransmission 300 ms apart on every transport (UDP too): the cluster's push deadline derives from the slowest policy. */

@@ -1,19 +1,9 @@
 import * as dgram from 'dgram';
 import { IMClient, UdpLink } from '../../lib/client';
 import { IMTestingApp, startIMTestingApp, until } from '../../lib/testing';
+import { mulberry32 as prng } from '../support/prng';
 import { RecordingHandlers } from './fixtures/recording-handlers';
 
-/** A small seeded PRNG (mulberry32): the same drop pattern on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Logins (type 0) and their responses (type 50) always pass, as in the measurement. */
 const isLogin = (msg: Buffer): boolean => {

@@ -1,6 +1,7 @@
 import { decodePacket, encodePacket, packetFromObject, DecodeResult } from '../../lib/protocol/packet-codec';
 import { Packet } from '../../lib/protocol/packet';
 import { IMErrors } from '../../lib/errors/im-error-codes';
+import { mulberry32 } from '../support/prng';
 
 /** Decodes and asserts success. */
 function ok(text: string, options?: { lenient?: boolean }): Packet {
@@ -453,17 +454,7 @@ describe('packetFromObject', () => {
 });
 
 describe('decodePacket is total: never throws on garbage', () => {
-  /** Small deterministic PRNG (mulberry32). */
-  function rng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
+  const rng = mulberry32;
 
   const ALPHABET = [
     '{', '}', '[', ']', ':', ',', '"', "'", '\\', 'u', '0', '9', '-', '.', 'e', ' ', '\n', 'a', 'z',
