@@ -17,6 +17,7 @@ import type { IMClusterOutcome } from '../metrics/im-metrics';
 import { ClusterOptions, isRedisClusterConfig } from './cluster-options';
 import { ClusterEnvelope, ClusterReplies, ClusterRequest, ENVELOPE_VERSION, isClusterReply, parseEnvelope } from './cluster-messages';
 import { ClusterKeys, RedisClient, RedisPresence } from './redis-presence';
+import type { IMPresence } from './presence';
 import type { PresenceEntry } from './presence-entry';
 
 /** Requests or replies per published message at most: bounds a message's size. */
@@ -54,7 +55,7 @@ export class RedisCluster implements RemoteRouter {
   /** On a Redis Cluster: sharded pub/sub (SPUBLISH, SSUBSCRIBE). */
   private sharded = false;
   private readonly keys: ClusterKeys;
-  private presence!: RedisPresence;
+  private presence!: IMPresence;
   private nextId = 1;
   private readonly pending = new Map<number, PendingRequest>();
   /** Short requests (C2C, kick, supersede) in deadline order; S2C waits for QoS and has its own queue. */
