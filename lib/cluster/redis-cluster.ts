@@ -112,8 +112,8 @@ export class RedisCluster implements RemoteRouter {
   }
 
   /**
-   * Whether Redis answers a PING within `timeoutMs` (health checks). Fails at
-   * once while the connection is down rather than waiting in ioredis's offline queue.
+   * Whether Redis answers a PING within `timeoutMs` (health checks; a memory hub always does
+   * while the node runs). Fails at once while the connection is down rather than waiting.
    */
   async ping(timeoutMs = 1000): Promise<boolean> {
     return this.link ? this.link.ping(timeoutMs) : false;
