@@ -106,4 +106,27 @@ describe('cluster on a MemoryClusterHub: liveness on the hub clock', () => {
       await b.close();
     }
   });
+
+  it('after the hub lost everything (a Redis restarted empty), the next renewal re-asserts every session', async () => {
+    const appClock = new ManualClock();
+    const hub = new MemoryClusterHub();
+    const a = await node(hub, 'a', {}, appClock);
+    const b = await node(hub, 'b', {}, appClock);
+    try {
+      const alice = await a.login('tcp', 'alice');
+      const bob = await b.login('ws', 'bob');
+      await until(async () => (await a.push.onlineCountAnywhere()) === 2);
+      hub.wipe();
+      expect(await a.push.isOnlineAnywhere('bob')).toBe(false);
+      expect(await b.push.isOnlineAnywhere('alice')).toBe(false);
+      appClock.advance(1000); // the renewal finds its liveness gone and writes the node's sessions back
+      await until(async () => (await a.push.onlineCountAnywhere()) === 2 && (await b.push.isOnlineAnywhere('alice')));
+      const fp = bob.c2c('alice', 'no new login needed');
+      alice.ack(await alice.expect({ type: 2, fp }));
+      await bob.expect({ type: 4, dataContent: fp });
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
 });
