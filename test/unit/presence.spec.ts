@@ -241,6 +241,25 @@ contract('MemoryPresence', async () => {
   };
 });
 
+describe('MemoryClusterHub pub/sub (what stands in for Redis PUBLISH)', () => {
+  it('counts the listeners at publish time, delivers on a later turn in the order published, and stops after unsubscribe', async () => {
+    const hub = new MemoryClusterHub();
+    const heard: string[] = [];
+    const stopFirst = hub.subscribe('b', (t) => heard.push(`1:${t}`));
+    hub.subscribe('b', (t) => heard.push(`2:${t}`));
+    expect(hub.publish('b', 'x')).toBe(2);
+    expect(hub.publish('b', 'y')).toBe(2);
+    expect(hub.publish('c', 'z')).toBe(0);
+    expect(heard).toEqual([]); // never inside the publisher's call
+    await until(() => heard.length === 4);
+    expect(heard).toEqual(['1:x', '2:x', '1:y', '2:y']);
+    stopFirst();
+    expect(hub.publish('b', 'w')).toBe(1);
+    await until(() => heard.length === 5);
+    expect(heard[4]).toBe('2:w');
+  });
+});
+
 describeWithRedis('RedisPresence', (redis) => {
   let seq = 0;
   contract('RedisPresence', async () => {
