@@ -54,6 +54,11 @@ interface RouteHint {
   readonly nodeId: string;
   /** No new C2C on it: one came back unwritten or unanswered, or the user logged in here. */
   doubted: boolean;
+  /**
+   * When the node was last known to hold the user (the send time of the last C2C it wrote, or of the
+   * script's lookup): an older hint is not used, so a node paused past its liveness is not sent to.
+   */
+  confirmedAt: number;
   /** C2C sent on this hint and not settled yet. */
   inflight: number;
   /** C2C made while in doubt with earlier ones in flight: routed by the script once those settle, so they stay behind them. */
@@ -74,6 +79,8 @@ export class RedisCluster implements RemoteRouter {
   private readonly logger = new Logger('IMCluster');
   private readonly requestTimeoutMs: number;
   private readonly nodeTtlMs: number;
+  /** How long a route hint is used after its node last wrote a C2C to its user: within the node's liveness. */
+  private readonly hintTtlMs: number;
   private link?: ClusterLink;
   private presence!: IMPresence;
   private nextId = 1;
@@ -120,6 +127,7 @@ export class RedisCluster implements RemoteRouter {
     this.envelopeHead = `{"v":${ENVELOPE_VERSION},"from":${JSON.stringify(this.nodeId)},"requests":[`;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 2000;
     this.nodeTtlMs = options.nodeTtlMs ?? 10_000;
+    this.hintTtlMs = Math.floor(this.nodeTtlMs / 2);
   }
 
   /** Users online in the whole cluster (a dead node's users drop out once its liveness lapsed, within nodeTtlMs). */
@@ -202,7 +210,12 @@ export class RedisCluster implements RemoteRouter {
   forwardC2C(packet: Packet): Promise<RemoteC2COutcome> {
     // No answer in time: the other node may have written it ('unknown'). Not sent, or nobody on its channel: 'absent'.
     const { entry, settled } = this.track<'c2c'>({ kind: 'c2c', packet }, 'unknown', false);
-    const hint = this.hints.get(packet.to as string);
+    let hint = this.hints.get(packet.to as string);
+    if (hint && !hint.doubted && entry.startedAt - hint.confirmedAt > this.hintTtlMs) {
+      // Not heard of for a while: that node may be paused or gone, which only the script can tell.
+      this.doubt(hint);
+      hint = this.hints.get(packet.to as string);
+    }
     if (hint?.doubted) {
       // In doubt with earlier C2C to this user still in flight: after them.
       hint.held.push(entry);
@@ -266,7 +279,9 @@ export class RedisCluster implements RemoteRouter {
           else {
             // Found there: later C2C to this user go straight to that node until it says otherwise.
             const to = items[j][0];
-            if (!this.hints.has(to) && !this.stopped) this.hints.set(to, { userId: to, nodeId: node, doubted: false, inflight: 0, held: [] });
+            if (!this.hints.has(to) && !this.stopped) {
+              this.hints.set(to, { userId: to, nodeId: node, doubted: false, confirmedAt: e.startedAt, inflight: 0, held: [] });
+            }
           }
         });
       },
@@ -331,9 +346,10 @@ export class RedisCluster implements RemoteRouter {
     hint.held = [];
   }
 
-  /** Hints nothing is in flight on: dropped now and then, so that the map holds only recent recipients. */
+  /** Hints too old to use that nothing is in flight on: dropped now and then, so that the map holds only recent recipients. */
   private dropIdleHints(): void {
-    for (const [userId, hint] of this.hints) if (hint.inflight === 0 && !hint.doubted) this.hints.delete(userId);
+    const old = this.core.clock.now() - this.hintTtlMs;
+    for (const [userId, hint] of this.hints) if (hint.inflight === 0 && !hint.doubted && hint.confirmedAt < old) this.hints.delete(userId);
   }
 
   async push(userId: string, packet: Packet): Promise<DeliveryResult | undefined> {
@@ -501,7 +517,7 @@ export class RedisCluster implements RemoteRouter {
     const queue = long ? this.longQueue : this.shortQueue;
     let resolve!: (r: unknown) => void;
     const settled = new Promise<ClusterReplies[K]>((r) => (resolve = r as (r: unknown) => void));
-    const entry: PendingRequest = { id, queue, deadline, fallback, unreachable, request, kind: request.kind, startedAt, prev: null, next: null, resolve };
+    const entry: PendingRequest = { id, queue, deadline, fallback, unreachable, request, kind: request.kind, startedAt, prev: null, next: null, resolve, hint: undefined };
     this.pending.set(id, entry);
     queue.push(entry);
     return { entry, settled };
@@ -613,6 +629,7 @@ export class RedisCluster implements RemoteRouter {
     // Unanswered on a hint: that node may be hung, so the next C2C to this user go by the script.
     if (entry.hint) {
       if (outcome === 'timeout') entry.hint.doubted = true;
+      else if (reply === true && entry.startedAt > entry.hint.confirmedAt) entry.hint.confirmedAt = entry.startedAt;
       this.unhint(entry);
     }
     if (outcome) this.core.metrics.clusterRequest(entry.kind, this.core.clock.now() - entry.startedAt, outcome);
