@@ -21,7 +21,7 @@ import { closeReasonOf, IMCloseReason } from '../metrics/close-reason';
 import { IMMetrics, NOOP_METRICS } from '../metrics/im-metrics';
 import { Clock, ClockTimer, SystemClock } from './clock';
 import { IMConnection, TransportKind } from './connection';
-import { HookVerdict, IMCoreHooks, IMRefusal, isRefusal } from './core-hooks';
+import { HookVerdict, IMCoreHooks, IMRefusal, isRefusal, isThenable } from './core-hooks';
 import { countOpenFds, readOpenFileLimit } from './fd-limit';
 import { emptyStats, IMCoreEvent, IMStats } from './im-events';
 import { logText } from './log-text';
@@ -32,6 +32,10 @@ import type { IMSessionSink } from './session-sink';
 import { Session } from './session';
 import { sessionLog } from './session-log';
 import { TimerWheel } from './timer-wheel';
+import { CoreContext } from './core-context';
+import { StorePath } from './store-path';
+import { SessionLifecycle } from './session-lifecycle';
+import { Outbound } from './outbound';
 import { AppendResult, IMMessageStore, StoreRefusalReason } from '../store/message-store';
 import { createMessageStore } from '../store/create-message-store';
 
@@ -50,8 +54,6 @@ export interface DrainReport {
 /** ACKs, keepalives and logouts: mandatory for the client, cheap for the server; they have a budget of their own. */
 const CONTROL_TYPES: ReadonlySet<number> = new Set([PacketType.ACK, PacketType.KEEPALIVE, PacketType.LOGOUT]);
 
-const isThenable = (v: unknown): v is Promise<unknown> =>
-  typeof v === 'object' && v !== null && typeof (v as Promise<unknown>).then === 'function';
 
 /**
  * The protocol core (PROTOCOL.md §4-§10): sessions, login, the online table,
@@ -62,87 +64,59 @@ const isThenable = (v: unknown): v is Promise<unknown> =>
  */
 export class IMCore implements IMSessionSink, IMClusterPort {
   /** user id → session (PROTOCOL.md §4). */
-  readonly online = new OnlineTable();
+  readonly online: OnlineTable;
   /** Operational counters. */
-  readonly stats: IMStats = emptyStats();
+  readonly stats: IMStats;
   /** Session and delivery events (emitted only while observed); `PushService.events$` publishes them as plain data. */
-  readonly events = new Subject<IMCoreEvent>();
+  readonly events: Subject<IMCoreEvent>;
   readonly clock: Clock;
-  /** Where counters with transport and reason labels go (no-op unless metrics are on). */
-  metrics: IMMetrics = NOOP_METRICS;
   /** Where undelivered messages wait for their recipient's next login (`store` option); null with `store: false`. */
   readonly store: IMMessageStore | null;
 
-  private hooks: IMCoreHooks = {};
-  private remote?: RemoteRouter;
-  private bridge?: BridgePort;
-  private readonly logger = new Logger('IMCore');
-  private readonly sendQoS: SendQoSTable;
-  /** Retransmission policy by the recipient's transport. */
-  private readonly policies: Readonly<Record<TransportKind, RetransmitPolicy>>;
-  private readonly dedup: ReceiveDedupTable;
+  /** What the parts share. */
+  private readonly ctx: CoreContext;
+  private readonly storePath: StorePath;
+  private readonly lifecycle: SessionLifecycle;
+  private readonly out: Outbound;
   private readonly idleWheel: TimerWheel<Session>;
-  private readonly sessions = new Set<Session>();
   /** Stream sessions not read until their packet budget refills (backpressure). */
   private readonly pausedSessions = new Set<Session>();
-  private readonly admission: Admission;
-  private readonly loginThrottle: LoginThrottle;
-  private readonly abuse: AbuseLog;
-  private readonly udpReplyRatio: number;
   private ticker?: ClockTimer;
-  /** The core made the store (and closes it); an application's own instance is the application's to close. */
-  private readonly ownsStore: boolean;
-  /** Shutting down: a store that dies with the process keeps nothing more (what it would get is reported lost). */
-  private shuttingDown = false;
-  /** Store operations under way: shutdown waits for them before the store closes. */
-  private readonly storeOps = new Set<Promise<unknown>>();
-  /** How to settle a stored-capable push once the store answered ('stored' or 'lost'). */
-  private readonly storedSettle = new WeakMap<QoSEntry, (status: DeliveryStatus) => void>();
-  /** Shutting down: only ACKs, keepalives and logouts are processed (see drain()). */
-  private draining = false;
 
   constructor(private readonly options: ResolvedIMOptions) {
-    this.clock = options.clock ?? new SystemClock();
-    const now = this.clock.now();
-    this.sendQoS = new SendQoSTable(options.qos, {
+    const ctx = (this.ctx = new CoreContext(options, {
       retransmit: (e) => this.retransmit(e),
-      lost: (es) => this.undelivered(es, 'retransmit-exhausted'),
-    });
-    ({ store: this.store, owned: this.ownsStore } = createMessageStore(options, () => this.clock.now()));
-    const { qos, limits } = options;
-    this.policies = retransmitPolicies(qos);
-    this.dedup = new ReceiveDedupTable({
-      ttlMs: qos.dedupTtlMs, maxEntries: qos.dedupMaxEntries, maxBytes: qos.dedupMaxBytes, maxEntriesPerUser: qos.dedupMaxEntriesPerUser,
-    });
-    const fdLimit = readOpenFileLimit();
-    this.admission = new Admission({
-      maxUnauthenticated: limits.maxUnauthenticated,
-      maxUnauthenticatedPerAddress: limits.maxUnauthenticatedPerAddress,
-      // The descriptors open now (modules, the event loop) stay in use; the reserve covers later ones.
-      maxStreamConnections: fdLimit === undefined ? Infinity : Math.max(0, fdLimit - countOpenFds() - limits.fdReserve),
-    });
-    this.loginThrottle = new LoginThrottle({
-      perAddress: limits.loginFailuresPerAddress, perUser: limits.loginFailuresPerUser,
-      windowMs: limits.loginThrottleWindowMs, maxEntries: limits.loginThrottleMaxEntries,
-    });
-    this.udpReplyRatio = options.udp ? options.udp.maxReplyRatio : 1;
-    this.abuse = new AbuseLog(this.logger, limits.abuseLogIntervalMs, () => this.clock.now());
-    this.idleWheel = new TimerWheel<Session>(Math.max(options.tickMs, 250), now, (s, t) => this.checkIdle(s, t));
+      lost: (es) => this.storePath.undelivered(es, 'retransmit-exhausted'),
+    }));
+    ({ online: this.online, stats: this.stats, events: this.events, clock: this.clock, store: this.store } = ctx);
+    this.storePath = new StorePath(ctx);
+    this.lifecycle = new SessionLifecycle(ctx, this.storePath);
+    this.out = new Outbound(ctx, this.lifecycle, this.storePath);
+    this.idleWheel = new TimerWheel<Session>(Math.max(options.tickMs, 250), this.clock.now(), (s, t) => this.checkIdle(s, t));
+  }
+
+  /** Where counters with transport and reason labels go (no-op unless metrics are on); set once by the metrics provider. */
+  get metrics(): IMMetrics {
+    return this.ctx.metrics;
+  }
+
+  set metrics(metrics: IMMetrics) {
+    this.ctx.metrics = metrics;
   }
 
   /** Installs the application's hooks (built by the handler explorer). */
   setHooks(hooks: IMCoreHooks): void {
-    this.hooks = hooks;
+    this.ctx.hooks = hooks;
   }
 
   /** Routes what is addressed to users who are not on this node (the Redis cluster). */
   setRemoteRouter(remote: RemoteRouter | undefined): void {
-    this.remote = remote;
+    this.ctx.remote = remote;
   }
 
   /** Sends what is addressed to users online nowhere here across the MobileIMSDK-Web bridge (`lib/bridge`). */
   setBridge(bridge: BridgePort | undefined): void {
-    this.bridge = bridge;
+    this.ctx.bridge = bridge;
   }
 
   /** Starts the shared timer tick (idle timeouts, QoS). */
@@ -156,71 +130,52 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     const now = this.clock.now();
     this.idleWheel.advance(now);
     this.resumePaused();
-    this.sendQoS.tick(now);
-    this.dedup.purge(now);
+    this.ctx.sendQoS.tick(now);
+    this.ctx.dedup.purge(now);
   }
 
   /** Stops timers and hands every pending QoS packet over as undelivered ('shutdown'): kept by a durable store, else reported lost. */
   stop(): void {
-    this.shuttingDown = true;
+    this.ctx.shuttingDown = true;
     this.ticker?.cancel();
     this.ticker = undefined;
-    this.undelivered(this.sendQoS.takeAll(), 'shutdown');
+    this.storePath.undelivered(this.ctx.sendQoS.takeAll(), 'shutdown');
     this.idleWheel.clear();
   }
 
   /** Waits for the store operations under way (shutdown: after the sessions closed), then closes a store the core made. */
-  async closeStore(): Promise<void> {
-    await Promise.allSettled([...this.storeOps]);
-    if (this.ownsStore) await this.store?.close();
+  closeStore(): Promise<void> {
+    return this.storePath.close();
   }
 
   /** Sessions open on every transport. */
   get sessionCount(): number {
-    return this.sessions.size;
+    return this.ctx.sessions.size;
   }
 
   /** Packets waiting for an ACK. */
   get pendingQoS(): number {
-    return this.sendQoS.size;
+    return this.ctx.sendQoS.size;
   }
 
   /** Sessions that have not logged in yet. */
   get unauthenticatedCount(): number {
-    return this.admission.unauthenticated;
+    return this.ctx.admission.unauthenticated;
   }
 
   /** C2S fingerprints remembered for dedup, and their estimated bytes. */
   get dedupSize(): { entries: number; bytes: number } {
-    return { entries: this.dedup.size, bytes: this.dedup.bytes };
+    return { entries: this.ctx.dedup.size, bytes: this.ctx.dedup.bytes };
   }
 
-  /**
-   * Connection admission, asked by a transport before it opens a session for
-   * `remoteAddress` (`stream`: TCP or WebSocket, which hold a file descriptor).
-   * Returns the refusal, or null to go on; to admit it may close the oldest
-   * session that has not logged in (`limits.maxUnauthenticated`).
-   */
+  /** Connection admission, asked by a transport before it opens a session (see {@link SessionLifecycle.admit}). */
   admit(transport: TransportKind, remoteAddress: string, stream: boolean): IMErrorDefinition | null {
-    const verdict = this.admission.check(remoteAddress, stream);
-    if (!verdict.admit) {
-      if (verdict.error === IMErrors.FD_LIMIT) this.stats.fdLimitRefused++;
-      else this.stats.unauthenticatedRefused++;
-      this.metrics.refused(transport, verdict.error.id);
-      this.abuse.process(verdict.error.id, `${transport} connection from ${remoteAddress} refused: ${verdict.error.message()}`);
-      return verdict.error;
-    }
-    if (verdict.evict) {
-      this.stats.unauthenticatedEvicted++;
-      this.abuse.process(IMErrors.UNAUTHENTICATED_EVICTED.id, `${verdict.evict} closed: ${this.options.limits.maxUnauthenticated} sessions have not logged in`);
-      this.closeSession(verdict.evict, 'evicted', IMErrors.UNAUTHENTICATED_EVICTED.id);
-    }
-    return null;
+    return this.lifecycle.admit(transport, remoteAddress, stream);
   }
 
   /** Entries in the C2S dedup table. */
   get dedupEntries(): number {
-    return this.dedup.size;
+    return this.ctx.dedup.size;
   }
 
   // ---------------------------------------------------------------- transport side
@@ -228,10 +183,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
   /** A transport opened a session (TCP accept, WebSocket upgrade, first UDP datagram). */
   openSession(connection: IMConnection): Session {
     const now = this.clock.now();
-    const session = new Session(connection, now, this.options.limits.anonymousBurst, this.options.limits.controlBurst);
-    this.sessions.add(session);
-    this.admission.opened(session);
-    this.metrics.connectionOpened(connection.transport);
+    const session = this.lifecycle.open(connection, now);
     this.idleWheel.schedule(session, now + Math.min(connection.idleTimeoutMs, this.options.limits.loginTimeoutMs));
     return session;
   }
@@ -249,9 +201,9 @@ export class IMCore implements IMSessionSink, IMClusterPort {
       const { maxQueuedPackets, maxQueuedBytes } = this.options.limits;
       if (queue.length >= maxQueuedPackets || session.queuedChars + text.length > maxQueuedBytes) {
         this.stats.queueOverflow++;
-        this.metrics.rateLimited(session.transport, IMErrors.QUEUE_OVERFLOW.id);
-        this.abuse.session(session, IMErrors.QUEUE_OVERFLOW.id, 'closing');
-        this.closeSession(session, 'queue-overflow', IMErrors.QUEUE_OVERFLOW.id);
+        this.ctx.metrics.rateLimited(session.transport, IMErrors.QUEUE_OVERFLOW.id);
+        this.ctx.abuse.session(session, IMErrors.QUEUE_OVERFLOW.id, 'closing');
+        this.lifecycle.closeSession(session, 'queue-overflow', IMErrors.QUEUE_OVERFLOW.id);
         return;
       }
       session.queuedChars += text.length;
@@ -268,41 +220,22 @@ export class IMCore implements IMSessionSink, IMClusterPort {
    */
   rejectFrame(session: Session, error: IMErrorDefinition, detail?: string): void {
     session.lastActivity = this.clock.now();
-    this.badInput(session, error, detail ?? '');
+    this.lifecycle.badInput(session, error, detail ?? '');
   }
 
   /** The transport's connection is gone (peer close, error, or our own close completing). */
   connectionClosed(session: Session): void {
-    if (!this.sessions.delete(session)) return;
-    this.admission.closed(session);
-    session.closeReason ??= 'peer-closed';
-    this.metrics.connectionClosed(session.transport, session.closeReason);
-    session.closed = true;
-    session.queue = null;
-    this.detach(session, session.kickCode, 'connection closed');
+    this.lifecycle.connectionClosed(session);
   }
 
-  /**
-   * Ends a session: detaches its user and closes (TCP/WS) or forgets (UDP) the
-   * connection. `detail`: the text of the `offline` event's `reason` and of the
-   * log line (an error id, or the reason itself).
-   */
+  /** Ends a session (see {@link SessionLifecycle.closeSession}). */
   closeSession(session: Session, reason: IMCloseReason, detail: string = reason): void {
-    if (session.closed) return;
-    this.logger.debug(sessionLog(session, 'closing', detail, reason));
-    session.closed = true;
-    session.closeReason = reason;
-    session.queue = null;
-    this.detach(session, session.kickCode, detail);
-    if (this.sessions.delete(session)) this.admission.closed(session);
-    this.metrics.connectionClosed(session.transport, reason);
-    session.connection.close(reason);
+    this.lifecycle.closeSession(session, reason, detail);
   }
 
   /** Closes every session (graceful shutdown). */
   closeAll(reason: IMCloseReason): void {
-    this.shuttingDown = true;
-    for (const s of [...this.sessions]) this.closeSession(s, reason);
+    this.lifecycle.closeAll(reason);
   }
 
   /**
@@ -313,7 +246,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
    * unACKed to {@link undelivered} ('shutdown'). The caller closes the sessions.
    */
   async drain(timeoutMs: number): Promise<DrainReport> {
-    this.draining = true;
+    this.ctx.draining = true;
     const delivered0 = this.stats.delivered;
     const deadline = Date.now() + timeoutMs;
     // Bounded by the deadline; polls because an ACK settles the table from any session.
@@ -322,18 +255,18 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     }
     const lost0 = this.stats.lost;
     // From here a store that dies with the process keeps nothing: what it would get is reported lost.
-    this.shuttingDown = true;
-    const handedOver = this.sendQoS.takeAll();
-    this.undelivered(handedOver, 'shutdown');
+    this.ctx.shuttingDown = true;
+    const handedOver = this.ctx.sendQoS.takeAll();
+    this.storePath.undelivered(handedOver, 'shutdown');
     // A durable store's answers, so that what it refused is counted as lost.
-    await Promise.allSettled([...this.storeOps]);
+    await this.storePath.settled();
     const lost = this.stats.lost - lost0;
     return { delivered: this.stats.delivered - delivered0, stored: handedOver.length - lost, lost };
   }
 
   /** Some packet awaits an ACK from a user still connected here (an ACK can still come). */
   private awaitingConnectedAck(): boolean {
-    for (const userId of this.sendQoS.recipients()) {
+    for (const userId of this.ctx.sendQoS.recipients()) {
       const session = this.online.get(userId);
       if (session && !session.closed) return true;
     }
@@ -352,7 +285,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     store &&= this.store !== null && packet.QoS === true && packet.fp !== undefined;
     if (store && this.store?.durable && this.online.get(userId)) {
       // Written through first, so a crash before the ACK leaves it for the next login.
-      return this.storeAppend(userId, packet, 'through').then((r) => this.pushNow(userId, packet, localOnly, store, r.ok));
+      return this.storePath.append(userId, packet, 'through').then((r) => this.pushNow(userId, packet, localOnly, store, r.ok));
     }
     return this.pushNow(userId, packet, localOnly, store, false);
   }
@@ -362,36 +295,36 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     if (!target) {
       const offline: DeliveryResult = { userId, status: 'offline', fp: packet.fp };
       if (localOnly) return Promise.resolve(offline);
-      const elsewhere = this.remote
-        ? this.remote.push(userId, packet).then((r) => r ?? this.pushAcross(packet, offline))
+      const elsewhere = this.ctx.remote
+        ? this.ctx.remote.push(userId, packet).then((r) => r ?? this.pushAcross(packet, offline))
         : this.pushAcross(packet, offline);
       return store ? elsewhere.then((r) => (r.status === 'offline' ? this.storeFor(userId, packet, kept) : r)) : elsewhere;
     }
-    const body = this.encode(packet);
-    if (!this.fits(body, target)) return Promise.resolve({ userId, status: 'too-large', fp: packet.fp });
-    this.metrics.message(target.transport, 's2c');
-    this.metrics.packetOut(target.transport, PacketType.DATA);
+    const body = this.out.encode(packet);
+    if (!this.out.fits(body, target)) return Promise.resolve({ userId, status: 'too-large', fp: packet.fp });
+    this.ctx.metrics.message(target.transport, 's2c');
+    this.ctx.metrics.packetOut(target.transport, PacketType.DATA);
     if (!packet.QoS || packet.fp === undefined) {
-      const ok = this.writeTo(target, body);
+      const ok = this.out.writeTo(target, body);
       return Promise.resolve({ userId, status: ok ? 'sent' : 'offline', fp: packet.fp });
     }
     const fp = packet.fp;
     return new Promise<DeliveryResult>((resolve, reject) => {
       const settle = (status: DeliveryStatus) => resolve({ userId, status, fp });
-      const entry = this.sendQoS.track(userId, fp, packet, body, this.clock.now(), (outcome: QoSOutcome, e) => {
+      const entry = this.ctx.sendQoS.track(userId, fp, packet, body, this.clock.now(), (outcome: QoSOutcome, e) => {
         // Given up on, a storable push is settled by undelivered() once the store answered.
         if (outcome === 'lost' && this.store && (e.storable || e.stored)) return;
         settle(outcome);
-      }, this.policies[target.transport]);
+      }, this.ctx.policies[target.transport]);
       if (!entry) {
         reject(new Error(`fp ${fp} is already awaiting an ACK from ${userId}`));
         return;
       }
       entry.storable = store;
       entry.stored = kept;
-      if (store || kept) this.storedSettle.set(entry, settle);
-      if (!this.writeTo(target, body)) {
-        this.sendQoS.untrack(entry);
+      if (store || kept) this.storePath.settleWhenStored(entry, settle);
+      if (!this.out.writeTo(target, body)) {
+        this.ctx.sendQoS.untrack(entry);
         if (store) this.storeFor(userId, packet, kept).then(resolve);
         else resolve({ userId, status: 'offline', fp });
       }
@@ -400,27 +333,17 @@ export class IMCore implements IMSessionSink, IMClusterPort {
 
   /** A push with `store: true` for a user online nowhere: kept for the next login, or offline with the store's reason. */
   private storeFor(userId: string, packet: Packet, kept: boolean): Promise<DeliveryResult> {
-    const appended: Promise<AppendResult> = kept ? Promise.resolve({ ok: true, duplicate: false }) : this.storeAppend(userId, packet, 'offline');
+    const appended: Promise<AppendResult> = kept ? Promise.resolve({ ok: true, duplicate: false }) : this.storePath.append(userId, packet, 'offline');
     return appended.then((r) => {
-      if (r.ok && kept) this.announceStored(userId, packet, 'offline');
+      if (r.ok && kept) this.storePath.announceStored(userId, packet, 'offline');
       return r.ok ? { userId, status: 'stored', fp: packet.fp } : { userId, status: 'offline', fp: packet.fp, storeRefused: r.reason };
     });
   }
 
-  /** Writes a routed packet, or holds it behind the user's stored backlog being written at login. */
-  /** Writes to a recipient, or queues behind its stored backlog while that is being written (per-recipient order). */
-  private writeTo(target: Session, body: string): boolean {
-    if (target.held) {
-      target.held.push(body);
-      return true;
-    }
-    return this.send(target, body);
-  }
-
   /** A user online nowhere here: across the bridge if there is one, else offline. */
   private pushAcross(packet: Packet, offline: DeliveryResult): Promise<DeliveryResult> {
-    if (!this.bridge) return Promise.resolve(offline);
-    return this.bridge.push(packet).then((ok) => (ok ? { ...offline, status: 'bridged' } : offline));
+    if (!this.ctx.bridge) return Promise.resolve(offline);
+    return this.ctx.bridge.push(packet).then((ok) => (ok ? { ...offline, status: 'bridged' } : offline));
   }
 
   /** Kicks `userId` on this node with code 2 (application/admin) and an optional reason. False if not here. */
@@ -434,7 +357,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
   /** Kicks `userId` wherever it is online (this node or, in a cluster, another). */
   kickAnywhere(userId: string, reason?: string): Promise<boolean> {
     if (this.kick(userId, reason)) return Promise.resolve(true);
-    return this.remote ? this.remote.kick(userId, reason) : Promise.resolve(false);
+    return this.ctx.remote ? this.ctx.remote.kick(userId, reason) : Promise.resolve(false);
   }
 
   /**
@@ -464,7 +387,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     const decoded = decodePacket(text, { lenient: this.options.lenientJson });
     if (!this.admitPacket(session, decoded, text)) return;
     // Draining: what a client sends now is not ACKed, so its own QoS keeps it for the next server.
-    if (this.draining && !(decoded.ok && CONTROL_TYPES.has(decoded.packet.type))) {
+    if (this.ctx.draining && !(decoded.ok && CONTROL_TYPES.has(decoded.packet.type))) {
       this.stats.drainIgnored++;
       return;
     }
@@ -472,7 +395,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     try {
       result = this.dispatch(session, decoded);
     } catch (err) {
-      this.handlerFailed(session, err);
+      this.ctx.handlerFailed(session, err);
       return;
     }
     if (result) this.waitFor(session, result);
@@ -486,7 +409,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
       this.drainQueue(session);
     };
     pending.then(resume, (err) => {
-      this.handlerFailed(session, err);
+      this.ctx.handlerFailed(session, err);
       resume();
     });
   }
@@ -523,8 +446,8 @@ export class IMCore implements IMSessionSink, IMClusterPort {
       session.paced = true;
       this.pausedSessions.add(session);
       this.stats.readPauses++;
-      this.metrics.rateLimited(session.transport, IMErrors.READ_PAUSED.id);
-      this.abuse.session(session, IMErrors.READ_PAUSED.id, control ? '(ACKs, keepalives)' : '');
+      this.ctx.metrics.rateLimited(session.transport, IMErrors.READ_PAUSED.id);
+      this.ctx.abuse.session(session, IMErrors.READ_PAUSED.id, control ? '(ACKs, keepalives)' : '');
       session.connection.pause();
     }
     return false;
@@ -543,29 +466,29 @@ export class IMCore implements IMSessionSink, IMClusterPort {
   }
 
   private dispatch(session: Session, decoded: DecodeResult): Promise<unknown> | void {
-    if (!decoded.ok) return this.badInput(session, decoded.error, decoded.detail);
+    if (!decoded.ok) return this.lifecycle.badInput(session, decoded.error, decoded.detail);
     const p = decoded.packet;
-    this.metrics.packetIn(session.transport, p.type);
+    this.ctx.metrics.packetIn(session.transport, p.type);
     switch (p.type) {
       case PacketType.LOGIN:
         return this.login(session, p);
       case PacketType.KEEPALIVE:
         if (session.userId === null) return this.notLoggedIn(session, p);
         // QUIRK-1 fix: answer only the session that is its user's table entry.
-        if (this.online.isCurrent(session)) this.write(session, keepaliveResponse(session.userId));
+        if (this.online.isCurrent(session)) this.out.write(session, keepaliveResponse(session.userId));
         return;
       case PacketType.DATA:
         if (session.userId === null) return this.notLoggedIn(session, p);
         return this.data(session, p);
       case PacketType.LOGOUT:
-        return this.closeSession(session, 'logout');
+        return this.lifecycle.closeSession(session, 'logout');
       case PacketType.ACK:
         if (session.userId === null) return this.notLoggedIn(session, p);
         return this.ack(session, p);
       case PacketType.ECHO:
         if (this.options.echoRequiresLogin && session.userId === null) return this.notLoggedIn(session, p);
         // QUIRK-10 fix: echo replies are never tracked for retransmission.
-        this.write(session, { ...p, type: PacketType.ECHO_RESPONSE });
+        this.out.write(session, { ...p, type: PacketType.ECHO_RESPONSE });
         return;
       default:
         this.stats.unknownType++;
@@ -573,20 +496,12 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     }
   }
 
-  private badInput(session: Session, error: IMErrorDefinition, detail: string): void {
-    this.stats.badInput++;
-    this.metrics.badInput(session.transport, error.id);
-    this.abuse.session(session, error.id, detail);
-    // The reference answers bad input by closing (TCP/WS); on UDP we keep the session.
-    if (!session.connection.connectionless) this.closeSession(session, 'bad-input', error.id);
-  }
-
   /** Type 1, 2 or 4 before login: error 301 quoting the packet, then close (TCP/WS). */
   private notLoggedIn(session: Session, p: Packet): void {
     this.stats.notLoggedIn++;
-    this.metrics.refused(session.transport, IMErrors.NOT_LOGGED_IN.id);
-    this.write(session, errorResponse(ProtocolErrorCode.NOT_LOGGED_IN, encodePacket(p)));
-    if (!session.connection.connectionless) this.closeSession(session, 'not-logged-in', IMErrors.NOT_LOGGED_IN.id);
+    this.ctx.metrics.refused(session.transport, IMErrors.NOT_LOGGED_IN.id);
+    this.out.write(session, errorResponse(ProtocolErrorCode.NOT_LOGGED_IN, encodePacket(p)));
+    if (!session.connection.connectionless) this.lifecycle.closeSession(session, 'not-logged-in', IMErrors.NOT_LOGGED_IN.id);
   }
 
   private takeToken(session: Session, now: number): boolean {
@@ -613,12 +528,12 @@ export class IMCore implements IMSessionSink, IMClusterPort {
   /** A UDP packet over budget is dropped (the clients retransmit): counted, logged, and the client told at most once a second. */
   private rateLimited(session: Session, now: number): void {
     this.stats.rateLimited++;
-    this.metrics.rateLimited(session.transport, IMErrors.RATE_LIMITED.id);
-    this.abuse.session(session, IMErrors.RATE_LIMITED.id, session.authenticated ? '' : '(not logged in)');
+    this.ctx.metrics.rateLimited(session.transport, IMErrors.RATE_LIMITED.id);
+    this.ctx.abuse.session(session, IMErrors.RATE_LIMITED.id, session.authenticated ? '' : '(not logged in)');
     // Tell the client at most once a second, so a flood is not answered by a flood.
     if (now - session.limitedNoticeAt >= 1000) {
       session.limitedNoticeAt = now;
-      this.sendError(session, IMErrors.RATE_LIMITED.wireCode, IMErrors.RATE_LIMITED.message());
+      this.out.sendError(session, IMErrors.RATE_LIMITED.wireCode, IMErrors.RATE_LIMITED.message());
     }
   }
 
@@ -627,10 +542,10 @@ export class IMCore implements IMSessionSink, IMClusterPort {
   private login(session: Session, p: Packet): Promise<unknown> | void {
     const parsed = parseLoginInfo(p.dataContent);
     if (!parsed.ok) {
-      if (parsed.reason === 'malformed') return this.badInput(session, IMErrors.BAD_LOGIN_INFO, 'not a JSON object');
+      if (parsed.reason === 'malformed') return this.lifecycle.badInput(session, IMErrors.BAD_LOGIN_INFO, 'not a JSON object');
       // QUIRK-19: refused silently; TCP/WS close, a UDP session may log in later.
-      this.logger.debug(sessionLog(session, 'no loginUserId', IMErrors.BAD_LOGIN_INFO.id));
-      if (!session.connection.connectionless) this.closeSession(session, 'bad-input', IMErrors.BAD_LOGIN_INFO.id);
+      this.ctx.logger.debug(sessionLog(session, 'no loginUserId', IMErrors.BAD_LOGIN_INFO.id));
+      if (!session.connection.connectionless) this.lifecycle.closeSession(session, 'bad-input', IMErrors.BAD_LOGIN_INFO.id);
       return;
     }
     const info = parsed.info;
@@ -640,27 +555,27 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     }
     if (info.loginUserId.length > this.options.limits.maxUserIdLength) {
       this.stats.fieldTooLong++;
-      this.metrics.badInput(session.transport, IMErrors.FIELD_TOO_LONG.id);
-      this.abuse.session(session, IMErrors.FIELD_TOO_LONG.id, `loginUserId of ${info.loginUserId.length} chars`);
+      this.ctx.metrics.badInput(session.transport, IMErrors.FIELD_TOO_LONG.id);
+      this.ctx.abuse.session(session, IMErrors.FIELD_TOO_LONG.id, `loginUserId of ${info.loginUserId.length} chars`);
       return this.loginFailed(session, IMErrors.FIELD_TOO_LONG.wireCode);
     }
     if (session.userId !== null) {
       // §7.4: re-login as the same user needs no verification.
       if (session.userId === info.loginUserId) return this.completeLogin(session, info);
       // QUIRK-4 fix: a different user id is a logout of the old one plus a full, verified login.
-      this.detach(session, NO_KICK, 'relogin');
+      this.lifecycle.detach(session, NO_KICK, 'relogin');
     }
-    if (!this.hooks.verifyLogin) {
-      this.logger.warn(sessionLog(session, 'login refused: no @OnLogin handler is registered', IMErrors.LOGIN_REFUSED.id));
+    if (!this.ctx.hooks.verifyLogin) {
+      this.ctx.logger.warn(sessionLog(session, 'login refused: no @OnLogin handler is registered', IMErrors.LOGIN_REFUSED.id));
       return this.loginFailed(session, IMErrors.LOGIN_REFUSED.wireCode);
     }
-    if (!this.loginThrottle.allows(session.remoteAddress, info.loginUserId, this.clock.now())) {
+    if (!this.ctx.loginThrottle.allows(session.remoteAddress, info.loginUserId, this.clock.now())) {
       this.stats.loginsThrottled++;
-      this.metrics.rateLimited(session.transport, IMErrors.LOGIN_THROTTLED.id);
-      this.abuse.session(session, IMErrors.LOGIN_THROTTLED.id, `as ${info.loginUserId}`);
+      this.ctx.metrics.rateLimited(session.transport, IMErrors.LOGIN_THROTTLED.id);
+      this.ctx.abuse.session(session, IMErrors.LOGIN_THROTTLED.id, `as ${info.loginUserId}`);
       return this.loginFailed(session, IMErrors.LOGIN_THROTTLED.wireCode);
     }
-    const verdict = this.hooks.verifyLogin(info, session, p);
+    const verdict = this.ctx.hooks.verifyLogin(info, session, p);
     if (isThenable(verdict)) return verdict.then((v) => this.afterVerify(session, info, v));
     return this.afterVerify(session, info, verdict);
   }
@@ -669,18 +584,18 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     if (session.closed) return;
     const code = isRefusal(verdict) ? verdict.code : verdict;
     if (code !== 0) {
-      this.loginThrottle.failed(session.remoteAddress, info.loginUserId, this.clock.now());
+      this.ctx.loginThrottle.failed(session.remoteAddress, info.loginUserId, this.clock.now());
       return this.loginFailed(session, code);
     }
-    this.loginThrottle.succeeded(session.remoteAddress, info.loginUserId);
+    this.ctx.loginThrottle.succeeded(session.remoteAddress, info.loginUserId);
     return this.completeLogin(session, info);
   }
 
   private loginFailed(session: Session, code: number): void {
     this.stats.loginsRefused++;
-    this.metrics.login(session.transport, 'refused');
-    this.write(session, loginResponse(code, '', -1));
-    if (!session.connection.connectionless) this.closeSession(session, 'login-refused', IMErrors.LOGIN_REFUSED.id);
+    this.ctx.metrics.login(session.transport, 'refused');
+    this.out.write(session, loginResponse(code, '', -1));
+    if (!session.connection.connectionless) this.lifecycle.closeSession(session, 'login-refused', IMErrors.LOGIN_REFUSED.id);
   }
 
   /** §7.1 steps 6-7: response, duplicate-login rules, online table, login-success hook. */
@@ -689,8 +604,8 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     const clientTime = info.firstLoginTime;
     const firstLoginTime = clientTime <= 0 ? this.clock.now() : clientTime;
     // The response to a successful login is exempt from the UDP no-amplification cap.
-    this.metrics.packetOut(session.transport, PacketType.LOGIN_RESPONSE);
-    this.send(session, this.encode(loginResponse(0, userId, firstLoginTime)));
+    this.ctx.metrics.packetOut(session.transport, PacketType.LOGIN_RESPONSE);
+    this.out.send(session, this.out.encode(loginResponse(0, userId, firstLoginTime)));
     if (session.closed) return; // a slow consumer
     const old = this.online.get(userId);
     if (old && old !== session && this.resolveDuplicate(old, clientTime) === 'stale') {
@@ -707,16 +622,16 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     if (!session.authenticated) {
       session.authenticated = true;
       session.tokens = this.options.limits.burst;
-      this.admission.authenticated(session);
+      this.ctx.admission.authenticated(session);
     }
     this.online.set(userId, session);
     this.stats.loginsAccepted++;
-    this.metrics.login(session.transport, 'accepted');
+    this.ctx.metrics.login(session.transport, 'accepted');
     if (!relogin && this.events.observed) this.events.next({ type: 'online', userId, session });
     if (this.store && !relogin) this.deliverBacklog(session, userId);
     // Not awaited: a handler that pushes to this user and awaits the ACK would
     // otherwise hold back that very ACK in the session's queue.
-    this.fireAndForget(this.hooks.loginSuccess?.(userId, info.extra, session));
+    this.ctx.fireAndForget(this.ctx.hooks.loginSuccess?.(userId, info.extra, session));
   }
 
   /**
@@ -739,9 +654,9 @@ export class IMCore implements IMSessionSink, IMClusterPort {
   /** Kicks a stale device's new session (code 1) and closes it (TCP/WS); it never becomes logged in. */
   private kickStale(session: Session, userId: string): void {
     this.stats.kicks++;
-    this.write(session, kickoutPacket(userId, KickoutCode.DUPLICATE_LOGIN));
+    this.out.write(session, kickoutPacket(userId, KickoutCode.DUPLICATE_LOGIN));
     session.kickCode = KickoutCode.DUPLICATE_LOGIN;
-    if (!session.connection.connectionless) this.closeSession(session, 'stale-login', 'stale login');
+    if (!session.connection.connectionless) this.lifecycle.closeSession(session, 'stale-login', 'stale login');
   }
 
   /** QUIRK-2 fix: the same device reconnected; its stale connection is closed without a kick-out. */
@@ -749,31 +664,17 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     // Off the table here: closeSession's detach() no longer sees the user (a ghost entry when the new session is on another node).
     if (old.userId !== null) this.online.removeIf(old.userId, old);
     old.userId = null;
-    if (!old.connection.connectionless) this.closeSession(old, 'superseded');
+    if (!old.connection.connectionless) this.lifecycle.closeSession(old, 'superseded');
   }
 
   /** Sends a kick-out, reports the user offline with the kick code, and closes TCP/WS. */
   private kickSession(session: Session, code: number, reason?: string): void {
     this.stats.kicks++;
-    this.write(session, kickoutPacket(session.userId as string, code, reason));
+    this.out.write(session, kickoutPacket(session.userId as string, code, reason));
     session.kickCode = code;
     // QUIRK-3/QUIRK-20 fix: detach the user (UDP too) and tell the logout hook why.
-    this.detach(session, code, code === KickoutCode.DUPLICATE_LOGIN ? 'duplicate login' : 'kicked');
-    if (!session.connection.connectionless) this.closeSession(session, 'kicked');
-  }
-
-  /** Takes the user off the session; if the session was the table entry, the user goes offline. */
-  private detach(session: Session, kickCode: number, reason: string): void {
-    const userId = session.userId;
-    if (userId === null) return;
-    session.userId = null;
-    if (!this.online.removeIf(userId, session)) return;
-    session.held = null;
-    // Unacknowledged packets of a session that ended: kept for the next login (or reported lost).
-    const pending = this.sendQoS.takeRecipient(userId);
-    if (pending.length > 0) this.undelivered(pending, `session ended (${reason})`);
-    if (this.events.observed) this.events.next({ type: 'offline', userId, session, kickCode, reason, closeReason: session.closeReason });
-    this.fireAndForget(this.hooks.logout?.(userId, session, kickCode));
+    this.lifecycle.detach(session, code, code === KickoutCode.DUPLICATE_LOGIN ? 'duplicate login' : 'kicked');
+    if (!session.connection.connectionless) this.lifecycle.closeSession(session, 'kicked');
   }
 
   // ---------------------------------------------------------------- messages (§10)
@@ -782,41 +683,41 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     // QUIRK-5 fix: a session speaks only as its own user.
     if (p.from !== session.userId) {
       this.stats.forgedSender++;
-      this.metrics.refused(session.transport, IMErrors.FORGED_SENDER.id);
-      this.abuse.session(session, IMErrors.FORGED_SENDER.id, `from=${p.from}`);
-      return this.sendError(session, IMErrors.FORGED_SENDER.wireCode, IMErrors.FORGED_SENDER.message());
+      this.ctx.metrics.refused(session.transport, IMErrors.FORGED_SENDER.id);
+      this.ctx.abuse.session(session, IMErrors.FORGED_SENDER.id, `from=${p.from}`);
+      return this.out.sendError(session, IMErrors.FORGED_SENDER.wireCode, IMErrors.FORGED_SENDER.message());
     }
     // Bounded before any table or map sees them: memory, and V8's length-only hash of very long strings.
     const { maxFingerprintLength, maxUserIdLength } = this.options.limits;
     if ((p.fp !== undefined && p.fp.length > maxFingerprintLength) || (p.to !== undefined && p.to.length > maxUserIdLength)) {
       this.stats.fieldTooLong++;
-      this.metrics.badInput(session.transport, IMErrors.FIELD_TOO_LONG.id);
+      this.ctx.metrics.badInput(session.transport, IMErrors.FIELD_TOO_LONG.id);
       const what = p.to !== undefined && p.to.length > maxUserIdLength ? `to of ${p.to.length} chars` : `fp of ${p.fp?.length} chars`;
-      this.abuse.session(session, IMErrors.FIELD_TOO_LONG.id, what);
-      return this.sendError(session, IMErrors.FIELD_TOO_LONG.wireCode, IMErrors.FIELD_TOO_LONG.message(what));
+      this.ctx.abuse.session(session, IMErrors.FIELD_TOO_LONG.id, what);
+      return this.out.sendError(session, IMErrors.FIELD_TOO_LONG.wireCode, IMErrors.FIELD_TOO_LONG.message(what));
     }
     // QUIRK-8 fix: a QoS packet without fp cannot be ACKed; SDKs drop such packets, so refuse it.
     if (p.QoS && p.fp === undefined) {
-      this.metrics.badInput(session.transport, IMErrors.MISSING_FINGERPRINT.id);
-      return this.sendError(session, IMErrors.MISSING_FINGERPRINT.wireCode, IMErrors.MISSING_FINGERPRINT.message());
+      this.ctx.metrics.badInput(session.transport, IMErrors.MISSING_FINGERPRINT.id);
+      return this.out.sendError(session, IMErrors.MISSING_FINGERPRINT.wireCode, IMErrors.MISSING_FINGERPRINT.message());
     }
     if (p.to === SERVER_USER_ID) {
       this.stats.c2s++;
-      this.metrics.message(session.transport, 'c2s');
-      const verdict = this.hooks.beforeC2S?.(p, session);
+      this.ctx.metrics.message(session.transport, 'c2s');
+      const verdict = this.ctx.hooks.beforeC2S?.(p, session);
       if (isThenable(verdict)) return verdict.then((v) => this.c2s(session, p, v));
       return this.c2s(session, p, verdict);
     }
     // A session that was paced resends what waited past its SDK's resend age; what the server already
     // took responsibility for (ACKed) is ACKed again, not delivered twice.
-    if (session.paced && p.QoS && this.dedup.seen(p.from as string, p.fp as string, this.clock.now())) {
+    if (session.paced && p.QoS && this.ctx.dedup.seen(p.from as string, p.fp as string, this.clock.now())) {
       this.stats.c2cResendsSuppressed++;
-      this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
+      this.out.write(session, ackPacket(p.fp as string, p.to as string, p.from));
       return;
     }
     this.stats.c2c++;
-    this.metrics.message(session.transport, 'c2c');
-    const verdict = this.hooks.c2c?.(p, session);
+    this.ctx.metrics.message(session.transport, 'c2c');
+    const verdict = this.ctx.hooks.c2c?.(p, session);
     if (isThenable(verdict)) return verdict.then((v) => this.c2c(session, p, v));
     return this.c2c(session, p, verdict);
   }
@@ -826,14 +727,14 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     if (!this.allowed(session, verdict, p.fp)) return;
     if (p.QoS) {
       const fp = p.fp as string;
-      const duplicate = this.dedup.checkAndRecord(p.from as string, fp, this.clock.now());
-      this.write(session, ackPacket(fp, SERVER_USER_ID, p.from));
+      const duplicate = this.ctx.dedup.checkAndRecord(p.from as string, fp, this.clock.now());
+      this.out.write(session, ackPacket(fp, SERVER_USER_ID, p.from));
       if (duplicate) {
         this.stats.c2sDuplicates++;
         return;
       }
     }
-    const result = this.hooks.c2s?.(p, session);
+    const result = this.ctx.hooks.c2s?.(p, session);
     if (isThenable(result)) return result.then((v) => void this.allowed(session, v, p.fp));
     this.allowed(session, result, p.fp);
   }
@@ -848,10 +749,10 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     // Crash safety, the common case: a recipient online here, nothing of this session still on its way to it.
     if (durable && target && !behind) return this.writeThrough(session, p, to as string, target);
     // Otherwise in the store first (before the sender's ACK), then routed as without a store.
-    const through = durable ? this.storeAppend(to as string, p, 'through') : undefined;
+    const through = durable ? this.storePath.append(to as string, p, 'through') : undefined;
     const then = (next: (t: AppendResult | undefined) => Promise<unknown> | void): Promise<unknown> | void =>
       through ? through.then(next) : next(undefined);
-    if (!target && this.remote && to !== undefined) return this.sendToNode(session, to, Promise.resolve(then((t) => this.forwardAcross(session, p, t))));
+    if (!target && this.ctx.remote && to !== undefined) return this.sendToNode(session, to, Promise.resolve(then((t) => this.forwardAcross(session, p, t))));
     // The recipient came to this node while earlier messages to it are still on their way to its old one: after them.
     if (behind && to !== undefined) return this.sendToNode(session, to, behind.tail.then(() => then((t) => this.route(session, p, t))));
     return then((t) => this.route(session, p, t, target));
@@ -867,17 +768,17 @@ export class IMCore implements IMSessionSink, IMClusterPort {
   private writeThrough(session: Session, p: Packet, to: string, target: Session): Promise<unknown> | void {
     const store = this.store as IMMessageStore;
     const written = this.forward(target, p, true);
-    if (!written) return this.storeAppend(to, p, 'through').then((r) => this.route(session, p, r));
+    if (!written) return this.storePath.append(to, p, 'through').then((r) => this.route(session, p, r));
     const held = store.hold !== undefined;
     if (held && typeof written === 'object') written.held = true;
     // A held copy (cheaper) where the store offers it, else a queued one.
-    const kept = held ? this.storeOp((store.hold as NonNullable<IMMessageStore['hold']>).call(store, to, p)) : this.storeAppend(to, p, 'through');
-    this.fireAndForget(this.hooks.c2cDelivered?.(p, session));
+    const kept = held ? this.storePath.track((store.hold as NonNullable<IMMessageStore['hold']>).call(store, to, p)) : this.storePath.append(to, p, 'through');
+    this.ctx.fireAndForget(this.ctx.hooks.c2cDelivered?.(p, session));
     kept.then((r) => {
       // Refused by the store, it was still written to the recipient: ACKed as delivered, and if
       // its session ends first it is offered to the store again (or reported lost), not assumed kept.
       if (!r.ok) {
-        if (held) this.countRefusal(to, p, 'through', r);
+        if (held) this.storePath.countRefusal(to, p, 'through', r);
         if (typeof written === 'object') written.stored = written.held = false;
       }
       this.ackC2C(session, p);
@@ -892,12 +793,12 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     session: Session, p: Packet, through: AppendResult | undefined, target = p.to === undefined ? undefined : this.online.get(p.to),
   ): Promise<unknown> | void {
     if (target && this.forward(target, p, through?.ok === true)) return this.delivered(session, p);
-    if (!target && this.remote && p.to !== undefined) return this.forwardAcross(session, p, through);
+    if (!target && this.ctx.remote && p.to !== undefined) return this.forwardAcross(session, p, through);
     return target ? this.offline(session, p, through) : this.across(session, p, through);
   }
 
   private forwardAcross(session: Session, p: Packet, through?: AppendResult): Promise<unknown> {
-    return (this.remote as RemoteRouter).forwardC2C(p).then((outcome) => {
+    return (this.ctx.remote as RemoteRouter).forwardC2C(p).then((outcome) => {
       if (outcome === 'delivered') return this.delivered(session, p);
       if (outcome === 'absent') return this.across(session, p, through);
       this.unknownOutcome(session, p);
@@ -911,7 +812,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
    */
   private unknownOutcome(session: Session, p: Packet): void {
     this.stats.crossNodeUnknown++;
-    this.abuse.process(IMErrors.CROSS_NODE_UNKNOWN.id, `${IMErrors.CROSS_NODE_UNKNOWN.message()} (C2C from ${logText(session.userId ?? '')} to ${logText(p.to ?? '')})`);
+    this.ctx.abuse.process(IMErrors.CROSS_NODE_UNKNOWN.id, `${IMErrors.CROSS_NODE_UNKNOWN.message()} (C2C from ${logText(session.userId ?? '')} to ${logText(p.to ?? '')})`);
   }
 
   /**
@@ -921,7 +822,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
    * the session waits for this one, as it does behind a slow handler.
    */
   private sendToNode(session: Session, to: string, outcome: Promise<unknown>): Promise<unknown> | void {
-    const settled = outcome.then(undefined, (err) => this.handlerFailed(session, err));
+    const settled = outcome.then(undefined, (err) => this.ctx.handlerFailed(session, err));
     const sends = (session.crossNode ??= new Map());
     let mine = sends.get(to);
     if (mine) {
@@ -936,7 +837,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     });
     if (session.crossNodeInFlight < this.options.limits.maxCrossNodeInFlight) return;
     this.stats.crossNodeWaits++;
-    this.abuse.session(session, IMErrors.CROSS_NODE_BACKLOG.id, `${session.crossNodeInFlight} C2C in flight to other nodes`);
+    this.ctx.abuse.session(session, IMErrors.CROSS_NODE_BACKLOG.id, `${session.crossNodeInFlight} C2C in flight to other nodes`);
     return settled;
   }
 
@@ -945,24 +846,24 @@ export class IMCore implements IMSessionSink, IMClusterPort {
    * sender is ACKed once the broker confirmed the publish; otherwise the offline path.
    */
   private across(session: Session, p: Packet, through?: AppendResult): Promise<unknown> | void {
-    if (!this.bridge || p.to === undefined) return this.offline(session, p, through);
-    return this.bridge.forwardC2C(p, session.userId as string).then((ok) => {
+    if (!this.ctx.bridge || p.to === undefined) return this.offline(session, p, through);
+    return this.ctx.bridge.forwardC2C(p, session.userId as string).then((ok) => {
       if (!ok) return this.offline(session, p, through);
       // The far side delivers it: not ours to keep.
-      if (through?.ok) this.storeRemove(p.to as string, p.fp as string);
+      if (through?.ok) this.storePath.remove(p.to as string, p.fp as string);
       if (p.QoS) this.ackC2C(session, p);
     });
   }
 
   /** The ACK of a C2C to its sender, on the recipient's behalf; a paced session's fp is remembered (its resends are ACKed, not delivered again). */
   private ackC2C(session: Session, p: Packet): void {
-    if (session.paced) this.dedup.checkAndRecord(p.from as string, p.fp as string, this.clock.now());
-    this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
+    if (session.paced) this.ctx.dedup.checkAndRecord(p.from as string, p.fp as string, this.clock.now());
+    this.out.write(session, ackPacket(p.fp as string, p.to as string, p.from));
   }
 
   /** C2C written to the recipient: the delivered hook, then the ACK to the sender on its behalf. */
   private delivered(session: Session, p: Packet): void {
-    this.fireAndForget(this.hooks.c2cDelivered?.(p, session));
+    this.ctx.fireAndForget(this.ctx.hooks.c2cDelivered?.(p, session));
     if (p.QoS) this.ackC2C(session, p);
   }
 
@@ -973,25 +874,25 @@ export class IMCore implements IMSessionSink, IMClusterPort {
    */
   private offline(session: Session, p: Packet, through?: AppendResult): Promise<unknown> | void {
     this.stats.c2cOffline++;
-    if (this.hooks.c2cOffline) {
+    if (this.ctx.hooks.c2cOffline) {
       // The handler's call: a copy written through the store is not kept behind its back.
-      if (through?.ok) this.storeRemove(p.to as string, p.fp as string);
-      const stored = this.hooks.c2cOffline(p, session);
+      if (through?.ok) this.storePath.remove(p.to as string, p.fp as string);
+      const stored = this.ctx.hooks.c2cOffline(p, session);
       if (isThenable(stored)) return stored.then((ok) => this.offlineAck(session, p, ok));
       return this.offlineAck(session, p, stored);
     }
     if (!this.store || !p.QoS || p.fp === undefined || p.to === undefined) return this.offlineAck(session, p, false);
     if (through) return this.storedAck(session, p, through, true);
-    return this.storeAppend(p.to, p, 'offline').then((r) => this.storedAck(session, p, r, false));
+    return this.storePath.append(p.to, p, 'offline').then((r) => this.storedAck(session, p, r, false));
   }
 
   /** The store's answer for an offline C2C: the ACK, or error `IM_STORE_REFUSED` with the reason (never a silent ACK). */
   private storedAck(session: Session, p: Packet, r: AppendResult, announce: boolean): void {
     if (!r.ok) {
-      this.sendError(session, IMErrors.STORE_REFUSED.wireCode, IMErrors.STORE_REFUSED.message(r.reason), p.fp);
+      this.out.sendError(session, IMErrors.STORE_REFUSED.wireCode, IMErrors.STORE_REFUSED.message(r.reason), p.fp);
       return;
     }
-    if (announce && !r.duplicate) this.announceStored(p.to as string, p, 'offline');
+    if (announce && !r.duplicate) this.storePath.announceStored(p.to as string, p, 'offline');
     this.ackC2C(session, p);
   }
 
@@ -1000,7 +901,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     if (stored === true) this.ackC2C(session, p);
     // Otherwise the reference stays silent and the sender's QoS reports "lost" after ~15 s;
     // a client that asked for it learns at once.
-    else if (session.notifyUndeliverable) this.sendError(session, IMErrors.UNDELIVERABLE.wireCode, IMErrors.UNDELIVERABLE.message(), p.fp);
+    else if (session.notifyUndeliverable) this.out.sendError(session, IMErrors.UNDELIVERABLE.wireCode, IMErrors.UNDELIVERABLE.message(), p.fp);
   }
 
   /** Delivers a C2C packet that another node routed here; false if the user has no session here. */
@@ -1018,20 +919,20 @@ export class IMCore implements IMSessionSink, IMClusterPort {
    */
   async deliverBridged(p: Packet): Promise<'delivered' | 'stored' | 'dropped' | 'unknown'> {
     const target = p.to === undefined ? undefined : this.online.get(p.to);
-    const outcome = target ? (this.forward(target, p) ? 'delivered' : 'absent') : this.remote ? await this.remote.forwardC2C(p) : 'absent';
+    const outcome = target ? (this.forward(target, p) ? 'delivered' : 'absent') : this.ctx.remote ? await this.ctx.remote.forwardC2C(p) : 'absent';
     // Maybe written on the other node: not stored as well (a second copy).
     if (outcome === 'unknown') {
       this.stats.crossNodeUnknown++;
       return 'unknown';
     }
     if (outcome === 'delivered') {
-      this.fireAndForget(this.hooks.c2cDelivered?.(p, null));
+      this.ctx.fireAndForget(this.ctx.hooks.c2cDelivered?.(p, null));
       return 'delivered';
     }
     this.stats.c2cOffline++;
-    if (this.hooks.c2cOffline) return (await this.hooks.c2cOffline(p, null)) === true ? 'stored' : 'dropped';
+    if (this.ctx.hooks.c2cOffline) return (await this.ctx.hooks.c2cOffline(p, null)) === true ? 'stored' : 'dropped';
     if (!this.store || !p.QoS || p.fp === undefined || p.to === undefined) return 'dropped';
-    return (await this.storeAppend(p.to, p, 'offline')).ok ? 'stored' : 'dropped';
+    return (await this.storePath.append(p.to, p, 'offline')).ok ? 'stored' : 'dropped';
   }
 
   /**
@@ -1041,16 +942,16 @@ export class IMCore implements IMSessionSink, IMClusterPort {
    * from what a first-wins client parser reads in the original text.
    */
   private forward(target: Session, p: Packet, kept = false): QoSEntry | boolean {
-    const body = this.encode(p);
-    if (!this.fits(body, target)) return false;
-    const entry = p.QoS ? this.sendQoS.track(p.to as string, p.fp as string, p, body, this.clock.now(), undefined, this.policies[target.transport]) : undefined;
+    const body = this.out.encode(p);
+    if (!this.out.fits(body, target)) return false;
+    const entry = p.QoS ? this.ctx.sendQoS.track(p.to as string, p.fp as string, p, body, this.clock.now(), undefined, this.ctx.policies[target.transport]) : undefined;
     if (entry) {
       entry.storable = this.store !== null;
       entry.stored = kept;
     }
-    this.metrics.packetOut(target.transport, PacketType.DATA);
-    if (this.writeTo(target, body)) return entry ?? true;
-    if (entry) this.sendQoS.untrack(entry);
+    this.ctx.metrics.packetOut(target.transport, PacketType.DATA);
+    if (this.out.writeTo(target, body)) return entry ?? true;
+    if (entry) this.ctx.sendQoS.untrack(entry);
     return false;
   }
 
@@ -1059,141 +960,28 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     const fp = p.dataContent;
     if (fp === undefined || fp.length > this.options.limits.maxFingerprintLength) return;
     const userId = session.userId as string;
-    const entry = this.sendQoS.settle(userId, fp);
+    const entry = this.ctx.sendQoS.settle(userId, fp);
     if (!entry) return;
     this.stats.delivered++;
-    if (entry.stored) this.storeRemove(userId, fp, entry.held === true);
+    if (entry.stored) this.storePath.remove(userId, fp, entry.held === true);
     const now = this.clock.now();
-    this.metrics.qosDelivered(now - entry.writtenAt, now - entry.sentAt);
+    this.ctx.metrics.qosDelivered(now - entry.writtenAt, now - entry.sentAt);
     if (this.events.observed) this.events.next({ type: 'delivered', userId, fp, packet: entry.packet });
-    this.fireAndForget(this.hooks.messageDelivered?.(fp, userId, entry.packet, session));
+    this.ctx.fireAndForget(this.ctx.hooks.messageDelivered?.(fp, userId, entry.packet, session));
   }
 
   private retransmit(entry: QoSEntry): void {
     this.stats.retransmits++;
-    this.metrics.qosRetransmitted();
+    this.ctx.metrics.qosRetransmitted();
     const target = this.online.get(entry.to);
     // Held behind the stored backlog: it is written when the backlog is.
     if (!target || target.held) return;
-    this.metrics.packetOut(target.transport, PacketType.DATA);
-    if (this.options.serverTimestamp) entry.body = this.encode(entry.packet);
-    this.send(target, entry.body);
-  }
-
-  /**
-   * Packets given up on (their session ended, or they ran out of
-   * retransmissions): into the message store for the user's next login, or
-   * reported lost (`@OnMessagesLost`, `lost` events) when there is none or it
-   * refuses. A packet already kept in the store stays there.
-   */
-  private undelivered(entries: readonly QoSEntry[], reason: string): void {
-    const lost: QoSEntry[] = [];
-    const keep = this.store !== null && !(this.shuttingDown && !this.store.durable);
-    for (const e of entries) {
-      if (keep && e.stored && e.held) {
-        // A held copy: into the user's queue now, then the copy goes.
-        this.storeAppend(e.to, e.packet, 'undelivered').then((r) => {
-          this.storeRemove(e.to, e.fp, true);
-          if (!r.ok) this.reportLost([e], reason);
-        });
-      } else if (keep && e.stored) {
-        // Already kept (written through, or a redelivered backlog): it waits there for the next login.
-        this.announceStored(e.to, e.packet, 'undelivered');
-        this.storedSettle.get(e)?.('stored');
-      } else if (keep && e.storable) {
-        this.storeAppend(e.to, e.packet, 'undelivered').then((r) => {
-          if (r.ok) this.storedSettle.get(e)?.('stored');
-          else this.reportLost([e], reason);
-        });
-      } else {
-        lost.push(e);
-      }
-    }
-    if (lost.length > 0) this.reportLost(lost, reason);
-  }
-
-  /** A failed write to a peer that does not read (over `maxBufferedBytes`) closes it as a slow consumer. */
-  private writeFailed(session: Session): void {
-    if (!session.closed && session.connection.congested) this.slowConsumer(session);
-  }
-
-  /**
-   * Closes a session whose peer does not read. Other sessions are not held up
-   * behind it; its user's unACKed packets are handed over at once rather than
-   * retransmitted into a dead buffer.
-   */
-  private slowConsumer(session: Session): void {
-    this.stats.slowConsumers++;
-    this.metrics.refused(session.transport, IMErrors.SLOW_CONSUMER.id);
-    this.abuse.session(session, IMErrors.SLOW_CONSUMER.id, 'closing');
-    const userId = session.userId;
-    this.closeSession(session, 'slow-consumer', IMErrors.SLOW_CONSUMER.id);
-    if (userId !== null && !this.online.get(userId)) this.undelivered(this.sendQoS.takeRecipient(userId), 'slow-consumer');
-  }
-
-  private reportLost(entries: readonly QoSEntry[], reason: string): void {
-    this.logger.debug(`${entries.length} QoS packet(s) lost: ${reason}`);
-    for (const e of entries) {
-      // Entries taken from a closed session were never settled by the table.
-      e.onSettle?.('lost', e);
-      this.storedSettle.get(e)?.('lost');
-    }
-    this.stats.lost += entries.length;
-    this.metrics.qosLost(entries.length);
-    if (this.events.observed) {
-      for (const e of entries) this.events.next({ type: 'lost', userId: e.to, fp: e.fp, packet: e.packet });
-    }
-    if (this.hooks.messagesLost) this.fireAndForget(this.hooks.messagesLost(entries.map((e) => e.packet)));
+    this.ctx.metrics.packetOut(target.transport, PacketType.DATA);
+    if (this.options.serverTimestamp) entry.body = this.out.encode(entry.packet);
+    this.out.send(target, entry.body);
   }
 
   // ---------------------------------------------------------------- message store
-
-  /**
-   * Appends to the store, counting and reporting what it refuses (logged once
-   * per interval). `why`: `through` is a write-through of a message being
-   * delivered live (no `stored` event: it is not waiting for a login).
-   */
-  private storeAppend(userId: string, packet: Packet, why: 'offline' | 'undelivered' | 'through'): Promise<AppendResult> {
-    return this.storeOp((this.store as IMMessageStore).append(userId, packet)).then((r) => {
-      if (!r.ok) this.countRefusal(userId, packet, why, r);
-      else if (why !== 'through' && !r.duplicate) this.announceStored(userId, packet, why);
-      return r;
-    });
-  }
-
-  private countRefusal(userId: string, packet: Packet, why: string, r: { reason: StoreRefusalReason }): void {
-    this.stats.storeRefused++;
-    this.abuse.process(IMErrors.STORE_REFUSED.id, `message ${logText(packet.fp)} for ${logText(userId)} refused (${why}): ${r.reason}`);
-    if (this.events.observed) this.events.next({ type: 'store-refused', userId, fp: packet.fp as string, reason: r.reason, packet });
-  }
-
-  /** Tracks a store operation for shutdown; never rejects (a failure is an `unavailable` refusal). */
-  private storeOp(op: Promise<AppendResult>): Promise<AppendResult> {
-    const safe = op.catch((): AppendResult => ({ ok: false, reason: 'unavailable' }));
-    this.trackStoreOp(safe);
-    return safe;
-  }
-
-  private announceStored(userId: string, packet: Packet, reason: 'offline' | 'undelivered'): void {
-    this.stats.stored++;
-    if (this.events.observed) this.events.next({ type: 'stored', userId, fp: packet.fp as string, reason, packet });
-  }
-
-  private storeRemove(userId: string, fp: string, held = false): void {
-    const store = this.store as IMMessageStore;
-    const removed = held && store.release ? store.release(userId, fp) : store.remove(userId, fp);
-    const op = removed.catch((err) => {
-      // Left in the store: delivered again at the next login, and the client drops the duplicate by fp.
-      this.abuse.process(IMErrors.STORE_REFUSED.id, `could not remove ${logText(fp)} for ${logText(userId)}: ${(err as Error)?.message}`);
-    });
-    this.trackStoreOp(op);
-  }
-
-  private trackStoreOp(op: Promise<unknown>): void {
-    this.storeOps.add(op);
-    const done = () => this.storeOps.delete(op);
-    op.then(done, done);
-  }
 
   /**
    * At login: writes the user's stored messages, oldest first, with QoS, and
@@ -1218,25 +1006,25 @@ export class IMCore implements IMSessionSink, IMClusterPort {
       }
     };
     const op = run()
-      .catch((err) => this.logger.error(sessionLog(session, `stored messages not delivered: ${(err as Error)?.message}`, IMErrors.STORE_REFUSED.id)))
+      .catch((err) => this.ctx.logger.error(sessionLog(session, `stored messages not delivered: ${(err as Error)?.message}`, IMErrors.STORE_REFUSED.id)))
       .then(() => {
         const held = session.held;
         session.held = null;
         if (held && !session.closed) for (const body of held) session.connection.write(body);
       });
-    this.trackStoreOp(op);
+    this.storePath.trackOp(op);
   }
 
   private redeliver(session: Session, userId: string, packet: Packet, storedAt: number): void {
-    const body = this.encode(packet);
+    const body = this.out.encode(packet);
     // Too large for this transport: it waits for a login on one that takes it.
-    if (!this.fits(body, session)) return;
-    const entry = this.sendQoS.track(userId, packet.fp as string, packet, body, this.clock.now());
+    if (!this.out.fits(body, session)) return;
+    const entry = this.ctx.sendQoS.track(userId, packet.fp as string, packet, body, this.clock.now());
     if (!entry) return;
     entry.stored = true;
     entry.storable = true;
     this.stats.storeRedelivered++;
-    this.metrics.packetOut(session.transport, PacketType.DATA);
+    this.ctx.metrics.packetOut(session.transport, PacketType.DATA);
     session.connection.write(body);
     if (this.events.observed) this.events.next({ type: 'redelivered', userId, fp: entry.fp, storedAt, packet });
   }
@@ -1246,8 +1034,8 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     const loginDeadline = session.authenticated ? Infinity : session.openedAt + this.options.limits.loginTimeoutMs;
     if (now >= loginDeadline) {
       this.stats.loginTimeouts++;
-      this.abuse.process(IMErrors.LOGIN_TIMEOUT.id, `${session} closed: ${IMErrors.LOGIN_TIMEOUT.message()}`);
-      this.closeSession(session, 'login-timeout', IMErrors.LOGIN_TIMEOUT.id);
+      this.ctx.abuse.process(IMErrors.LOGIN_TIMEOUT.id, `${session} closed: ${IMErrors.LOGIN_TIMEOUT.message()}`);
+      this.lifecycle.closeSession(session, 'login-timeout', IMErrors.LOGIN_TIMEOUT.id);
       return;
     }
     const deadline = session.lastActivity + session.connection.idleTimeoutMs;
@@ -1256,7 +1044,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
       return;
     }
     this.stats.idleTimeouts++;
-    this.closeSession(session, 'idle-timeout', 'idle timeout');
+    this.lifecycle.closeSession(session, 'idle-timeout', 'idle timeout');
   }
 
   // ---------------------------------------------------------------- helpers
@@ -1265,72 +1053,10 @@ export class IMCore implements IMSessionSink, IMClusterPort {
   private allowed(session: Session, verdict: HookVerdict, fp?: string): boolean {
     if (verdict === false) return false;
     if (isRefusal(verdict)) {
-      this.sendError(session, verdict.code, verdict.message, fp);
+      this.out.sendError(session, verdict.code, verdict.message, fp);
       return false;
     }
     return true;
   }
 
-  /** `fp`: the data packet the error answers, so a client can tell which message failed (QoS stays off: never ACKed). */
-  private sendError(session: Session, code: number, message: string, fp?: string): void {
-    const error = errorResponse(code, message, session.userId ?? NO_USER_ID);
-    if (fp !== undefined) error.fp = fp;
-    this.write(session, error);
-  }
-
-  private write(session: Session, p: Packet): boolean {
-    this.metrics.packetOut(session.transport, p.type);
-    const body = this.encode(p);
-    // No amplification: a peer that has not logged in over UDP (its source address may be
-    // spoofed) never gets a reply larger than the datagram it sent.
-    if (!session.authenticated && session.connection.connectionless && Buffer.byteLength(body) > this.replyBudget(session)) {
-      return this.writeShortReply(session, p);
-    }
-    return this.send(session, body);
-  }
-
-  /** Writes `body` to `session`; see {@link writeFailed}. */
-  private send(session: Session, body: string): boolean {
-    if (session.connection.write(body)) return true;
-    this.writeFailed(session);
-    return false;
-  }
-
-  /** A 301 may drop its quoted packet to fit the datagram it answers; anything else is not sent. */
-  private writeShortReply(session: Session, p: Packet): boolean {
-    if (p.type === PacketType.ERROR && p.dataContent?.startsWith('{"errorCode":301,')) {
-      const short = this.encode(errorResponse(ProtocolErrorCode.NOT_LOGGED_IN, '', p.to));
-      if (Buffer.byteLength(short) <= this.replyBudget(session)) return session.connection.write(short);
-    }
-    this.stats.repliesSuppressed++;
-    this.metrics.refused(session.transport, IMErrors.REPLY_SUPPRESSED.id);
-    return false;
-  }
-
-  /** Bytes a reply to an unauthenticated UDP peer may have (`udp.maxReplyRatio` × its datagram). */
-  private replyBudget(session: Session): number {
-    return session.lastInboundBytes * this.udpReplyRatio;
-  }
-
-  private encode(p: Packet): string {
-    return encodePacket(this.options.serverTimestamp ? { ...p, sm: this.clock.now() } : p);
-  }
-
-  /** QUIRK-17 fix: never write a routed packet the recipient's SDK would reject. */
-  private fits(body: string, target: Session): boolean {
-    const max = target.connection.maxOutboundBytes;
-    if (body.length * 3 <= max || Buffer.byteLength(body) <= max) return true;
-    this.stats.outboundTooLarge++;
-    this.metrics.refused(target.transport, IMErrors.OUTBOUND_TOO_LARGE.id);
-    return false;
-  }
-
-  private fireAndForget(result: unknown): void {
-    if (isThenable(result)) result.then(undefined, (err) => this.handlerFailed(undefined, err));
-  }
-
-  private handlerFailed(session: Session | undefined, err: unknown): void {
-    this.stats.handlerErrors++;
-    this.logger.error(sessionLog(session, IMErrors.HANDLER_FAILED.message((err as Error)?.message), IMErrors.HANDLER_FAILED.id), (err as Error)?.stack);
-  }
 }
