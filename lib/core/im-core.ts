@@ -36,6 +36,8 @@ import { CoreContext } from './core-context';
 import { StorePath } from './store-path';
 import { SessionLifecycle } from './session-lifecycle';
 import { Outbound } from './outbound';
+import { Delivery } from './delivery';
+import { ServerPush } from './s2c-push';
 import { AppendResult, IMMessageStore, StoreRefusalReason } from '../store/message-store';
 import { createMessageStore } from '../store/create-message-store';
 
@@ -78,6 +80,8 @@ export class IMCore implements IMSessionSink, IMClusterPort {
   private readonly storePath: StorePath;
   private readonly lifecycle: SessionLifecycle;
   private readonly out: Outbound;
+  private readonly delivery: Delivery;
+  private readonly s2c: ServerPush;
   private readonly idleWheel: TimerWheel<Session>;
   /** Stream sessions not read until their packet budget refills (backpressure). */
   private readonly pausedSessions = new Set<Session>();
@@ -85,13 +89,15 @@ export class IMCore implements IMSessionSink, IMClusterPort {
 
   constructor(private readonly options: ResolvedIMOptions) {
     const ctx = (this.ctx = new CoreContext(options, {
-      retransmit: (e) => this.retransmit(e),
+      retransmit: (e) => this.delivery.retransmit(e),
       lost: (es) => this.storePath.undelivered(es, 'retransmit-exhausted'),
     }));
     ({ online: this.online, stats: this.stats, events: this.events, clock: this.clock, store: this.store } = ctx);
     this.storePath = new StorePath(ctx);
     this.lifecycle = new SessionLifecycle(ctx, this.storePath);
     this.out = new Outbound(ctx, this.lifecycle, this.storePath);
+    this.delivery = new Delivery(ctx, this.out, this.storePath);
+    this.s2c = new ServerPush(ctx, this.out, this.storePath);
     this.idleWheel = new TimerWheel<Session>(Math.max(options.tickMs, 250), this.clock.now(), (s, t) => this.checkIdle(s, t));
   }
 
@@ -281,69 +287,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
    * A user on another node is reached through the cluster unless `localOnly`.
    */
   push(userId: string, packet: Packet, localOnly = false, store = false): Promise<DeliveryResult> {
-    // Only a QoS packet can wait in the store: it leaves only on the recipient's ACK.
-    store &&= this.store !== null && packet.QoS === true && packet.fp !== undefined;
-    if (store && this.store?.durable && this.online.get(userId)) {
-      // Written through first, so a crash before the ACK leaves it for the next login.
-      return this.storePath.append(userId, packet, 'through').then((r) => this.pushNow(userId, packet, localOnly, store, r.ok));
-    }
-    return this.pushNow(userId, packet, localOnly, store, false);
-  }
-
-  private pushNow(userId: string, packet: Packet, localOnly: boolean, store: boolean, kept: boolean): Promise<DeliveryResult> {
-    const target = this.online.get(userId);
-    if (!target) {
-      const offline: DeliveryResult = { userId, status: 'offline', fp: packet.fp };
-      if (localOnly) return Promise.resolve(offline);
-      const elsewhere = this.ctx.remote
-        ? this.ctx.remote.push(userId, packet).then((r) => r ?? this.pushAcross(packet, offline))
-        : this.pushAcross(packet, offline);
-      return store ? elsewhere.then((r) => (r.status === 'offline' ? this.storeFor(userId, packet, kept) : r)) : elsewhere;
-    }
-    const body = this.out.encode(packet);
-    if (!this.out.fits(body, target)) return Promise.resolve({ userId, status: 'too-large', fp: packet.fp });
-    this.ctx.metrics.message(target.transport, 's2c');
-    this.ctx.metrics.packetOut(target.transport, PacketType.DATA);
-    if (!packet.QoS || packet.fp === undefined) {
-      const ok = this.out.writeTo(target, body);
-      return Promise.resolve({ userId, status: ok ? 'sent' : 'offline', fp: packet.fp });
-    }
-    const fp = packet.fp;
-    return new Promise<DeliveryResult>((resolve, reject) => {
-      const settle = (status: DeliveryStatus) => resolve({ userId, status, fp });
-      const entry = this.ctx.sendQoS.track(userId, fp, packet, body, this.clock.now(), (outcome: QoSOutcome, e) => {
-        // Given up on, a storable push is settled by undelivered() once the store answered.
-        if (outcome === 'lost' && this.store && (e.storable || e.stored)) return;
-        settle(outcome);
-      }, this.ctx.policies[target.transport]);
-      if (!entry) {
-        reject(new Error(`fp ${fp} is already awaiting an ACK from ${userId}`));
-        return;
-      }
-      entry.storable = store;
-      entry.stored = kept;
-      if (store || kept) this.storePath.settleWhenStored(entry, settle);
-      if (!this.out.writeTo(target, body)) {
-        this.ctx.sendQoS.untrack(entry);
-        if (store) this.storeFor(userId, packet, kept).then(resolve);
-        else resolve({ userId, status: 'offline', fp });
-      }
-    });
-  }
-
-  /** A push with `store: true` for a user online nowhere: kept for the next login, or offline with the store's reason. */
-  private storeFor(userId: string, packet: Packet, kept: boolean): Promise<DeliveryResult> {
-    const appended: Promise<AppendResult> = kept ? Promise.resolve({ ok: true, duplicate: false }) : this.storePath.append(userId, packet, 'offline');
-    return appended.then((r) => {
-      if (r.ok && kept) this.storePath.announceStored(userId, packet, 'offline');
-      return r.ok ? { userId, status: 'stored', fp: packet.fp } : { userId, status: 'offline', fp: packet.fp, storeRefused: r.reason };
-    });
-  }
-
-  /** A user online nowhere here: across the bridge if there is one, else offline. */
-  private pushAcross(packet: Packet, offline: DeliveryResult): Promise<DeliveryResult> {
-    if (!this.ctx.bridge) return Promise.resolve(offline);
-    return this.ctx.bridge.push(packet).then((ok) => (ok ? { ...offline, status: 'bridged' } : offline));
+    return this.s2c.push(userId, packet, localOnly, store);
   }
 
   /** Kicks `userId` on this node with code 2 (application/admin) and an optional reason. False if not here. */
@@ -484,7 +428,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
         return this.lifecycle.closeSession(session, 'logout');
       case PacketType.ACK:
         if (session.userId === null) return this.notLoggedIn(session, p);
-        return this.ack(session, p);
+        return this.delivery.ack(session, p);
       case PacketType.ECHO:
         if (this.options.echoRequiresLogin && session.userId === null) return this.notLoggedIn(session, p);
         // QUIRK-10 fix: echo replies are never tracked for retransmission.
@@ -628,7 +572,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     this.stats.loginsAccepted++;
     this.ctx.metrics.login(session.transport, 'accepted');
     if (!relogin && this.events.observed) this.events.next({ type: 'online', userId, session });
-    if (this.store && !relogin) this.deliverBacklog(session, userId);
+    if (this.store && !relogin) this.delivery.deliverBacklog(session, userId);
     // Not awaited: a handler that pushes to this user and awaits the ACK would
     // otherwise hold back that very ACK in the session's queue.
     this.ctx.fireAndForget(this.ctx.hooks.loginSuccess?.(userId, info.extra, session));
@@ -767,7 +711,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
    */
   private writeThrough(session: Session, p: Packet, to: string, target: Session): Promise<unknown> | void {
     const store = this.store as IMMessageStore;
-    const written = this.forward(target, p, true);
+    const written = this.delivery.forward(target, p, true);
     if (!written) return this.storePath.append(to, p, 'through').then((r) => this.route(session, p, r));
     const held = store.hold !== undefined;
     if (held && typeof written === 'object') written.held = true;
@@ -792,7 +736,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
   private route(
     session: Session, p: Packet, through: AppendResult | undefined, target = p.to === undefined ? undefined : this.online.get(p.to),
   ): Promise<unknown> | void {
-    if (target && this.forward(target, p, through?.ok === true)) return this.delivered(session, p);
+    if (target && this.delivery.forward(target, p, through?.ok === true)) return this.delivered(session, p);
     if (!target && this.ctx.remote && p.to !== undefined) return this.forwardAcross(session, p, through);
     return target ? this.offline(session, p, through) : this.across(session, p, through);
   }
@@ -908,7 +852,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
   deliverRemoteC2C(p: Packet): boolean {
     const target = p.to === undefined ? undefined : this.online.get(p.to);
     // A durable store: the sender's node wrote it through, so the recipient's ACK removes it.
-    return target !== undefined && this.forward(target, p, this.store?.durable === true && p.QoS === true) !== false;
+    return target !== undefined && this.delivery.forward(target, p, this.store?.durable === true && p.QoS === true) !== false;
   }
 
   /**
@@ -919,7 +863,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
    */
   async deliverBridged(p: Packet): Promise<'delivered' | 'stored' | 'dropped' | 'unknown'> {
     const target = p.to === undefined ? undefined : this.online.get(p.to);
-    const outcome = target ? (this.forward(target, p) ? 'delivered' : 'absent') : this.ctx.remote ? await this.ctx.remote.forwardC2C(p) : 'absent';
+    const outcome = target ? (this.delivery.forward(target, p) ? 'delivered' : 'absent') : this.ctx.remote ? await this.ctx.remote.forwardC2C(p) : 'absent';
     // Maybe written on the other node: not stored as well (a second copy).
     if (outcome === 'unknown') {
       this.stats.crossNodeUnknown++;
@@ -935,99 +879,7 @@ export class IMCore implements IMSessionSink, IMClusterPort {
     return (await this.storePath.append(p.to, p, 'offline')).ok ? 'stored' : 'dropped';
   }
 
-  /**
-   * Writes a relayed packet, tracking it first when it needs QoS. False on a
-   * failed send. Always re-encoded, never relayed as received: with duplicate
-   * keys JSON.parse keeps the last value, so the checked `from` could differ
-   * from what a first-wins client parser reads in the original text.
-   */
-  private forward(target: Session, p: Packet, kept = false): QoSEntry | boolean {
-    const body = this.out.encode(p);
-    if (!this.out.fits(body, target)) return false;
-    const entry = p.QoS ? this.ctx.sendQoS.track(p.to as string, p.fp as string, p, body, this.clock.now(), undefined, this.ctx.policies[target.transport]) : undefined;
-    if (entry) {
-      entry.storable = this.store !== null;
-      entry.stored = kept;
-    }
-    this.ctx.metrics.packetOut(target.transport, PacketType.DATA);
-    if (this.out.writeTo(target, body)) return entry ?? true;
-    if (entry) this.ctx.sendQoS.untrack(entry);
-    return false;
-  }
-
-  /** §10.4: the recipient's ACK settles only packets addressed to that recipient (QUIRK-6 fix). */
-  private ack(session: Session, p: Packet): void {
-    const fp = p.dataContent;
-    if (fp === undefined || fp.length > this.options.limits.maxFingerprintLength) return;
-    const userId = session.userId as string;
-    const entry = this.ctx.sendQoS.settle(userId, fp);
-    if (!entry) return;
-    this.stats.delivered++;
-    if (entry.stored) this.storePath.remove(userId, fp, entry.held === true);
-    const now = this.clock.now();
-    this.ctx.metrics.qosDelivered(now - entry.writtenAt, now - entry.sentAt);
-    if (this.events.observed) this.events.next({ type: 'delivered', userId, fp, packet: entry.packet });
-    this.ctx.fireAndForget(this.ctx.hooks.messageDelivered?.(fp, userId, entry.packet, session));
-  }
-
-  private retransmit(entry: QoSEntry): void {
-    this.stats.retransmits++;
-    this.ctx.metrics.qosRetransmitted();
-    const target = this.online.get(entry.to);
-    // Held behind the stored backlog: it is written when the backlog is.
-    if (!target || target.held) return;
-    this.ctx.metrics.packetOut(target.transport, PacketType.DATA);
-    if (this.options.serverTimestamp) entry.body = this.out.encode(entry.packet);
-    this.out.send(target, entry.body);
-  }
-
   // ---------------------------------------------------------------- message store
-
-  /**
-   * At login: writes the user's stored messages, oldest first, with QoS, and
-   * holds newer live packets for the user until they are written (per-recipient
-   * order). Each leaves the store only on this client's ACK.
-   */
-  private deliverBacklog(session: Session, userId: string): void {
-    const store = this.store as IMMessageStore;
-    session.held = [];
-    const { readBatch, maxPerUser } = this.options.storeLimits;
-    const run = async () => {
-      // What a crash (or another node's session) left held goes into the queue first.
-      await store.recover?.(userId);
-      let after: string | undefined;
-      // Bounded: a user has at most maxPerUser messages, plus what arrives while we read.
-      for (let round = 0; round <= Math.ceil(maxPerUser / readBatch) + 1; round++) {
-        const batch = await store.read(userId, readBatch, after);
-        if (session.closed || session.userId !== userId) return;
-        for (const m of batch) this.redeliver(session, userId, m.packet, m.storedAt);
-        if (batch.length < readBatch) return;
-        after = batch[batch.length - 1].id;
-      }
-    };
-    const op = run()
-      .catch((err) => this.ctx.logger.error(sessionLog(session, `stored messages not delivered: ${(err as Error)?.message}`, IMErrors.STORE_REFUSED.id)))
-      .then(() => {
-        const held = session.held;
-        session.held = null;
-        if (held && !session.closed) for (const body of held) session.connection.write(body);
-      });
-    this.storePath.trackOp(op);
-  }
-
-  private redeliver(session: Session, userId: string, packet: Packet, storedAt: number): void {
-    const body = this.out.encode(packet);
-    // Too large for this transport: it waits for a login on one that takes it.
-    if (!this.out.fits(body, session)) return;
-    const entry = this.ctx.sendQoS.track(userId, packet.fp as string, packet, body, this.clock.now());
-    if (!entry) return;
-    entry.stored = true;
-    entry.storable = true;
-    this.stats.storeRedelivered++;
-    this.ctx.metrics.packetOut(session.transport, PacketType.DATA);
-    session.connection.write(body);
-    if (this.events.observed) this.events.next({ type: 'redelivered', userId, fp: entry.fp, storedAt, packet });
-  }
 
   private checkIdle(session: Session, now: number): void {
     if (session.closed) return;
