@@ -151,12 +151,12 @@ export class MessageRouting {
     return target ? this.offline(session, p, through) : this.across(session, p, through);
   }
 
-  private forwardAcross(session: Session, p: Packet, through?: AppendResult): Promise<unknown> {
-    return (this.ctx.remote as RemoteRouter).forwardC2C(p).then((outcome) => {
-      if (outcome === 'delivered') return this.delivered(session, p);
-      if (outcome === 'absent') return this.across(session, p, through);
-      this.unknownOutcome(session, p);
-    });
+  /** To the node the cluster says has the recipient; no node: the bridge or the offline path. */
+  private async forwardAcross(session: Session, p: Packet, through?: AppendResult): Promise<unknown> {
+    const outcome = await (this.ctx.remote as RemoteRouter).forwardC2C(p);
+    if (outcome === 'delivered') return this.delivered(session, p);
+    if (outcome === 'absent') return this.across(session, p, through);
+    this.unknownOutcome(session, p);
   }
 
   /**

@@ -39,12 +39,8 @@ export class ServerPush {
     const { ctx, out } = this;
     const target = ctx.online.get(userId);
     if (!target) {
-      const offline: DeliveryResult = { userId, status: 'offline', fp: packet.fp };
-      if (localOnly) return Promise.resolve(offline);
-      const elsewhere = ctx.remote
-        ? ctx.remote.push(userId, packet).then((r) => r ?? this.pushAcross(packet, offline))
-        : this.pushAcross(packet, offline);
-      return store ? elsewhere.then((r) => (r.status === 'offline' ? this.storeFor(userId, packet, kept) : r)) : elsewhere;
+      if (localOnly) return Promise.resolve({ userId, status: 'offline', fp: packet.fp });
+      return this.pushElsewhere(userId, packet, store, kept);
     }
     const body = out.encode(packet);
     if (!out.fits(body, target)) return Promise.resolve({ userId, status: 'too-large', fp: packet.fp });
@@ -77,19 +73,27 @@ export class ServerPush {
     });
   }
 
+  /** Not on this node: the node that has the user, else the bridge, else (`store`) the message store, else offline. */
+  private async pushElsewhere(userId: string, packet: Packet, store: boolean, kept: boolean): Promise<DeliveryResult> {
+    const offline: DeliveryResult = { userId, status: 'offline', fp: packet.fp };
+    const remote = this.ctx.remote;
+    const result = (remote && (await remote.push(userId, packet))) ?? (await this.pushAcross(packet, offline));
+    return store && result.status === 'offline' ? this.storeFor(userId, packet, kept) : result;
+  }
+
   /** A push with `store: true` for a user online nowhere: kept for the next login, or offline with the store's reason. */
-  private storeFor(userId: string, packet: Packet, kept: boolean): Promise<DeliveryResult> {
-    const appended: Promise<AppendResult> = kept ? Promise.resolve({ ok: true, duplicate: false }) : this.storePath.append(userId, packet, 'offline');
-    return appended.then((r) => {
-      if (r.ok && kept) this.storePath.announceStored(userId, packet, 'offline');
-      return r.ok ? { userId, status: 'stored', fp: packet.fp } : { userId, status: 'offline', fp: packet.fp, storeRefused: r.reason };
-    });
+  private async storeFor(userId: string, packet: Packet, kept: boolean): Promise<DeliveryResult> {
+    // Written through already (`kept`): it is in the store; only the event is left to announce.
+    const r: AppendResult = kept ? { ok: true, duplicate: false } : await this.storePath.append(userId, packet, 'offline');
+    if (!r.ok) return { userId, status: 'offline', fp: packet.fp, storeRefused: r.reason };
+    if (kept) this.storePath.announceStored(userId, packet, 'offline');
+    return { userId, status: 'stored', fp: packet.fp };
   }
 
   /** A user online nowhere here: across the bridge if there is one, else offline. */
-  private pushAcross(packet: Packet, offline: DeliveryResult): Promise<DeliveryResult> {
+  private async pushAcross(packet: Packet, offline: DeliveryResult): Promise<DeliveryResult> {
     const bridge = this.ctx.bridge;
-    if (!bridge) return Promise.resolve(offline);
-    return bridge.push(packet).then((ok) => (ok ? { ...offline, status: 'bridged' } : offline));
+    if (!bridge) return offline;
+    return (await bridge.push(packet)) ? { ...offline, status: 'bridged' } : offline;
   }
 }
