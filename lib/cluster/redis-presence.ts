@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { PresenceEntry } from './presence-entry';
+import { IMPresence, PRESENCE_BATCH, PresenceRoute } from './presence';
 
 // Entries are "node|session|firstLoginTime"; the node id may itself contain '|', the rest may not.
 // Every key carries one hash tag and every script declares the keys it touches, so the scripts run
@@ -163,9 +164,6 @@ for i = 1, #ARGV do
 end
 return total`;
 
-/** Users re-asserted per script call: long enough to save round trips, short enough not to stall Redis. */
-const ASSERT_BATCH = 500;
-
 /** A single Redis or a Redis Cluster client. */
 export type RedisClient = Redis | Cluster;
 
@@ -200,9 +198,10 @@ type Scripted = Record<string, (...args: string[]) => Promise<unknown>>;
 /**
  * Cluster-wide presence in Redis: user id → "node|session|firstLoginTime" in one hash,
  * a set of users per node so a node can clean up after itself, a list of nodes, and the
- * nodes' liveness.
+ * nodes' liveness. Each step is one Lua script, so it is atomic across the nodes; its twin
+ * is `MemoryPresence`.
  */
-export class RedisPresence {
+export class RedisPresence implements IMPresence {
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: ClusterKeys,
@@ -265,7 +264,7 @@ export class RedisPresence {
    * their nodes, one envelope per node that starts with `head`. Returns where each went (undefined:
    * online on no other live node, not sent) and how many listened on each node's channel.
    */
-  async route(items: Array<[string, string]>, head: string): Promise<{ nodes: Array<string | undefined>; receivers: Map<string, number> }> {
+  async route(items: Array<[string, string]>, head: string): Promise<PresenceRoute> {
     const args = [this.keys.presence, this.keys.alive, this.nodeId, this.keys.channel(''), head];
     for (const [to, request] of items) args.push(to, request);
     const [went, heard] = (await this.cmd('imRoute', ...args)) as [number[], Array<string | number>];
@@ -286,9 +285,9 @@ export class RedisPresence {
   async reassert(sessions: Array<[string, PresenceEntry]>): Promise<Array<[string, PresenceEntry]>> {
     // Listed among the nodes, so that its entries are swept if it dies.
     const batches: Promise<unknown>[] = [this.redis.sadd(this.keys.nodes, this.nodeId)];
-    for (let i = 0; i < sessions.length; i += ASSERT_BATCH) {
+    for (let i = 0; i < sessions.length; i += PRESENCE_BATCH) {
       const args = [this.keys.presence, this.keys.users(this.nodeId), this.keys.alive, this.nodeId];
-      for (const [userId, entry] of sessions.slice(i, i + ASSERT_BATCH)) args.push(userId, formatPresence(entry));
+      for (const [userId, entry] of sessions.slice(i, i + PRESENCE_BATCH)) args.push(userId, formatPresence(entry));
       batches.push(this.cmd('imAssert', ...args));
     }
     const conflicts: Array<[string, PresenceEntry]> = [];
@@ -299,7 +298,7 @@ export class RedisPresence {
   }
 
   /**
-   * Removes the entries and keys of nodes whose liveness lapsed, in batches of ASSERT_BATCH users
+   * Removes the entries and keys of nodes whose liveness lapsed, in batches of PRESENCE_BATCH users
    * (each a short script), at most `maxBatches` of them. Returns the batches run.
    */
   async sweep(maxBatches: number): Promise<number> {
@@ -307,7 +306,7 @@ export class RedisPresence {
     let batches = 0;
     for (const node of dead) {
       const keys = [this.keys.presence, this.keys.users(node), this.keys.nodes, this.keys.alive];
-      for (let more = true; more && batches < maxBatches; batches++) more = (await this.cmd('imSweep', ...keys, node, String(ASSERT_BATCH))) === 1;
+      for (let more = true; more && batches < maxBatches; batches++) more = (await this.cmd('imSweep', ...keys, node, String(PRESENCE_BATCH))) === 1;
     }
     return batches;
   }
