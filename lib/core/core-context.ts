@@ -66,6 +66,19 @@ export class CoreContext {
   shuttingDown = false;
   /** Draining: only ACKs, keepalives and logouts are processed (see `GracefulDrain`). */
   draining = false;
+  /**
+   * The arrival time of the packet being dispatched, set by the session
+   * pipeline for the synchronous part of its handling: the clock is read once
+   * per packet instead of at each step (on this machine `Date.now()` costs
+   * about 55 ns, and a QoS C2C and its ACK read it six times). Undefined
+   * outside a dispatch, where `now()` reads the clock.
+   */
+  packetNow: number | undefined = undefined;
+
+  /** The current packet's arrival time within its dispatch, the clock otherwise. */
+  now(): number {
+    return this.packetNow ?? this.clock.now();
+  }
 
   constructor(readonly options: ResolvedIMOptions, qos: SendQoSCallbacks) {
     this.clock = options.clock ?? new SystemClock();

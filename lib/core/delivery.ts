@@ -34,7 +34,7 @@ export class Delivery {
     const { ctx, out } = this;
     const body = out.encode(p);
     if (!out.fits(body, target)) return false;
-    const entry = p.QoS ? ctx.sendQoS.track(p.to as string, p.fp as string, p, body, ctx.clock.now(), undefined, ctx.policies[target.transport]) : undefined;
+    const entry = p.QoS ? ctx.sendQoS.track(p.to as string, p.fp as string, p, body, ctx.now(), undefined, ctx.policies[target.transport]) : undefined;
     if (entry) {
       entry.storable = ctx.store !== null;
       entry.stored = kept;
@@ -55,7 +55,7 @@ export class Delivery {
     if (!entry) return;
     ctx.stats.delivered++;
     if (entry.stored) this.storePath.remove(userId, fp, entry.held === true);
-    const now = ctx.clock.now();
+    const now = ctx.now();
     ctx.metrics.qosDelivered(now - entry.writtenAt, now - entry.sentAt);
     if (ctx.events.observed) ctx.events.next({ type: 'delivered', userId, fp, packet: entry.packet });
     ctx.fireAndForget(ctx.hooks.messageDelivered?.(fp, userId, entry.packet, session));
@@ -112,7 +112,7 @@ export class Delivery {
     const body = out.encode(packet);
     // Too large for this transport: it waits for a login on one that takes it.
     if (!out.fits(body, session)) return;
-    const entry = ctx.sendQoS.track(userId, packet.fp as string, packet, body, ctx.clock.now());
+    const entry = ctx.sendQoS.track(userId, packet.fp as string, packet, body, ctx.now());
     if (!entry) return;
     entry.stored = true;
     entry.storable = true;

@@ -64,7 +64,7 @@ export class MessageRouting {
     }
     // A session that was paced resends what waited past its SDK's resend age; what the server already
     // took responsibility for (ACKed) is ACKed again, not delivered twice.
-    if (session.paced && p.QoS && this.ctx.dedup.seen(p.from as string, p.fp as string, this.ctx.clock.now())) {
+    if (session.paced && p.QoS && this.ctx.dedup.seen(p.from as string, p.fp as string, this.ctx.now())) {
       this.ctx.stats.c2cResendsSuppressed++;
       this.out.write(session, ackPacket(p.fp as string, p.to as string, p.from));
       return;
@@ -81,7 +81,7 @@ export class MessageRouting {
     if (!this.allowed(session, verdict, p.fp)) return;
     if (p.QoS) {
       const fp = p.fp as string;
-      const duplicate = this.ctx.dedup.checkAndRecord(p.from as string, fp, this.ctx.clock.now());
+      const duplicate = this.ctx.dedup.checkAndRecord(p.from as string, fp, this.ctx.now());
       this.out.write(session, ackPacket(fp, SERVER_USER_ID, p.from));
       if (duplicate) {
         this.ctx.stats.c2sDuplicates++;
@@ -211,7 +211,7 @@ export class MessageRouting {
 
   /** The ACK of a C2C to its sender, on the recipient's behalf; a paced session's fp is remembered (its resends are ACKed, not delivered again). */
   private ackC2C(session: Session, p: Packet): void {
-    if (session.paced) this.ctx.dedup.checkAndRecord(p.from as string, p.fp as string, this.ctx.clock.now());
+    if (session.paced) this.ctx.dedup.checkAndRecord(p.from as string, p.fp as string, this.ctx.now());
     this.out.write(session, ackPacket(p.fp as string, p.to as string, p.from));
   }
 

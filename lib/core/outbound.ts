@@ -64,7 +64,7 @@ export class Outbound {
   }
 
   encode(p: Packet): string {
-    return encodePacket(this.ctx.options.serverTimestamp ? { ...p, sm: this.ctx.clock.now() } : p);
+    return encodePacket(this.ctx.options.serverTimestamp ? { ...p, sm: this.ctx.now() } : p);
   }
 
   /** QUIRK-17 fix: never write a routed packet the recipient's SDK would reject. */

@@ -62,7 +62,7 @@ export class SessionPipeline {
       queue.push(text);
       return;
     }
-    this.process(session, text);
+    this.process(session, text, now);
   }
 
   /**
@@ -75,20 +75,24 @@ export class SessionPipeline {
     this.lifecycle.badInput(session, error, detail ?? '');
   }
 
-  private process(session: Session, text: string): void {
+  private process(session: Session, text: string, now: number): void {
     const decoded = decodePacket(text, { lenient: this.ctx.options.lenientJson });
-    if (!this.admitPacket(session, decoded, text)) return;
+    if (!this.admitPacket(session, decoded, text, now)) return;
     // Draining: what a client sends now is not ACKed, so its own QoS keeps it for the next server.
     if (this.ctx.draining && !(decoded.ok && CONTROL_TYPES.has(decoded.packet.type))) {
       this.ctx.stats.drainIgnored++;
       return;
     }
     let result: Promise<unknown> | void;
+    const outer = this.ctx.packetNow;
+    this.ctx.packetNow = now;
     try {
       result = this.dispatch(session, decoded);
     } catch (err) {
       this.ctx.handlerFailed(session, err);
       return;
+    } finally {
+      this.ctx.packetNow = outer;
     }
     if (result) this.waitFor(session, result);
   }
@@ -112,7 +116,7 @@ export class SessionPipeline {
     while (!session.busy && !session.closed && !session.paused && queue && queue.length > 0) {
       const text = queue.shift() as string;
       session.queuedChars -= text.length;
-      this.process(session, text);
+      this.process(session, text, this.ctx.clock.now());
     }
   }
 
@@ -122,8 +126,7 @@ export class SessionPipeline {
    * budget, a TCP or WebSocket session keeps the packet (first in its queue) and
    * stops being read until the tick finds the budget refilled; UDP drops it.
    */
-  private admitPacket(session: Session, decoded: DecodeResult, text: string): boolean {
-    const now = this.ctx.clock.now();
+  private admitPacket(session: Session, decoded: DecodeResult, text: string, now: number): boolean {
     const control = session.authenticated && decoded.ok && CONTROL_TYPES.has(decoded.packet.type);
     if (control ? this.takeControlToken(session, now) : this.takeToken(session, now)) return true;
     if (session.connection.connectionless) {
