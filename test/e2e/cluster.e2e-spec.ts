@@ -87,13 +87,19 @@ function twoNodes(redis: RedisTarget): void {
 
   // After the first C2C to a user, the sender's node publishes straight to the node it found the user on
   // (a route hint, no presence lookup); these are the cases where that hint has gone stale.
-  it('a recipient who moved to another node is reached there, in order, though the sender still has the old route', async () => {
+  /** Alice on node a has sent bob on node b one C2C, so node a holds a route hint for bob. */
+  const withRouteHint = async () => {
     const alice = await a.login('tcp', 'alice');
     const bob = await b.login('ws', 'bob');
     await until(online(a, 'bob'));
     const first = alice.c2c('bob', 'to b');
     bob.ack(await bob.expect({ type: 2, fp: first }));
     await alice.expect({ type: 4, dataContent: first });
+    return { alice, bob };
+  };
+
+  it('a recipient who moved to another node is reached there, in order, though the sender still has the old route', async () => {
+    const { alice, bob } = await withRouteHint();
     const c = await node('c');
     try {
       const moved = await c.login('tcp', 'bob');
@@ -112,12 +118,7 @@ function twoNodes(redis: RedisTarget): void {
   });
 
   it('a recipient whose node is gone is reached on the node it logged in to since, not sent offline', async () => {
-    const alice = await a.login('tcp', 'alice');
-    const bob = await b.login('ws', 'bob');
-    await until(online(a, 'bob'));
-    const first = alice.c2c('bob', 'to b');
-    bob.ack(await bob.expect({ type: 2, fp: first }));
-    await alice.expect({ type: 4, dataContent: first });
+    const { alice } = await withRouteHint();
     await b.close();
     const c = await node('c');
     try {
