@@ -1,82 +1,25 @@
 /**
  * The cluster's node logic on its in-memory twins: two Nest applications in this process share a
- * MemoryClusterHub instead of a Redis (no redis-server involved), with real sockets to both.
+ * MemoryClusterHub instead of a Redis (no redis-server involved), with real sockets to both: the
+ * behaviour suite every cluster backend passes, then what needs the hub's own clock or `wipe()`.
  */
-import { IM_CLUSTER, IMModuleOptions, Packet, RedisCluster } from '../../lib';
+import { IM_CLUSTER, Packet, RedisCluster } from '../../lib';
 import { IMTestingApp, ManualClock, MemoryClusterHub, startIMTestingApp, until } from '../../lib/testing';
+import { clusterBehaviour } from '../support/cluster-behaviour';
 import { RecordingHandlers } from './fixtures/recording-handlers';
 
-const node = (hub: MemoryClusterHub, nodeId: string, extra: IMModuleOptions = {}, clock?: ManualClock) =>
-  startIMTestingApp({ providers: [RecordingHandlers], manualClock: clock, im: { cluster: { memory: hub, nodeId, nodeTtlMs: 3000 }, ...extra } });
+/** A node on the hub whose liveness lapses after 3 s (of the hub's clock), its timers on `clock` if given. */
+const node = (hub: MemoryClusterHub, nodeId: string, clock?: ManualClock) =>
+  startIMTestingApp({ providers: [RecordingHandlers], manualClock: clock, im: { cluster: { memory: hub, nodeId, nodeTtlMs: 3000 } } });
 
 const online = (app: IMTestingApp, userId: string) => () => app.push.isOnlineAnywhere(userId);
 
 describe('cluster on a MemoryClusterHub: two Nest apps in one process', () => {
-  let hub: MemoryClusterHub;
-  let a: IMTestingApp;
-  let b: IMTestingApp;
-
-  beforeEach(async () => {
-    hub = new MemoryClusterHub();
-    a = await node(hub, 'a');
-    b = await node(hub, 'b');
-  });
-  afterEach(async () => {
-    await a.close();
-    await b.close();
-  });
-
-  it('routes C2C to a user on the other node and back, with the ACK semantics of one node', async () => {
-    const alice = await a.login('tcp', 'alice');
-    const bob = await b.login('ws', 'bob');
-    await until(online(a, 'bob'));
-    const fp = alice.c2c('bob', 'across nodes');
-    const msg = await bob.expect({ type: 2, fp, from: 'alice', to: 'bob' });
-    await alice.expect({ type: 4, dataContent: fp, from: 'bob', to: 'alice' });
-    bob.ack(msg);
-    await until(() => b.app.get(RecordingHandlers).delivered.includes(fp));
-    const back = bob.c2c('alice', 'and back');
-    alice.ack(await alice.expect({ type: 2, fp: back }));
-    await bob.expect({ type: 4, dataContent: back, from: 'alice' });
-    expect(a.app.get(RecordingHandlers).calls).toContain('c2c:across nodes');
-    // What crossed went through the hub's channels: nothing took the offline path.
-    expect(a.app.get(RecordingHandlers).calls.filter((c) => c.startsWith('offline:'))).toEqual([]);
-  });
-
-  it('pushes to a user on the other node (delivered on its ACK) and answers offline for a user online nowhere', async () => {
-    const bob = await b.login('udp', 'bob');
-    await until(online(a, 'bob'));
-    const delivered = a.push.send('bob', 'from node a');
-    bob.ack(await bob.expect({ type: 2, dataContent: 'from node a' }));
-    expect((await delivered).status).toBe('delivered');
-    expect((await a.push.send('nobody', 'x')).status).toBe('offline');
-  });
-
-  it('a fresh login on the other node kicks the old session (code 1), and the user is reached there', async () => {
-    const old = await a.login('tcp', 'alice');
-    await until(online(b, 'alice'));
-    const fresh = await b.login('ws', 'alice');
-    await old.expect({ type: 54, dataContent: '{"code":1}' });
-    await old.expectClosed();
-    const carol = await a.login('tcp', 'carol');
-    await until(async () => !a.push.isOnline('alice') && (await a.push.isOnlineAnywhere('alice')));
-    const fp = carol.c2c('alice', 'where are you?');
-    await fresh.expect({ type: 2, fp });
-    await carol.expect({ type: 4, dataContent: fp });
-  });
-
-  it('counts and kicks across nodes; a node that shuts down takes its users out', async () => {
-    const bob = await b.login('tcp', 'bob');
-    await a.login('ws', 'alice');
-    await until(async () => (await a.push.onlineCountAnywhere()) === 2);
-    expect(await a.push.kick('bob', 'maintenance')).toBe(true);
-    expect(JSON.parse((await bob.expect({ type: 54 })).dataContent as string)).toEqual({ code: 2, reason: 'maintenance' });
-    await until(async () => (await a.push.onlineCountAnywhere()) === 1);
-    await b.login('tcp', 'dave');
-    await until(online(a, 'dave'));
-    await b.close();
-    expect(await a.push.isOnlineAnywhere('dave')).toBe(false);
-    b = await node(hub, 'b');
+  let hub = new MemoryClusterHub();
+  clusterBehaviour({
+    fresh: () => void (hub = new MemoryClusterHub()),
+    cluster: (nodeId) => ({ memory: hub, nodeId }),
+    presenceSize: async () => hub.entries.size,
   });
 });
 
@@ -86,8 +29,8 @@ describe('cluster on a MemoryClusterHub: liveness on the hub clock', () => {
     // The apps' timers (liveness renewal) move only when told: nothing renews behind the test's back.
     const appClock = new ManualClock();
     const hub = new MemoryClusterHub(hubClock);
-    const a = await node(hub, 'a', {}, appClock);
-    const b = await node(hub, 'b', {}, appClock);
+    const a = await node(hub, 'a', appClock);
+    const b = await node(hub, 'b', appClock);
     try {
       const alice = await a.login('tcp', 'alice');
       const bob = await b.login('tcp', 'bob');
@@ -110,8 +53,8 @@ describe('cluster on a MemoryClusterHub: liveness on the hub clock', () => {
   it('after the hub lost everything (a Redis restarted empty), the next renewal re-asserts every session', async () => {
     const appClock = new ManualClock();
     const hub = new MemoryClusterHub();
-    const a = await node(hub, 'a', {}, appClock);
-    const b = await node(hub, 'b', {}, appClock);
+    const a = await node(hub, 'a', appClock);
+    const b = await node(hub, 'b', appClock);
     try {
       const alice = await a.login('tcp', 'alice');
       const bob = await b.login('ws', 'bob');
@@ -136,7 +79,7 @@ describe('cluster on a MemoryClusterHub: route hints', () => {
     const hub = new MemoryClusterHub();
     // Node a's clock moves only when told: its route hint to bob goes stale exactly when the test says.
     const clock = new ManualClock();
-    const a = await node(hub, 'a', {}, clock);
+    const a = await node(hub, 'a', clock);
     const b = await node(hub, 'b');
     const c = await node(hub, 'c');
     try {
