@@ -5,7 +5,7 @@
  */
 import { IM_CLUSTER, Packet, RedisCluster } from '../../lib';
 import { IMTestingApp, ManualClock, MemoryClusterHub, startIMTestingApp, until } from '../../lib/testing';
-import { clusterBehaviour } from '../support/cluster-behaviour';
+import { clusterBehaviour, sendAcked } from '../support/cluster-behaviour';
 import { RecordingHandlers } from './fixtures/recording-handlers';
 
 /** A node on the hub whose liveness lapses after 3 s (of the hub's clock), its timers on `clock` if given. */
@@ -41,9 +41,7 @@ describe('cluster on a MemoryClusterHub: liveness on the hub clock', () => {
       await until(() => a.app.get(RecordingHandlers).calls.includes('offline:bob'));
       appClock.advance(1000); // one renewal period (nodeTtlMs / 3, at most 1 s)
       await until(online(a, 'bob'));
-      const fp = alice.c2c('bob', 'b renewed');
-      bob.ack(await bob.expect({ type: 2, fp }));
-      await alice.expect({ type: 4, dataContent: fp });
+      await sendAcked(alice, bob, 'b renewed');
     } finally {
       await a.close();
       await b.close();
@@ -64,9 +62,7 @@ describe('cluster on a MemoryClusterHub: liveness on the hub clock', () => {
       expect(await b.push.isOnlineAnywhere('alice')).toBe(false);
       appClock.advance(1000); // the renewal finds its liveness gone and writes the node's sessions back
       await until(async () => (await a.push.onlineCountAnywhere()) === 2 && (await b.push.isOnlineAnywhere('alice')));
-      const fp = bob.c2c('alice', 'no new login needed');
-      alice.ack(await alice.expect({ type: 2, fp }));
-      await bob.expect({ type: 4, dataContent: fp });
+      await sendAcked(bob, alice, 'no new login needed');
     } finally {
       await a.close();
       await b.close();

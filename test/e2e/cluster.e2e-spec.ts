@@ -3,7 +3,7 @@ import Redis, { Cluster } from 'ioredis';
 import { ClusterOptions, IM_CLUSTER, RedisCluster } from '../../lib';
 import { until } from '../../lib/testing';
 import { CapturingLogger } from '../support/capturing-logger';
-import { ClusterBackend, clusterBehaviour, twoNodes } from '../support/cluster-behaviour';
+import { ClusterBackend, clusterBehaviour, sendAcked, twoNodes } from '../support/cluster-behaviour';
 import { describeWithRedis, describeWithRedisCluster } from '../support/redis-server';
 import { RecordingHandlers } from './fixtures/recording-handlers';
 
@@ -87,9 +87,7 @@ function onRedisOnly(redis: RedisBackend): void {
         const warnings = logs.lines('warn').filter((l) => l.includes('ignored a message on its channel'));
         expect(warnings).toHaveLength(1);
         expect(warnings[0]).toContain('not JSON');
-        const fp = alice.c2c('bob', 'still routed');
-        bob.ack(await bob.expect({ type: 2, fp }));
-        await alice.expect({ type: 4, dataContent: fp });
+        await sendAcked(alice, bob, 'still routed');
       } finally {
         admin.disconnect();
       }

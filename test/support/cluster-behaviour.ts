@@ -7,7 +7,7 @@
  */
 import { LoggerService } from '@nestjs/common';
 import { IMModuleOptions } from '../../lib';
-import { IMTestingApp, startIMTestingApp, until } from '../../lib/testing';
+import { IMTestClient, IMTestingApp, startIMTestingApp, until } from '../../lib/testing';
 import { RecordingHandlers } from '../e2e/fixtures/recording-handlers';
 import { CapturingLogger } from './capturing-logger';
 
@@ -83,6 +83,18 @@ export function twoNodes(backend: ClusterBackend): TwoNodes {
   };
 }
 
+/**
+ * `sender` sends `recipient`'s user one C2C, `recipient` ACKs it, and the sender gets its delivery
+ * receipt: a message went through whole. Returns its fp.
+ */
+export async function sendAcked(sender: IMTestClient, recipient: IMTestClient, text: string): Promise<string> {
+  if (recipient.userId === undefined) throw new Error('sendAcked: the recipient is not logged in');
+  const fp = sender.c2c(recipient.userId, text);
+  recipient.ack(await recipient.expect({ type: 2, fp }));
+  await sender.expect({ type: 4, dataContent: fp });
+  return fp;
+}
+
 const online = (app: IMTestingApp, userId: string) => () => app.push.isOnlineAnywhere(userId);
 const offlineCalls = (app: IMTestingApp) => app.app.get(RecordingHandlers).calls.filter((c) => c.startsWith('offline:'));
 
@@ -110,16 +122,25 @@ export function clusterBehaviour(backend: ClusterBackend): void {
       expect(offlineCalls(b)).toEqual([]);
     });
 
-    it('pipelines cross-node C2C: many in flight from one session, in the order sent, local messages not held behind them', async () => {
-      const { a, b } = nodes;
-      const alice = await a.login('tcp', 'alice');
-      const carol = await a.login('tcp', 'carol');
-      const bob = await b.login('ws', 'bob');
-      await until(online(a, 'bob'));
-      const across = Array.from({ length: 50 }, (_, i) => alice.c2c('bob', `m${i}`));
+    /**
+     * Alice and carol on `home`, bob on node b: alice sends bob `n` C2C at once, then carol one; bob
+     * and carol receive each (in the order sent) and ACK it.
+     */
+    const acrossThenLocal = async (home: IMTestingApp, n: number) => {
+      const alice = await home.login('tcp', 'alice');
+      const carol = await home.login('tcp', 'carol');
+      const bob = await nodes.b.login('ws', 'bob');
+      await until(online(home, 'bob'));
+      const across = Array.from({ length: n }, (_, i) => alice.c2c('bob', `m${i}`));
       const local = alice.c2c('carol', 'local, sent after them');
       for (const fp of across) bob.ack(await bob.expect({ type: 2, fp }));
       carol.ack(await carol.expect({ type: 2, fp: local }));
+      return { alice, across, local };
+    };
+
+    it('pipelines cross-node C2C: many in flight from one session, in the order sent, local messages not held behind them', async () => {
+      const { a } = nodes;
+      const { alice, across, local } = await acrossThenLocal(a, 50);
       const acked = new Set<string>();
       while (acked.size < 51) acked.add((await alice.expect({ type: 4 })).dataContent as string);
       expect(acked).toEqual(new Set([...across, local]));
@@ -136,9 +157,7 @@ export function clusterBehaviour(backend: ClusterBackend): void {
       const alice = await a.login('tcp', 'alice');
       const bob = await b.login('ws', 'bob');
       await until(online(a, 'bob'));
-      const first = alice.c2c('bob', 'to b');
-      bob.ack(await bob.expect({ type: 2, fp: first }));
-      await alice.expect({ type: 4, dataContent: first });
+      await sendAcked(alice, bob, 'to b');
       return { alice, bob };
     };
 
@@ -166,23 +185,13 @@ export function clusterBehaviour(backend: ClusterBackend): void {
       const again = await c.login('tcp', 'bob');
       await until(online(a, 'bob'));
       // Nobody listens on node b's channel any more: node a routes by presence instead.
-      const fp = alice.c2c('bob', 'b is gone');
-      again.ack(await again.expect({ type: 2, fp }));
-      await alice.expect({ type: 4, dataContent: fp });
+      await sendAcked(alice, again, 'b is gone');
       expect(offlineCalls(a)).toEqual([]);
     });
 
     it('limits.maxCrossNodeInFlight: past it the session waits for its cross-node sends (counted), and nothing is lost', async () => {
-      const { b } = nodes;
       const c = await nodes.node('c', { limits: { maxCrossNodeInFlight: 1 } });
-      const alice = await c.login('tcp', 'alice');
-      const carol = await c.login('tcp', 'carol');
-      const bob = await b.login('ws', 'bob');
-      await until(online(c, 'bob'));
-      const across = Array.from({ length: 5 }, (_, i) => alice.c2c('bob', `m${i}`));
-      const local = alice.c2c('carol', 'local, sent after them');
-      for (const fp of across) bob.ack(await bob.expect({ type: 2, fp }));
-      carol.ack(await carol.expect({ type: 2, fp: local }));
+      const { across, local } = await acrossThenLocal(c, 5);
       const delivered = c.app.get(RecordingHandlers).calls.filter((x) => x.startsWith('c2cDelivered:'));
       expect(delivered).toEqual([...across, local].map((fp) => `c2cDelivered:${fp}`));
       expect(c.push.stats.crossNodeWaits).toBe(5);
@@ -285,9 +294,7 @@ export function clusterBehaviour(backend: ClusterBackend): void {
         const alice = await a.login('tcp', 'alice');
         const bob = await b.login('ws', 'bob');
         await until(online(a, 'bob'));
-        const fp = alice.c2c('bob', 'before shutdown');
-        bob.ack(await bob.expect({ type: 2, fp }));
-        await alice.expect({ type: 4, dataContent: fp });
+        await sendAcked(alice, bob, 'before shutdown');
       } finally {
         await a.close();
         await b.close();
