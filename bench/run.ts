@@ -15,6 +15,7 @@ import { Transport } from './lib/links';
 import { BenchResults, renderReport } from './lib/report';
 import { startBenchRedis } from './lib/redis';
 import { externalTarget, startServer, Target } from './lib/targets';
+import { WorkerGroup } from './lib/worker-io';
 import { AbuseOptions, runAbuse } from './scenarios/abuse';
 import { runSoak, SoakOptions } from './scenarios/soak';
 import { ConnectionsOptions, runConnections } from './scenarios/connections';
@@ -65,6 +66,7 @@ Options:
   --default-limits         c2c/c2s/echo/push: the bench server keeps the library's default limits (rate, queue)
                            instead of raising them for load, as the sample app runs
   --server-prof            start the bench server with --cpu-prof (profiles in bench/reports/prof/)
+  --generator-prof         start the generator processes with --cpu-prof (profiles in bench/reports/prof/gen/)
   --out FILE               also write the report to FILE`;
 
 const args = new Args(process.argv.slice(2));
@@ -145,6 +147,7 @@ function abuseOptions(): AbuseOptions {
   };
 }
 
+if (args.flag('generator-prof')) WorkerGroup.execArgv = ['--cpu-prof', `--cpu-prof-dir=${path.join(reportsDir, 'prof', 'gen')}`];
 const serverExecArgv = () => (args.flag('server-prof') ? ['--cpu-prof', `--cpu-prof-dir=${path.join(reportsDir, 'prof')}`] : []);
 
 /** Runs `body` against a fresh bench server (or the external one given by --port). */
