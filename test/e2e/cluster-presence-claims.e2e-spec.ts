@@ -2,7 +2,10 @@ import { randomBytes } from 'crypto';
 import Redis from 'ioredis';
 import { ClusterKeys, formatPresence, RedisPresence } from '../../lib/cluster/redis-presence';
 import type { PresenceEntry } from '../../lib/cluster/presence-entry';
+import { startIMTestingApp, until } from '../../lib/testing';
+import { CapturingLogger } from '../support/capturing-logger';
 import { describeWithRedis } from '../support/redis-server';
+import { RecordingHandlers } from './fixtures/recording-handlers';
 
 /** Script calls (EVAL and EVALSHA: ioredis sends a script's first call on a connection as EVAL) since the last CONFIG RESETSTAT. */
 async function scriptCalls(admin: Redis): Promise<number> {
@@ -72,3 +75,32 @@ describeWithRedis('cluster presence: claims of one turn', (redis) => {
   });
 });
 
+// The node compares the users Redis holds for it with its sessions on each liveness renewal, and
+// re-asserts every session when some are missing: logins arriving while that count is in flight
+// must not read as missing ones (a login burst then re-asserted all sessions on every renewal).
+describeWithRedis('cluster presence: liveness renewals during a login burst', (redis) => {
+  it('re-asserts nothing while users log in faster than the renewals', async () => {
+    const logger = new CapturingLogger();
+    const keyPrefix = `im-test-${randomBytes(4).toString('hex')}:`;
+    // Renewed every 100 ms (nodeTtlMs / 3, at least 100).
+    const node = await startIMTestingApp({ providers: [RecordingHandlers], logger, im: { cluster: { redis: redis.url, nodeId: 'a', keyPrefix, nodeTtlMs: 300 } } });
+    const admin = new Redis(redis.url);
+    const keys = new ClusterKeys(keyPrefix);
+    // When the liveness lapses: Redis time of the last renewal + nodeTtlMs.
+    const lapsesAt = async () => Number(await admin.zscore(keys.alive, 'a'));
+    try {
+      // Logins back to back, 20 at a time, across six renewals or more.
+      const start = await lapsesAt();
+      let users = 0;
+      while ((await lapsesAt()) < start + 600) {
+        await Promise.all(Array.from({ length: 20 }, () => node.login('tcp', `u${users++}`)));
+      }
+      await until(async () => (await admin.scard(keys.users('a'))) === users);
+      const reasserted = logger.lines('log').filter((l) => l.includes('re-asserted'));
+      expect(reasserted).toEqual([]);
+    } finally {
+      admin.disconnect();
+      await node.close();
+    }
+  });
+});
