@@ -208,6 +208,11 @@ function connectionsSection(all: ConnectionsResult[]): string[] {
           ]
         : [],
     ),
+    ...all.map(
+      (r) =>
+        `- ${r.label}: ${r.generators.processes} generator processes; the worst one's event-loop delay during the ramp ` +
+        `p99 ${one(r.generators.loopDelayP99Ms)} ms, max ${one(r.generators.loopDelayMaxMs)} ms (part of the login latency, the generator's own).`,
+    ),
     ...all.flatMap((r) => r.notes.map((n) => `- ${r.label}: ${n}`)),
   ];
 }

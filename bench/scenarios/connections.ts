@@ -50,6 +50,8 @@ export interface ConnectionsResult {
   workers?: WorkerFigures[];
   /** Multi-worker server: users online anywhere, as the cluster (Redis) counts them while holding. */
   onlineAnywhere?: number;
+  /** Generator processes, and the worst one's event-loop delay during the ramp (ms): latency the generator added, not the server. */
+  generators: { processes: number; loopDelayP99Ms: number; loopDelayMaxMs: number };
 }
 
 /** One server worker while holding: its share of the connections and what they cost it. */
@@ -126,18 +128,21 @@ export async function runConnections(target: Target, o: ConnectionsOptions): Pro
   const pid = target.pid;
   // The bench server can run a full GC first, so the readings do not depend on when V8 last collected.
   const settleHeap = () => (target.push ? getJson(`http://${target.host}:${target.push}/gc`, 10_000).catch(() => undefined) : Promise.resolve());
-  await settleHeap();
-  // Several workers: each one's GC and RSS, summed (the primary holds no connections).
-  const workersBefore = await target.readWorkers?.();
-  const rssBeforeKb = workersBefore ? sumRss(workersBefore) : pid ? processRssKb(pid) : undefined;
-  const cpuOf = () => (target.workers ? sampleCpuOf(pid ? [pid, ...target.workers] : target.workers) : sampleCpu(pid));
-  const rampCpu0 = cpuOf();
-  const machine0 = sampleMachineCpu();
-  const primaryCpu0 = target.workers ? sampleCpu(pid) : undefined;
-  const redisCpu0 = sampleCpu(o.redisPid);
   const rampBudgetMs = (o.count / o.rate) * 1000 + 60_000;
   const group = WorkerGroup.start('connections', configs, rampBudgetMs + o.holdMs + 120_000);
   try {
+    // Every generator process up before the ramp: their start-up is not the server's login latency.
+    await group.collect('ready', 60_000);
+    await settleHeap();
+    // Several workers: each one's GC and RSS, summed (the primary holds no connections).
+    const workersBefore = await target.readWorkers?.();
+    const rssBeforeKb = workersBefore ? sumRss(workersBefore) : pid ? processRssKb(pid) : undefined;
+    const cpuOf = () => (target.workers ? sampleCpuOf(pid ? [pid, ...target.workers] : target.workers) : sampleCpu(pid));
+    const rampCpu0 = cpuOf();
+    const machine0 = sampleMachineCpu();
+    const primaryCpu0 = target.workers ? sampleCpu(pid) : undefined;
+    const redisCpu0 = sampleCpu(o.redisPid);
+    group.broadcast('start');
     const t0 = performance.now();
     const opened = await group.collect<ConnectionsOpened>('opened', rampBudgetMs);
     const rampMs = performance.now() - t0;
@@ -181,6 +186,11 @@ export async function runConnections(target: Target, o: ConnectionsOptions): Pro
       notes: opened.flatMap((r) => r.failureSamples).slice(0, 5),
       workers,
       onlineAnywhere: workersAfter?.[0]?.onlineAnywhere,
+      generators: {
+        processes: opened.length,
+        loopDelayP99Ms: Math.max(...opened.map((r) => r.loopDelay.p99Ms)),
+        loopDelayMaxMs: Math.max(...opened.map((r) => r.loopDelay.maxMs)),
+      },
     };
   } finally {
     await group.stop();
