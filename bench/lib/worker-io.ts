@@ -82,6 +82,11 @@ export class WorkerGroup {
     return this.children.length;
   }
 
+  /** The generator processes' pids (for their CPU readings). */
+  get pids(): number[] {
+    return this.children.map((c) => c.pid).filter((pid): pid is number => pid !== undefined);
+  }
+
   broadcast(kind: string, data?: unknown): void {
     for (const c of this.children) if (c.connected) c.send({ kind, data });
   }
