@@ -16,7 +16,7 @@ import { BenchResults, renderReport } from './lib/report';
 import { startBenchRedis } from './lib/redis';
 import { externalTarget, startServer, Target } from './lib/targets';
 import { WorkerGroup } from './lib/worker-io';
-import { AbuseOptions, runAbuse } from './scenarios/abuse';
+import { AbuseOptions, runAbuse, runAcceptFloor } from './scenarios/abuse';
 import { runSoak, SoakOptions } from './scenarios/soak';
 import { ConnectionsOptions, runConnections } from './scenarios/connections';
 import { MessagingOptions, runMessaging } from './scenarios/messaging';
@@ -60,7 +60,8 @@ Options:
                            --pid enables server CPU and RSS figures
   abuse: --duration S per row (20), --quiet S before and after (5), --rows 1,2,3, --canary-rate (50),
          --accounts N and --rate R (rows 1-2: 10 accounts, 190 packets/s each), --fp-chars N (row 2: 20000),
-         --anon-count N --anon-rate R --anon-per-worker N --echo-every S (row 3: 20000, 2000/s, 5000, 3)
+         --anon-count N --anon-rate R --anon-per-worker N --echo-every S (row 3: 20000, 2000/s, 5000, 3),
+         --no-floor (skip replaying row 3 against a bare net.Server, bench/accept-floor-server.ts)
   --store memory|off|redis://H:P   the bench server's message store (memory); with Redis, QoS C2C is
                            written through the store before the sender's ACK (crash safety; README "Delivery guarantees")
   --default-limits         c2c/c2s/echo/push: the bench server keeps the library's default limits (rate, queue)
@@ -144,6 +145,7 @@ function abuseOptions(): AbuseOptions {
     anonRate: args.num('anon-rate', 2000),
     anonPerWorker: args.num('anon-per-worker', 5000),
     echoEveryMs: sec('echo-every', 3),
+    floor: !args.flag('no-floor'),
   };
 }
 
@@ -241,6 +243,8 @@ async function runSingle(scenario: string, res: BenchResults): Promise<void> {
       } finally {
         await target.stop();
       }
+      const last = res.abuse?.[res.abuse.length - 1];
+      if (last && o.floor && o.rows.includes(3)) last.floor = await runAcceptFloor(o);
       return;
     }
     case 'soak': {

@@ -1,3 +1,5 @@
+import type { ClusterOptions } from './cluster/cluster-options';
+import { MemoryClusterHub } from './cluster/memory-presence';
 import { ResolvedIMOptions } from './im-options.interface';
 
 /** A numeric option's allowed range. */
@@ -71,8 +73,27 @@ export function validateOptions(o: ResolvedIMOptions): void {
   const storeOk = store === false || store === 'memory'
     || (typeof store === 'object' && store !== null && (typeof (store as { append?: unknown }).append === 'function' || 'redis' in store));
   if (!storeOk) problems.push(`store must be 'memory', false, { redis } or an IMMessageStore (got ${JSON.stringify(store)})`);
+  if (o.cluster) problems.push(...clusterProblems(o.cluster));
   if (!(Number.isInteger(o.drainTimeoutMs) && o.drainTimeoutMs >= 0)) problems.push(`drainTimeoutMs must be an integer ≥ 0 (got ${JSON.stringify(o.drainTimeoutMs)})`);
   if (problems.length) throw new Error(`nestjs-im: invalid options: ${problems.join('; ')}`);
+}
+
+/** The cluster runs on exactly one of Redis and a memory hub; its waits are positive. */
+function clusterProblems(c: ClusterOptions): string[] {
+  const problems: string[] = [];
+  const { redis, memory } = c;
+  if ((redis === undefined) === (memory === undefined)) {
+    problems.push(`cluster needs exactly one of redis (a URL, ioredis options or { nodes }) and memory (a MemoryClusterHub) (got ${redis === undefined ? 'neither' : 'both'})`);
+  } else if (memory !== undefined && !(memory instanceof MemoryClusterHub)) {
+    problems.push(`cluster.memory must be a MemoryClusterHub from nestjs-im/testing (got ${typeof memory === 'object' && memory !== null ? `an instance of ${(memory as object).constructor?.name ?? 'Object'}` : JSON.stringify(memory)})`);
+  } else if (redis !== undefined && typeof redis !== 'string' && (typeof redis !== 'object' || redis === null)) {
+    problems.push(`cluster.redis must be a URL, ioredis options or { nodes } (got ${JSON.stringify(redis)})`);
+  }
+  for (const field of ['requestTimeoutMs', 'nodeTtlMs'] as const) {
+    const v = c[field];
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) problems.push(`cluster.${field} must be an integer ≥ 1 (got ${JSON.stringify(v)})`);
+  }
+  return problems;
 }
 
 function describe(rule: NumericRule): string {

@@ -1,4 +1,4 @@
-import type { AbuseResult, ServerSnapshot } from '../scenarios/abuse';
+import type { AbuseResult, FloorResult, ServerSnapshot } from '../scenarios/abuse';
 import type { FloodResult } from '../scenarios/abuse-worker';
 import type { LatencySummary } from './histogram';
 
@@ -31,6 +31,23 @@ const anonymousHeld = (s: ServerSnapshot) => (s.sessions !== undefined && s.onli
 const statsCell = (s: ServerSnapshot) =>
   s.statsError ? `HTTP /stats failed: ${s.statsError}` : `${int(s.sessions)} sessions, ${int(s.online)} logged in, ${int(anonymousHeld(s))} anonymous`;
 
+const growth = (from?: number, to?: number) => (from !== undefined && to !== undefined ? (to - from) / 1024 : undefined);
+const plusMb = (v?: number) => (v === undefined ? '–' : `${v >= 0 ? '+' : ''}${v.toFixed(1)}`);
+
+/** Row 3 against the bare accept-floor server: what Node alone grows by under the same churn. */
+function floorRows(f: FloorResult, libraryPeakGrowthMb?: number): string[][] {
+  const peak = growth(f.rssStartKb, f.rssPeakKb);
+  return [
+    [
+      'Node floor: row 3 alone against a bare `net.Server` (bench/accept-floor-server.ts), RSS start → peak → end MB (growth end / peak)',
+      `${mb(f.rssStartKb)} → ${mb(f.rssPeakKb)} → ${mb(f.rssEndKb)} (${plusMb(growth(f.rssStartKb, f.rssEndKb))} / ${plusMb(peak)}); ` +
+        `${int(f.clients.attempts)} attempts, ${int(f.clients.closedByServer)} closed by it; V8 heap after a full GC ${mb(f.heapStartKb)} → ${mb(f.heapEndKb)}`,
+      '',
+    ],
+    ['server RSS peak growth beyond the Node floor MB', plusMb(libraryPeakGrowthMb !== undefined && peak !== undefined ? libraryPeakGrowthMb - peak : undefined), ''],
+  ];
+}
+
 /** The abuse scenario's section of the Markdown report. */
 export function abuseSection(all: AbuseResult[]): string[] {
   return all.flatMap((r) => {
@@ -49,6 +66,7 @@ export function abuseSection(all: AbuseResult[]): string[] {
           ['canary sent / ACKed / lost / dups', `${int(r.canary.sent)} / ${int(r.canary.acked)} / ${int(r.canary.losses)} / ${int(r.canary.dups)}`, `no loss ${ok(r.canary.sent > 0 && r.canary.losses === 0)}`],
           ['server RSS start → peak → end MB', `${mb(r.rssStartKb)} → ${mb(r.rssPeakKb)} → ${mb(r.rssEndKb)}`, ''],
           ['server RSS growth, end / peak MB', `${growthMb === undefined ? '–' : `+${growthMb.toFixed(1)}`} / ${peakGrowthMb === undefined ? '–' : `+${peakGrowthMb.toFixed(1)}`}`, `< +${RSS_GROWTH_TARGET_MB} MB ${ok(peakGrowthMb !== undefined && peakGrowthMb < RSS_GROWTH_TARGET_MB)}`],
+          ...(r.floor ? floorRows(r.floor, peakGrowthMb) : []),
           ['server V8 heap after a full GC, start → end MB', `${mb(r.heapStartKb)} → ${mb(r.heapEndKb)}`, ''],
           ['server open files, peak', int(r.fdsPeak), ''],
           ...(row3

@@ -36,6 +36,8 @@ export interface Target extends Omit<ServerPorts, 'pid'> {
   pid?: number;
   /** Multi-worker server: a full GC in every worker, then each one's RSS and sessions. */
   readWorkers?(): Promise<WorkerReading[]>;
+  /** The accept-floor server: a full GC, then its live heap (over IPC; it has no HTTP port). */
+  fullGc?(): Promise<{ heapUsedKb: number }>;
   stop(): Promise<void>;
 }
 
@@ -60,9 +62,11 @@ export interface StartOptions {
   cluster?: { redis: string; nodeId: string };
 }
 
-/** Forks bench/server.js (nestjs-im) or bench/relay-server.js on free loopback ports. */
-export async function startServer(kind: 'nestjs-im' | 'relay', options: StartOptions): Promise<Target> {
-  const script = path.join(__dirname, '..', kind === 'relay' ? 'relay-server.js' : 'server.js');
+const SCRIPTS = { 'nestjs-im': 'server.js', relay: 'relay-server.js', 'accept-floor': 'accept-floor-server.js' } as const;
+
+/** Forks bench/server.js (nestjs-im), bench/relay-server.js or bench/accept-floor-server.js on free loopback ports. */
+export async function startServer(kind: keyof typeof SCRIPTS, options: StartOptions): Promise<Target> {
+  const script = path.join(__dirname, '..', SCRIPTS[kind]);
   const args = ['--host', '127.0.0.1', '--tcp', '0', '--lifetime', String(Math.ceil(options.lifetimeMs / 1000))];
   if (kind === 'nestjs-im') args.push('--ws', '0', '--udp', '0', '--push', '0', '--transports', options.transports ?? 'tcp,ws,udp');
   if (kind === 'nestjs-im' && options.defaultLimits) args.push('--default-limits');
@@ -74,7 +78,7 @@ export async function startServer(kind: 'nestjs-im' | 'relay', options: StartOpt
   }
   else if (kind === 'nestjs-im' && options.cluster) args.push('--redis', options.cluster.redis, '--node-id', options.cluster.nodeId);
   // --expose-gc lets the connections scenario settle the heap (GET /gc) before reading RSS.
-  const execArgv = [...(kind === 'nestjs-im' ? ['--expose-gc'] : []), ...(options.execArgv ?? [])];
+  const execArgv = [...(kind !== 'relay' ? ['--expose-gc'] : []), ...(options.execArgv ?? [])];
   const child = fork(script, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], execArgv });
   readline.createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
     if (!line.startsWith(READY_MARKER)) process.stderr.write(`[${kind}] ${line}\n`);
@@ -88,21 +92,21 @@ export async function startServer(kind: 'nestjs-im' | 'relay', options: StartOpt
       resolve(m.data);
     });
   });
-  const readWorkers = ports.workers
-    ? () =>
-        new Promise<WorkerReading[]>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error('no gc-result from the server workers within 30 s')), 30_000);
-          const onMessage = (m: { kind: string; data: WorkerReading[] }) => {
-            if (m.kind !== 'gc-result') return;
-            clearTimeout(timer);
-            child.off('message', onMessage);
-            resolve(m.data);
-          };
-          child.on('message', onMessage);
-          child.send({ kind: 'gc' });
-        })
-    : undefined;
-  return { name: kind, host: '127.0.0.1', wsPath: '/websocket', ...ports, readWorkers, stop: () => stopChild(child) };
+  const askGc = <T>() =>
+    new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no gc-result from the ${kind} server within 30 s`)), 30_000);
+      const onMessage = (m: { kind: string; data: T }) => {
+        if (m.kind !== 'gc-result') return;
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        resolve(m.data);
+      };
+      child.on('message', onMessage);
+      child.send({ kind: 'gc' });
+    });
+  const readWorkers = ports.workers ? () => askGc<WorkerReading[]>() : undefined;
+  const fullGc = kind === 'accept-floor' ? () => askGc<{ heapUsedKb: number }>() : undefined;
+  return { name: kind, host: '127.0.0.1', wsPath: '/websocket', ...ports, readWorkers, fullGc, stop: () => stopChild(child) };
 }
 
 /** A TCP port of 127.0.0.1 free right now. */

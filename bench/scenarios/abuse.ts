@@ -2,7 +2,7 @@ import * as os from 'os';
 import { Histogram, LatencySummary, summarize } from '../lib/histogram';
 import { getJson } from '../lib/http';
 import { cpuBetween, processOpenFds, processRssKb, sampleCpu } from '../lib/proc';
-import { Target } from '../lib/targets';
+import { startServer, Target } from '../lib/targets';
 import { sourceAddress, split, WorkerGroup } from '../lib/worker-io';
 import { AbuseCommand, AnonConfig, AnonReport, CanaryConfig, CanaryResult, connectAndLogin, FloodConfig, FloodResult } from './abuse-worker';
 
@@ -28,6 +28,18 @@ export interface AbuseOptions {
   anonRate: number;
   anonPerWorker: number;
   echoEveryMs: number;
+  /** After the rows, replay row 3 against a bare `net.Server` (bench/accept-floor-server.ts) to show what Node alone costs. */
+  floor: boolean;
+}
+
+/** Row 3's connections against the bare accept-floor server: its RSS, as the library's is read. */
+export interface FloorResult {
+  rssStartKb?: number;
+  rssPeakKb?: number;
+  rssEndKb?: number;
+  heapStartKb?: number;
+  heapEndKb?: number;
+  clients: AnonReport;
 }
 
 /** Server-side figures read at a moment of the run. */
@@ -80,6 +92,8 @@ export interface AbuseResult {
   row2?: FloodResult;
   row3?: { clients: AnonReport; heldAtEnd: ServerSnapshot; freshLogins: FreshLogin[]; duringStats: ServerSnapshot };
   end: ServerSnapshot;
+  /** Row 3 replayed against the bare accept-floor server. */
+  floor?: FloorResult;
   notes: string[];
 }
 
@@ -244,39 +258,88 @@ function sumFlood(rs: FloodResult[]): FloodResult {
   };
 }
 
-/** Row 3: anonymous connections from several source addresses; a fresh login over TCP and WS while they are held. */
-async function row3(target: Target, o: AbuseOptions, tcp: { host: string; port: number; wsPath: string }, ws: typeof tcp, run: string): Promise<NonNullable<AbuseResult['row3']>> {
+/** Row 3's generators against `endpoint`, `rowMs` long: what they did, from their side. */
+async function anonGenerators(
+  o: AbuseOptions,
+  endpoint: { host: string; port: number; wsPath: string },
+  hooks: { during?: () => Promise<void>; beforeStop?: () => Promise<void> } = {},
+): Promise<{ reports: AnonReport[]; ends: AnonReport[] }> {
   const workers = Math.max(1, Math.ceil(o.anonCount / o.anonPerWorker));
   const configs: AnonConfig[] = split(o.anonCount, workers).map((count, i) => ({
-    role: 'anon', endpoint: tcp, localAddress: sourceAddress(2 + i), count, rate: (o.anonRate * count) / o.anonCount, echoEveryMs: o.echoEveryMs,
+    role: 'anon', endpoint, localAddress: sourceAddress(2 + i), count, rate: (o.anonRate * count) / o.anonCount, echoEveryMs: o.echoEveryMs,
   }));
   const group = WorkerGroup.start('abuse', configs, o.rowMs + 120_000);
   try {
-    // Fresh logins at 70% of the row (after the ramp at the default 2,000/s) and at its end, while the connections are held.
-    const freshLogins: FreshLogin[] = [];
-    const probe = async (at: FreshLogin['at']) => {
-      for (const transport of ['tcp', 'ws'] as const) {
-        const { link, ms, error } = await connectAndLogin(transport, transport === 'tcp' ? tcp : ws, { address: '127.0.0.1' }, `${run}fresh${transport}`, 5000);
-        link?.close();
-        freshLogins.push({ at, transport, ok: link !== null, ms, error });
-      }
-    };
     const t0 = performance.now();
-    await sleep(o.rowMs * 0.7);
-    const duringStats = await snapshot(target);
-    await probe('70%');
+    await hooks.during?.();
     await sleep(Math.max(0, o.rowMs - (performance.now() - t0)));
     group.broadcast('cmd', { op: 'report' } satisfies AbuseCommand);
     const reports = await group.collect<AnonReport>('report', 30_000);
-    const heldAtEnd = await snapshot(target);
-    await probe('end');
+    await hooks.beforeStop?.();
     group.broadcast('cmd', { op: 'stop' } satisfies AbuseCommand);
-    const ends = await group.collect<AnonReport>('result', 30_000);
-    // Open links come from the report at the end of the row; totals from the final results.
-    return { clients: { ...sumAnon(ends), open: sumAnon(reports).open }, heldAtEnd, freshLogins, duringStats };
+    return { reports, ends: await group.collect<AnonReport>('result', 30_000) };
   } finally {
     await group.stop();
   }
+}
+
+/**
+ * Row 3 against a bare `net.Server` that admits as the library does and has no
+ * protocol: the part of the library's RSS growth that Node and V8 cost by
+ * themselves under this connection churn (socket handles, the young generation
+ * V8 grows under sustained allocation).
+ */
+export async function runAcceptFloor(o: AbuseOptions): Promise<FloorResult> {
+  const target = await startServer('accept-floor', { lifetimeMs: o.rowMs + 180_000 });
+  try {
+    const pid = target.pid as number;
+    const r: Partial<FloorResult> = {};
+    r.heapStartKb = (await target.fullGc?.())?.heapUsedKb;
+    r.rssStartKb = processRssKb(pid);
+    let peak = r.rssStartKb ?? 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, processRssKb(pid) ?? 0)), 200);
+    try {
+      const { ends, reports } = await anonGenerators(o, { host: target.host, port: target.tcp as number, wsPath: target.wsPath });
+      r.clients = { ...sumAnon(ends), open: sumAnon(reports).open };
+      await sleep(1000);
+    } finally {
+      clearInterval(sampler);
+    }
+    r.heapEndKb = (await target.fullGc?.())?.heapUsedKb;
+    r.rssEndKb = processRssKb(pid);
+    r.rssPeakKb = Math.max(peak, r.rssEndKb ?? 0);
+    return r as FloorResult;
+  } finally {
+    await target.stop();
+  }
+}
+
+/** Row 3: anonymous connections from several source addresses; a fresh login over TCP and WS while they are held. */
+async function row3(target: Target, o: AbuseOptions, tcp: { host: string; port: number; wsPath: string }, ws: typeof tcp, run: string): Promise<NonNullable<AbuseResult['row3']>> {
+  // Fresh logins at 70% of the row (after the ramp at the default 2,000/s) and at its end, while the connections are held.
+  const freshLogins: FreshLogin[] = [];
+  const probe = async (at: FreshLogin['at']) => {
+    for (const transport of ['tcp', 'ws'] as const) {
+      const { link, ms, error } = await connectAndLogin(transport, transport === 'tcp' ? tcp : ws, { address: '127.0.0.1' }, `${run}fresh${transport}`, 5000);
+      link?.close();
+      freshLogins.push({ at, transport, ok: link !== null, ms, error });
+    }
+  };
+  let duringStats: ServerSnapshot = {};
+  let heldAtEnd: ServerSnapshot = {};
+  const { reports, ends } = await anonGenerators(o, tcp, {
+    during: async () => {
+      await sleep(o.rowMs * 0.7);
+      duringStats = await snapshot(target);
+      await probe('70%');
+    },
+    beforeStop: async () => {
+      heldAtEnd = await snapshot(target);
+      await probe('end');
+    },
+  });
+  // Open links come from the report at the end of the row; totals from the final results.
+  return { clients: { ...sumAnon(ends), open: sumAnon(reports).open }, heldAtEnd, freshLogins, duringStats };
 }
 
 /** Asks the bench server for a full GC; its heap and RSS afterwards, or undefined if it did not answer. */

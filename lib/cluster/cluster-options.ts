@@ -1,3 +1,5 @@
+import type { MemoryClusterHub } from './memory-presence';
+
 /**
  * ioredis connection options (its `RedisOptions`: host, port, password, db, tls, ...), handed to
  * `new Redis(options)` unchanged. Declared as `object` so that the published types compile without
@@ -21,8 +23,17 @@ export function isRedisClusterConfig(redis: ClusterOptions['redis']): redis is C
 
 /** Scale-out over Redis: presence, cross-node routing and delivery results. */
 export interface ClusterOptions {
-  /** Redis connection: a URL (`redis://127.0.0.1:6379`), ioredis options, or a Redis Cluster (`{ nodes: [...] }`). */
-  redis: string | ClusterRedisOptions | ClusterRedisClusterConfig;
+  /**
+   * Redis connection: a URL (`redis://127.0.0.1:6379`), ioredis options, or a Redis Cluster (`{ nodes: [...] }`).
+   * Required unless `memory` is given.
+   */
+  redis?: string | ClusterRedisOptions | ClusterRedisClusterConfig;
+  /**
+   * Instead of `redis`: a `MemoryClusterHub` (from `nestjs-im/testing`) shared by the nodes of this
+   * process, which then form a cluster without Redis (tests; not a deployment: one process is one
+   * failure domain). `keyPrefix` does not apply: the hub is the cluster.
+   */
+  memory?: MemoryClusterHub;
   /** This node's id, unique in the cluster. Default: host name + pid + random suffix. */
   nodeId?: string;
   /** Prefix of every Redis key and channel; it becomes their hash tag (`{im:}presence`) unless it has one. Default `im:`. */

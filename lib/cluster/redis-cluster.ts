@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { hostname } from 'os';
 import { randomBytes } from 'crypto';
-import type { Cluster, default as Redis } from 'ioredis';
 import { Subscription } from 'rxjs';
 import { ClockTimer } from '../core/clock';
 import { logText } from '../core/log-text';
@@ -14,9 +13,13 @@ import { encodePacket } from '../protocol/packet-codec';
 import type { Session } from '../core/session';
 import { LinkedQueue, QueueNode } from '../qos/linked-queue';
 import type { IMClusterOutcome } from '../metrics/im-metrics';
-import { ClusterOptions, isRedisClusterConfig } from './cluster-options';
+import type { ClusterLink } from './cluster-link';
+import { ClusterOptions } from './cluster-options';
 import { ClusterEnvelope, ClusterReplies, ClusterRequest, ENVELOPE_VERSION, isClusterReply, parseEnvelope } from './cluster-messages';
-import { ClusterKeys, RedisClient, RedisPresence } from './redis-presence';
+import { MemoryClusterLink } from './memory-link';
+import { ClusterKeys } from './redis-presence';
+import { RedisClusterLink } from './redis-link';
+import type { IMPresence } from './presence';
 import type { PresenceEntry } from './presence-entry';
 
 /** Requests or replies per published message at most: bounds a message's size. */
@@ -43,18 +46,17 @@ interface PendingRequest extends QueueNode {
  * its own pub/sub channel, and what is addressed to a user on another node is
  * sent there as a request whose reply carries the outcome (written or not,
  * delivered/lost/offline), so the protocol's semantics hold across nodes.
+ * Redis is reached through a {@link ClusterLink}; with `memory` (a
+ * `MemoryClusterHub`) the same node logic runs on its in-memory twin, for
+ * several nodes in one process.
  */
 export class RedisCluster implements RemoteRouter {
   readonly nodeId: string;
   private readonly logger = new Logger('IMCluster');
   private readonly requestTimeoutMs: number;
   private readonly nodeTtlMs: number;
-  private redis!: RedisClient;
-  private subscriber!: RedisClient;
-  /** On a Redis Cluster: sharded pub/sub (SPUBLISH, SSUBSCRIBE). */
-  private sharded = false;
-  private readonly keys: ClusterKeys;
-  private presence!: RedisPresence;
+  private link?: ClusterLink;
+  private presence!: IMPresence;
   private nextId = 1;
   private readonly pending = new Map<number, PendingRequest>();
   /** Short requests (C2C, kick, supersede) in deadline order; S2C waits for QoS and has its own queue. */
@@ -70,7 +72,6 @@ export class RedisCluster implements RemoteRouter {
   private reassertAgain = false;
   /** Removal of the entries an earlier run under this node id left (the first connection); shared by overlapping rejoins. */
   private clearing?: Promise<void>;
-  private subscribed = false;
   private onJoined?: () => void;
   /** Requests and replies made this turn of the event loop, by destination node; published together. */
   private readonly outbox = new Map<string, PendingRequest[]>();
@@ -93,7 +94,6 @@ export class RedisCluster implements RemoteRouter {
     private readonly pushTimeoutMs: number,
   ) {
     this.nodeId = options.nodeId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-    this.keys = new ClusterKeys(options.keyPrefix ?? 'im:');
     this.envelopeHead = `{"v":${ENVELOPE_VERSION},"from":${JSON.stringify(this.nodeId)},"requests":[`;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 2000;
     this.nodeTtlMs = options.nodeTtlMs ?? 10_000;
@@ -110,53 +110,22 @@ export class RedisCluster implements RemoteRouter {
   }
 
   /**
-   * Whether Redis answers a PING within `timeoutMs` (health checks). Fails at
-   * once while the connection is down rather than waiting in ioredis's offline queue.
+   * Whether Redis answers a PING within `timeoutMs` (health checks; a memory hub always does
+   * while the node runs). Fails at once while the connection is down rather than waiting.
    */
   async ping(timeoutMs = 1000): Promise<boolean> {
-    if (!this.redis || this.redis.status !== 'ready') return false;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, timeoutMs, false)));
-    try {
-      return await Promise.race([this.redis.ping().then((r) => r === 'PONG', () => false), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return this.link ? this.link.ping(timeoutMs) : false;
   }
 
   async start(): Promise<void> {
-    // Loaded here so that applications without a cluster need not install ioredis.
-    const ioredis = require('ioredis') as { default: typeof Redis; Cluster: typeof Cluster };
-    // Nothing waits for Redis longer than a cross-node request may take: a command fails at once
-    // while the connection is down (no offline queue) and after `requestTimeoutMs` if Redis is frozen.
-    const defaults = { enableOfflineQueue: false, commandTimeout: this.requestTimeoutMs };
-    const redis = this.options.redis;
-    let connect: (subscriber: boolean) => RedisClient;
-    if (isRedisClusterConfig(redis)) {
-      // Sharded pub/sub: each node's channel lives in the slot of its keys, and SPUBLISH counts its listeners.
-      connect = (subscriber) =>
-        new ioredis.Cluster(redis.nodes, {
-          enableOfflineQueue: false,
-          ...redis.options,
-          ...(subscriber ? { shardedSubscribers: true } : {}),
-          redisOptions: { commandTimeout: this.requestTimeoutMs, ...(redis.options as { redisOptions?: object } | undefined)?.redisOptions },
-        });
-      this.sharded = true;
-    } else {
-      connect = () => (typeof redis === 'string' ? new ioredis.default(redis, defaults) : new ioredis.default({ ...defaults, ...redis }));
-    }
     const joined = new Promise<void>((resolve) => (this.onJoined = resolve));
-    this.redis = connect(false);
-    this.subscriber = connect(true);
-    this.presence = new RedisPresence(this.redis, this.keys, this.nodeId, this.sharded);
-    this.watch(this.redis, 'commands');
-    this.watch(this.subscriber, 'pub/sub');
-    this.subscriber.on(this.sharded ? 'smessage' : 'message', (_channel: string, text: string) => this.onMessage(text));
-    // Every (re)connection: subscribe again, and put this node's presence back in case Redis lost it;
-    // only once subscribed, so that no other node routes to this one before it can hear.
-    this.subscriber.on('ready', () => void this.subscribe());
-    this.subscriber.on('close', () => (this.subscribed = false));
-    this.redis.on('ready', () => void this.rejoin());
+    const link: ClusterLink = this.options.memory
+      ? new MemoryClusterLink(this.options.memory, this.nodeId)
+      : new RedisClusterLink(this.options, this.nodeId, new ClusterKeys(this.options.keyPrefix ?? 'im:'), this.requestTimeoutMs);
+    this.link = link;
+    // Every (re)connection, once this node's channel is listened to: put its presence back in case Redis lost it.
+    link.open({ message: (text) => this.onMessage(text), joinable: () => void this.rejoin(), error: (err) => this.fail(err) });
+    this.presence = link.presence;
     const clock = this.core.clock;
     const renewEvery = Math.max(100, Math.min(1000, Math.floor(this.nodeTtlMs / 3)));
     this.timers.push(clock.every(renewEvery, () => void this.renewAlive().catch((e) => this.fail(e))));
@@ -182,7 +151,7 @@ export class RedisCluster implements RemoteRouter {
   }
 
   private async leave(): Promise<void> {
-    if (!this.redis) return;
+    if (!this.link) return;
     this.stopped = true;
     this.core.setRemoteRouter(undefined);
     this.events?.unsubscribe();
@@ -194,10 +163,7 @@ export class RedisCluster implements RemoteRouter {
     this.longQueue.clear();
     await this.presence.clearOwn().catch((e) => this.fail(e));
     await this.presence.withdraw().catch((e) => this.fail(e));
-    this.subscriber.disconnect();
-    // A connection that is already gone must not be disconnected again: ioredis
-    // would arm a 2 s timer on the dead stream and keep the process alive.
-    await this.redis.quit().catch(() => this.redis.status !== 'end' && this.redis.disconnect());
+    await this.link.close();
   }
 
   // ------------------------------------------------------------- RemoteRouter
@@ -330,7 +296,7 @@ export class RedisCluster implements RemoteRouter {
 
   /** After each (re)connection, once subscribed: liveness, the first time a clean slate, then this node's sessions. */
   private async rejoin(): Promise<void> {
-    if (!this.subscribed || this.redis.status !== 'ready') return;
+    if (!this.link?.ready || this.stopped) return;
     try {
       await this.renewAlive(true);
       this.clearing ??= this.presence.clearOwn().catch((err) => {
@@ -340,17 +306,6 @@ export class RedisCluster implements RemoteRouter {
       await this.clearing;
       await this.reassert();
       this.onJoined?.();
-    } catch (err) {
-      this.fail(err);
-    }
-  }
-
-  private async subscribe(): Promise<void> {
-    try {
-      const channel = this.channel(this.nodeId);
-      await (this.sharded ? this.subscriber.ssubscribe(channel) : this.subscriber.subscribe(channel));
-      this.subscribed = true;
-      await this.rejoin();
     } catch (err) {
       this.fail(err);
     }
@@ -547,7 +502,7 @@ export class RedisCluster implements RemoteRouter {
    * paused past its TTL) or fewer users in its set than sessions here: its presence is re-asserted.
    */
   private async renewAlive(renewOnly = false): Promise<void> {
-    if (this.redis.status !== 'ready' || this.stopped) return;
+    if (!this.link?.ready || this.stopped) return;
     // Counted when the count is sent: every session here then has its claim sent before it (one
     // connection, in order). Read after the reply, logins meanwhile would look missing and make a
     // login burst re-assert every session each renewal.
@@ -559,7 +514,7 @@ export class RedisCluster implements RemoteRouter {
 
   /** Removes what dead nodes left in Redis (every node does it; the scripts are atomic, so they may overlap). */
   private async sweep(): Promise<void> {
-    if (this.redis.status !== 'ready' || this.stopped) return;
+    if (!this.link?.ready || this.stopped) return;
     try {
       const batches = await this.presence.sweep(100);
       if (batches) this.logger.log(`removed the presence of nodes that are gone (${batches} batches)`);
@@ -568,34 +523,14 @@ export class RedisCluster implements RemoteRouter {
     }
   }
 
-  /** Logs each Redis connection's state changes once (lost, back), not each error of an outage. */
-  private watch(client: RedisClient, name: string): void {
-    let up: boolean | undefined;
-    const down = (why: string) => {
-      if (up === false || this.stopped) return;
-      up = false;
-      this.logger.error(`Redis (${name}) ${why}; local sessions are served, remote users take the offline path until it is back`);
-    };
-    client.on('error', (err: Error) => down(`unreachable: ${err.message}`));
-    client.on('close', () => up && down('connection lost'));
-    client.on('ready', () => {
-      if (up === false) this.logger.log(`Redis (${name}) connection is back`);
-      up = true;
-    });
-  }
-
-  private channel(nodeId: string): string {
-    return this.keys.channel(nodeId);
-  }
-
   private publish(nodeId: string, text: string): Promise<number> {
-    return (this.sharded ? this.redis.spublish(this.channel(nodeId), text) : this.redis.publish(this.channel(nodeId), text)) as Promise<number>;
+    return (this.link as ClusterLink).publish(nodeId, text);
   }
 
   /** Logs a Redis failure; during an outage, at most once per 10 s with a count of the rest. */
   private fail(err: unknown): void {
     // While a connection is down its state change was logged once; the commands failing meanwhile are expected.
-    if (this.redis.status !== 'ready') {
+    if (!this.link?.ready) {
       this.suppressedErrors++;
       return;
     }

@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { PresenceEntry } from './presence-entry';
+import { IMPresence, PRESENCE_BATCH, PresenceRoute } from './presence';
 
 // Entries are "node|session|firstLoginTime"; the node id may itself contain '|', the rest may not.
 // Every key carries one hash tag and every script declares the keys it touches, so the scripts run
@@ -167,8 +168,6 @@ for i = 1, #ARGV do
 end
 return total`;
 
-/** Users re-asserted per script call: long enough to save round trips, short enough not to stall Redis. */
-const ASSERT_BATCH = 500;
 /** Claims per script call at most (a login burst in one turn of the event loop). */
 const CLAIM_BATCH = 500;
 
@@ -213,9 +212,10 @@ type Scripted = Record<string, (...args: string[]) => Promise<unknown>>;
 /**
  * Cluster-wide presence in Redis: user id → "node|session|firstLoginTime" in one hash,
  * a set of users per node so a node can clean up after itself, a list of nodes, and the
- * nodes' liveness.
+ * nodes' liveness. Each step is one Lua script, so it is atomic across the nodes; its twin
+ * is `MemoryPresence`.
  */
-export class RedisPresence {
+export class RedisPresence implements IMPresence {
   /**
    * Claims made this turn of the event loop, sent as one script call: a login costs the node a
    * socket write to Redis otherwise (about 100 µs of CPU each at 1,000 logins/s). Every other
@@ -312,7 +312,7 @@ export class RedisPresence {
    * their nodes, one envelope per node that starts with `head`. Returns where each went (undefined:
    * online on no other live node, not sent) and how many listened on each node's channel.
    */
-  async route(items: Array<[string, string]>, head: string): Promise<{ nodes: Array<string | undefined>; receivers: Map<string, number> }> {
+  async route(items: Array<[string, string]>, head: string): Promise<PresenceRoute> {
     const args = [this.keys.presence, this.keys.alive, this.nodeId, this.keys.channel(''), head];
     for (const [to, request] of items) args.push(to, request);
     const [went, heard] = (await this.cmd('imRoute', ...args)) as [number[], Array<string | number>];
@@ -334,9 +334,9 @@ export class RedisPresence {
     this.flushClaims();
     // Listed among the nodes, so that its entries are swept if it dies.
     const batches: Promise<unknown>[] = [this.redis.sadd(this.keys.nodes, this.nodeId)];
-    for (let i = 0; i < sessions.length; i += ASSERT_BATCH) {
+    for (let i = 0; i < sessions.length; i += PRESENCE_BATCH) {
       const args = [this.keys.presence, this.keys.users(this.nodeId), this.keys.alive, this.nodeId];
-      for (const [userId, entry] of sessions.slice(i, i + ASSERT_BATCH)) args.push(userId, formatPresence(entry));
+      for (const [userId, entry] of sessions.slice(i, i + PRESENCE_BATCH)) args.push(userId, formatPresence(entry));
       batches.push(this.cmd('imAssert', ...args));
     }
     const conflicts: Array<[string, PresenceEntry]> = [];
@@ -347,7 +347,7 @@ export class RedisPresence {
   }
 
   /**
-   * Removes the entries and keys of nodes whose liveness lapsed, in batches of ASSERT_BATCH users
+   * Removes the entries and keys of nodes whose liveness lapsed, in batches of PRESENCE_BATCH users
    * (each a short script), at most `maxBatches` of them. Returns the batches run.
    */
   async sweep(maxBatches: number): Promise<number> {
@@ -355,7 +355,7 @@ export class RedisPresence {
     let batches = 0;
     for (const node of dead) {
       const keys = [this.keys.presence, this.keys.users(node), this.keys.nodes, this.keys.alive];
-      for (let more = true; more && batches < maxBatches; batches++) more = (await this.cmd('imSweep', ...keys, node, String(ASSERT_BATCH))) === 1;
+      for (let more = true; more && batches < maxBatches; batches++) more = (await this.cmd('imSweep', ...keys, node, String(PRESENCE_BATCH))) === 1;
     }
     return batches;
   }

@@ -6,6 +6,13 @@ import { Session } from './session';
 export type MaybePromise<T> = T | Promise<T>;
 
 /**
+ * True for a promise (any thenable). The core tests a hook's result with it and
+ * goes on synchronously otherwise: a synchronous handler costs no microtask hop.
+ */
+export const isThenable = (v: unknown): v is Promise<unknown> =>
+  typeof v === 'object' && v !== null && typeof (v as Promise<unknown>).then === 'function';
+
+/**
  * A handler's answer where it may refuse: `true`/`undefined` lets the packet
  * through, `false` drops it silently (the reference's veto), an {@link IMRefusal}
  * drops it and tells the client.

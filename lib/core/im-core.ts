@@ -1,57 +1,35 @@
-import { Logger } from '@nestjs/common';
 import { Subject } from 'rxjs';
-import { IMErrorDefinition, IMErrors } from '../errors/im-error-codes';
+import { IMErrorDefinition } from '../errors/im-error-codes';
 import { ResolvedIMOptions } from '../im-options.interface';
+import type { IMCloseReason } from '../metrics/close-reason';
+import type { IMMetrics } from '../metrics/im-metrics';
 import { Packet } from '../protocol/packet';
-import { DecodeResult, decodePacket, encodePacket } from '../protocol/packet-codec';
-import { NO_USER_ID, PacketType, SERVER_USER_ID } from '../protocol/packet-type';
-import {
-  ackPacket, errorResponse, keepaliveResponse, kickoutPacket, LoginInfo, loginResponse, parseLoginInfo,
-} from '../protocol/payloads';
-import { KickoutCode, NO_KICK, ProtocolErrorCode } from '../protocol/protocol-codes';
-import { QoSEntry, QoSOutcome, SendQoSTable } from '../qos/send-qos-table';
-import { RetransmitPolicy, retransmitPolicies } from '../qos/retransmit-policy';
-import { ReceiveDedupTable } from '../qos/receive-dedup-table';
-import { AbuseLog } from './abuse-log';
-import { Admission } from './admission';
-import { BridgePort } from './bridge-port';
+import { IMMessageStore } from '../store/message-store';
+import type { BridgePort } from './bridge-port';
+import type { Clock } from './clock';
 import type { IMClusterPort } from './cluster-port';
-import type { DeliveryResult, DeliveryStatus } from './delivery-result';
-import { closeReasonOf, IMCloseReason } from '../metrics/close-reason';
-import { IMMetrics, NOOP_METRICS } from '../metrics/im-metrics';
-import { Clock, ClockTimer, SystemClock } from './clock';
-import { IMConnection, TransportKind } from './connection';
-import { HookVerdict, IMCoreHooks, IMRefusal, isRefusal } from './core-hooks';
-import { countOpenFds, readOpenFileLimit } from './fd-limit';
-import { emptyStats, IMCoreEvent, IMStats } from './im-events';
-import { logText } from './log-text';
-import { LoginThrottle } from './login-throttle';
-import { OnlineTable } from './online-table';
-import { RemoteRouter } from './remote-router';
+import type { IMConnection, TransportKind } from './connection';
+import { CoreContext } from './core-context';
+import type { IMCoreHooks } from './core-hooks';
+import { Delivery } from './delivery';
+import type { DeliveryResult } from './delivery-result';
+import { DrainReport, GracefulDrain } from './drain';
+import type { IMCoreEvent, IMStats } from './im-events';
+import { Liveness } from './liveness';
+import { Login } from './login';
+import { MessageRouting } from './message-routing';
+import type { OnlineTable } from './online-table';
+import { Outbound } from './outbound';
+import type { RemoteRouter } from './remote-router';
+import { ServerPush } from './s2c-push';
+import type { Session } from './session';
+import { SessionLifecycle } from './session-lifecycle';
+import { SessionPipeline } from './session-pipeline';
 import type { IMSessionSink } from './session-sink';
-import { Session } from './session';
-import { sessionLog } from './session-log';
-import { TimerWheel } from './timer-wheel';
-import { AppendResult, IMMessageStore, StoreRefusalReason } from '../store/message-store';
-import { createMessageStore } from '../store/create-message-store';
+import { StorePath } from './store-path';
 
 export type { DeliveryResult, DeliveryStatus } from './delivery-result';
-
-/** What a graceful drain did with the packets awaiting an ACK. */
-export interface DrainReport {
-  /** ACKed while draining. */
-  readonly delivered: number;
-  /** Handed to the message store (none without one). */
-  readonly stored: number;
-  /** Reported lost (`@OnMessagesLost`, PushService `lost`). */
-  readonly lost: number;
-}
-
-/** ACKs, keepalives and logouts: mandatory for the client, cheap for the server; they have a budget of their own. */
-const CONTROL_TYPES: ReadonlySet<number> = new Set([PacketType.ACK, PacketType.KEEPALIVE, PacketType.LOGOUT]);
-
-const isThenable = (v: unknown): v is Promise<unknown> =>
-  typeof v === 'object' && v !== null && typeof (v as Promise<unknown>).then === 'function';
+export type { DrainReport } from './drain';
 
 /**
  * The protocol core (PROTOCOL.md §4-§10): sessions, login, the online table,
@@ -59,141 +37,150 @@ const isThenable = (v: unknown): v is Promise<unknown> =>
  * bodies; it answers through {@link IMConnection}. Each session's packets are
  * handled strictly in order: while an asynchronous hook runs, later packets
  * of that session wait in its queue.
+ *
+ * This class is the façade the rest of the library sees (as `IMSessionSink`,
+ * `IMClusterPort`, the bridge's and PushService's core); the work is done by
+ * parts, one concern each, that share one {@link CoreContext}:
+ * `session-pipeline.ts` (inbound order, budgets, dispatch), `login.ts` (login
+ * and duplicate-login rules), `message-routing.ts` (C2S and C2C),
+ * `delivery.ts` (recipient QoS, backlog), `s2c-push.ts` (server pushes),
+ * `outbound.ts` (writes), `session-lifecycle.ts` (open, close, detach),
+ * `store-path.ts` (the message store, lost packets), `liveness.ts` (the tick,
+ * idle and login timeouts) and `drain.ts` (graceful drain). Each part gets
+ * the parts below it in its constructor; the order below is that tree.
  */
 export class IMCore implements IMSessionSink, IMClusterPort {
   /** user id → session (PROTOCOL.md §4). */
-  readonly online = new OnlineTable();
+  readonly online: OnlineTable;
   /** Operational counters. */
-  readonly stats: IMStats = emptyStats();
+  readonly stats: IMStats;
   /** Session and delivery events (emitted only while observed); `PushService.events$` publishes them as plain data. */
-  readonly events = new Subject<IMCoreEvent>();
+  readonly events: Subject<IMCoreEvent>;
   readonly clock: Clock;
-  /** Where counters with transport and reason labels go (no-op unless metrics are on). */
-  metrics: IMMetrics = NOOP_METRICS;
   /** Where undelivered messages wait for their recipient's next login (`store` option); null with `store: false`. */
   readonly store: IMMessageStore | null;
 
-  private hooks: IMCoreHooks = {};
-  private remote?: RemoteRouter;
-  private bridge?: BridgePort;
-  private readonly logger = new Logger('IMCore');
-  private readonly sendQoS: SendQoSTable;
-  /** Retransmission policy by the recipient's transport. */
-  private readonly policies: Readonly<Record<TransportKind, RetransmitPolicy>>;
-  private readonly dedup: ReceiveDedupTable;
-  private readonly idleWheel: TimerWheel<Session>;
-  private readonly sessions = new Set<Session>();
-  /** Stream sessions not read until their packet budget refills (backpressure). */
-  private readonly pausedSessions = new Set<Session>();
-  private readonly admission: Admission;
-  private readonly loginThrottle: LoginThrottle;
-  private readonly abuse: AbuseLog;
-  private readonly udpReplyRatio: number;
-  private ticker?: ClockTimer;
-  /** The core made the store (and closes it); an application's own instance is the application's to close. */
-  private readonly ownsStore: boolean;
-  /** Shutting down: a store that dies with the process keeps nothing more (what it would get is reported lost). */
-  private shuttingDown = false;
-  /** Store operations under way: shutdown waits for them before the store closes. */
-  private readonly storeOps = new Set<Promise<unknown>>();
-  /** How to settle a stored-capable push once the store answered ('stored' or 'lost'). */
-  private readonly storedSettle = new WeakMap<QoSEntry, (status: DeliveryStatus) => void>();
-  /** Shutting down: only ACKs, keepalives and logouts are processed (see drain()). */
-  private draining = false;
+  private readonly ctx: CoreContext;
+  private readonly storePath: StorePath;
+  private readonly lifecycle: SessionLifecycle;
+  private readonly out: Outbound;
+  private readonly delivery: Delivery;
+  private readonly s2c: ServerPush;
+  private readonly login: Login;
+  private readonly routing: MessageRouting;
+  private readonly pipeline: SessionPipeline;
+  private readonly liveness: Liveness;
+  private readonly drainer: GracefulDrain;
 
-  constructor(private readonly options: ResolvedIMOptions) {
-    this.clock = options.clock ?? new SystemClock();
-    const now = this.clock.now();
-    this.sendQoS = new SendQoSTable(options.qos, {
-      retransmit: (e) => this.retransmit(e),
-      lost: (es) => this.undelivered(es, 'retransmit-exhausted'),
-    });
-    ({ store: this.store, owned: this.ownsStore } = createMessageStore(options, () => this.clock.now()));
-    const { qos, limits } = options;
-    this.policies = retransmitPolicies(qos);
-    this.dedup = new ReceiveDedupTable({
-      ttlMs: qos.dedupTtlMs, maxEntries: qos.dedupMaxEntries, maxBytes: qos.dedupMaxBytes, maxEntriesPerUser: qos.dedupMaxEntriesPerUser,
-    });
-    const fdLimit = readOpenFileLimit();
-    this.admission = new Admission({
-      maxUnauthenticated: limits.maxUnauthenticated,
-      maxUnauthenticatedPerAddress: limits.maxUnauthenticatedPerAddress,
-      // The descriptors open now (modules, the event loop) stay in use; the reserve covers later ones.
-      maxStreamConnections: fdLimit === undefined ? Infinity : Math.max(0, fdLimit - countOpenFds() - limits.fdReserve),
-    });
-    this.loginThrottle = new LoginThrottle({
-      perAddress: limits.loginFailuresPerAddress, perUser: limits.loginFailuresPerUser,
-      windowMs: limits.loginThrottleWindowMs, maxEntries: limits.loginThrottleMaxEntries,
-    });
-    this.udpReplyRatio = options.udp ? options.udp.maxReplyRatio : 1;
-    this.abuse = new AbuseLog(this.logger, limits.abuseLogIntervalMs, () => this.clock.now());
-    this.idleWheel = new TimerWheel<Session>(Math.max(options.tickMs, 250), now, (s, t) => this.checkIdle(s, t));
+  constructor(options: ResolvedIMOptions) {
+    // The send table calls back into parts built just below; it fires only from the tick or a session's end.
+    const ctx = (this.ctx = new CoreContext(options, {
+      retransmit: (e) => this.delivery.retransmit(e),
+      lost: (es) => this.storePath.undelivered(es, 'retransmit-exhausted'),
+    }));
+    ({ online: this.online, stats: this.stats, events: this.events, clock: this.clock, store: this.store } = ctx);
+    this.storePath = new StorePath(ctx);
+    this.lifecycle = new SessionLifecycle(ctx, this.storePath);
+    this.out = new Outbound(ctx, this.lifecycle, this.storePath);
+    this.delivery = new Delivery(ctx, this.out, this.storePath);
+    this.s2c = new ServerPush(ctx, this.out, this.storePath);
+    this.login = new Login(ctx, this.lifecycle, this.out, this.delivery);
+    this.routing = new MessageRouting(ctx, this.out, this.delivery, this.storePath);
+    this.pipeline = new SessionPipeline(ctx, this.lifecycle, this.out, this.login, this.routing, this.delivery);
+    this.liveness = new Liveness(ctx, this.lifecycle, this.pipeline);
+    this.drainer = new GracefulDrain(ctx, this.storePath);
+  }
+
+  /** Where counters with transport and reason labels go (no-op unless metrics are on); set by the metrics provider. */
+  get metrics(): IMMetrics {
+    return this.ctx.metrics;
+  }
+
+  set metrics(metrics: IMMetrics) {
+    this.ctx.metrics = metrics;
   }
 
   /** Installs the application's hooks (built by the handler explorer). */
   setHooks(hooks: IMCoreHooks): void {
-    this.hooks = hooks;
+    this.ctx.hooks = hooks;
   }
 
   /** Routes what is addressed to users who are not on this node (the Redis cluster). */
   setRemoteRouter(remote: RemoteRouter | undefined): void {
-    this.remote = remote;
+    this.ctx.remote = remote;
   }
 
   /** Sends what is addressed to users online nowhere here across the MobileIMSDK-Web bridge (`lib/bridge`). */
   setBridge(bridge: BridgePort | undefined): void {
-    this.bridge = bridge;
+    this.ctx.bridge = bridge;
   }
+
+  // ---------------------------------------------------------------- lifecycle
 
   /** Starts the shared timer tick (idle timeouts, QoS). */
   start(): void {
-    if (this.ticker) return;
-    this.ticker = this.clock.every(this.options.tickMs, () => this.tick());
+    this.liveness.start();
   }
 
   /** Runs due timers now; the tick calls it, and so can tests. */
   tick(): void {
-    const now = this.clock.now();
-    this.idleWheel.advance(now);
-    this.resumePaused();
-    this.sendQoS.tick(now);
-    this.dedup.purge(now);
+    this.liveness.tick();
   }
 
   /** Stops timers and hands every pending QoS packet over as undelivered ('shutdown'): kept by a durable store, else reported lost. */
   stop(): void {
-    this.shuttingDown = true;
-    this.ticker?.cancel();
-    this.ticker = undefined;
-    this.undelivered(this.sendQoS.takeAll(), 'shutdown');
-    this.idleWheel.clear();
+    this.liveness.stop();
+    this.drainer.handOverAll();
+  }
+
+  /**
+   * Graceful shutdown, first half (issue 11): from now on only ACKs, keepalives
+   * and logouts are processed; waits up to `timeoutMs` (real time) for the ACKs
+   * of packets whose recipient is still connected here, then hands what is still
+   * unACKed to the store or reports it lost. The caller closes the sessions.
+   */
+  drain(timeoutMs: number): Promise<DrainReport> {
+    return this.drainer.drain(timeoutMs);
+  }
+
+  /** Closes every session (graceful shutdown). */
+  closeAll(reason: IMCloseReason): void {
+    this.lifecycle.closeAll(reason);
   }
 
   /** Waits for the store operations under way (shutdown: after the sessions closed), then closes a store the core made. */
-  async closeStore(): Promise<void> {
-    await Promise.allSettled([...this.storeOps]);
-    if (this.ownsStore) await this.store?.close();
+  closeStore(): Promise<void> {
+    return this.storePath.close();
   }
+
+  // ---------------------------------------------------------------- gauges
 
   /** Sessions open on every transport. */
   get sessionCount(): number {
-    return this.sessions.size;
+    return this.ctx.sessions.size;
   }
 
   /** Packets waiting for an ACK. */
   get pendingQoS(): number {
-    return this.sendQoS.size;
+    return this.ctx.sendQoS.size;
   }
 
   /** Sessions that have not logged in yet. */
   get unauthenticatedCount(): number {
-    return this.admission.unauthenticated;
+    return this.ctx.admission.unauthenticated;
   }
 
   /** C2S fingerprints remembered for dedup, and their estimated bytes. */
   get dedupSize(): { entries: number; bytes: number } {
-    return { entries: this.dedup.size, bytes: this.dedup.bytes };
+    return { entries: this.ctx.dedup.size, bytes: this.ctx.dedup.bytes };
   }
+
+  /** Entries in the C2S dedup table. */
+  get dedupEntries(): number {
+    return this.ctx.dedup.size;
+  }
+
+  // ---------------------------------------------------------------- transport side (IMSessionSink)
 
   /**
    * Connection admission, asked by a transport before it opens a session for
@@ -202,63 +189,20 @@ export class IMCore implements IMSessionSink, IMClusterPort {
    * session that has not logged in (`limits.maxUnauthenticated`).
    */
   admit(transport: TransportKind, remoteAddress: string, stream: boolean): IMErrorDefinition | null {
-    const verdict = this.admission.check(remoteAddress, stream);
-    if (!verdict.admit) {
-      if (verdict.error === IMErrors.FD_LIMIT) this.stats.fdLimitRefused++;
-      else this.stats.unauthenticatedRefused++;
-      this.metrics.refused(transport, verdict.error.id);
-      this.abuse.process(verdict.error.id, `${transport} connection from ${remoteAddress} refused: ${verdict.error.message()}`);
-      return verdict.error;
-    }
-    if (verdict.evict) {
-      this.stats.unauthenticatedEvicted++;
-      this.abuse.process(IMErrors.UNAUTHENTICATED_EVICTED.id, `${verdict.evict} closed: ${this.options.limits.maxUnauthenticated} sessions have not logged in`);
-      this.closeSession(verdict.evict, 'evicted', IMErrors.UNAUTHENTICATED_EVICTED.id);
-    }
-    return null;
+    return this.lifecycle.admit(transport, remoteAddress, stream);
   }
-
-  /** Entries in the C2S dedup table. */
-  get dedupEntries(): number {
-    return this.dedup.size;
-  }
-
-  // ---------------------------------------------------------------- transport side
 
   /** A transport opened a session (TCP accept, WebSocket upgrade, first UDP datagram). */
   openSession(connection: IMConnection): Session {
     const now = this.clock.now();
-    const session = new Session(connection, now, this.options.limits.anonymousBurst, this.options.limits.controlBurst);
-    this.sessions.add(session);
-    this.admission.opened(session);
-    this.metrics.connectionOpened(connection.transport);
-    this.idleWheel.schedule(session, now + Math.min(connection.idleTimeoutMs, this.options.limits.loginTimeoutMs));
+    const session = this.lifecycle.open(connection, now);
+    this.liveness.watch(session, now);
     return session;
   }
 
   /** One complete frame body arrived on `session`. */
   receive(session: Session, text: string): void {
-    if (session.closed) return;
-    const now = this.clock.now();
-    session.lastActivity = now;
-    this.stats.packetsIn++;
-    if (session.connection.connectionless) session.lastInboundBytes = Buffer.byteLength(text);
-    // Behind an asynchronous handler, or read before a pause took effect: wait in order.
-    if (session.busy || session.paused) {
-      const queue = (session.queue ??= []);
-      const { maxQueuedPackets, maxQueuedBytes } = this.options.limits;
-      if (queue.length >= maxQueuedPackets || session.queuedChars + text.length > maxQueuedBytes) {
-        this.stats.queueOverflow++;
-        this.metrics.rateLimited(session.transport, IMErrors.QUEUE_OVERFLOW.id);
-        this.abuse.session(session, IMErrors.QUEUE_OVERFLOW.id, 'closing');
-        this.closeSession(session, 'queue-overflow', IMErrors.QUEUE_OVERFLOW.id);
-        return;
-      }
-      session.queuedChars += text.length;
-      queue.push(text);
-      return;
-    }
-    this.process(session, text);
+    this.pipeline.receive(session, text);
   }
 
   /**
@@ -267,19 +211,12 @@ export class IMCore implements IMSessionSink, IMClusterPort {
    * the datagram and keeps the session (QUIRK-9 fix).
    */
   rejectFrame(session: Session, error: IMErrorDefinition, detail?: string): void {
-    session.lastActivity = this.clock.now();
-    this.badInput(session, error, detail ?? '');
+    this.pipeline.rejectFrame(session, error, detail);
   }
 
   /** The transport's connection is gone (peer close, error, or our own close completing). */
   connectionClosed(session: Session): void {
-    if (!this.sessions.delete(session)) return;
-    this.admission.closed(session);
-    session.closeReason ??= 'peer-closed';
-    this.metrics.connectionClosed(session.transport, session.closeReason);
-    session.closed = true;
-    session.queue = null;
-    this.detach(session, session.kickCode, 'connection closed');
+    this.lifecycle.connectionClosed(session);
   }
 
   /**
@@ -288,59 +225,10 @@ export class IMCore implements IMSessionSink, IMClusterPort {
    * log line (an error id, or the reason itself).
    */
   closeSession(session: Session, reason: IMCloseReason, detail: string = reason): void {
-    if (session.closed) return;
-    this.logger.debug(sessionLog(session, 'closing', detail, reason));
-    session.closed = true;
-    session.closeReason = reason;
-    session.queue = null;
-    this.detach(session, session.kickCode, detail);
-    if (this.sessions.delete(session)) this.admission.closed(session);
-    this.metrics.connectionClosed(session.transport, reason);
-    session.connection.close(reason);
+    this.lifecycle.closeSession(session, reason, detail);
   }
 
-  /** Closes every session (graceful shutdown). */
-  closeAll(reason: IMCloseReason): void {
-    this.shuttingDown = true;
-    for (const s of [...this.sessions]) this.closeSession(s, reason);
-  }
-
-  /**
-   * Graceful shutdown, first half (issue 11): from now on only ACKs, keepalives
-   * and logouts are processed (anything else is left un-ACKed for the client to
-   * resend to another server); waits up to `timeoutMs` (real time) for the ACKs
-   * of packets whose recipient is still connected here, then hands what is still
-   * unACKed to {@link undelivered} ('shutdown'). The caller closes the sessions.
-   */
-  async drain(timeoutMs: number): Promise<DrainReport> {
-    this.draining = true;
-    const delivered0 = this.stats.delivered;
-    const deadline = Date.now() + timeoutMs;
-    // Bounded by the deadline; polls because an ACK settles the table from any session.
-    while (Date.now() < deadline && this.awaitingConnectedAck()) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(20, Math.max(1, deadline - Date.now()))));
-    }
-    const lost0 = this.stats.lost;
-    // From here a store that dies with the process keeps nothing: what it would get is reported lost.
-    this.shuttingDown = true;
-    const handedOver = this.sendQoS.takeAll();
-    this.undelivered(handedOver, 'shutdown');
-    // A durable store's answers, so that what it refused is counted as lost.
-    await Promise.allSettled([...this.storeOps]);
-    const lost = this.stats.lost - lost0;
-    return { delivered: this.stats.delivered - delivered0, stored: handedOver.length - lost, lost };
-  }
-
-  /** Some packet awaits an ACK from a user still connected here (an ACK can still come). */
-  private awaitingConnectedAck(): boolean {
-    for (const userId of this.sendQoS.recipients()) {
-      const session = this.online.get(userId);
-      if (session && !session.closed) return true;
-    }
-    return false;
-  }
-
-  // ---------------------------------------------------------------- server side API
+  // ---------------------------------------------------------------- server side (PushService, admin, cluster, bridge)
 
   /**
    * Sends a server-originated packet (S2C) to `userId`. With `packet.QoS` the
@@ -348,93 +236,17 @@ export class IMCore implements IMSessionSink, IMClusterPort {
    * A user on another node is reached through the cluster unless `localOnly`.
    */
   push(userId: string, packet: Packet, localOnly = false, store = false): Promise<DeliveryResult> {
-    // Only a QoS packet can wait in the store: it leaves only on the recipient's ACK.
-    store &&= this.store !== null && packet.QoS === true && packet.fp !== undefined;
-    if (store && this.store?.durable && this.online.get(userId)) {
-      // Written through first, so a crash before the ACK leaves it for the next login.
-      return this.storeAppend(userId, packet, 'through').then((r) => this.pushNow(userId, packet, localOnly, store, r.ok));
-    }
-    return this.pushNow(userId, packet, localOnly, store, false);
-  }
-
-  private pushNow(userId: string, packet: Packet, localOnly: boolean, store: boolean, kept: boolean): Promise<DeliveryResult> {
-    const target = this.online.get(userId);
-    if (!target) {
-      const offline: DeliveryResult = { userId, status: 'offline', fp: packet.fp };
-      if (localOnly) return Promise.resolve(offline);
-      const elsewhere = this.remote
-        ? this.remote.push(userId, packet).then((r) => r ?? this.pushAcross(packet, offline))
-        : this.pushAcross(packet, offline);
-      return store ? elsewhere.then((r) => (r.status === 'offline' ? this.storeFor(userId, packet, kept) : r)) : elsewhere;
-    }
-    const body = this.encode(packet);
-    if (!this.fits(body, target)) return Promise.resolve({ userId, status: 'too-large', fp: packet.fp });
-    this.metrics.message(target.transport, 's2c');
-    this.metrics.packetOut(target.transport, PacketType.DATA);
-    if (!packet.QoS || packet.fp === undefined) {
-      const ok = this.writeTo(target, body);
-      return Promise.resolve({ userId, status: ok ? 'sent' : 'offline', fp: packet.fp });
-    }
-    const fp = packet.fp;
-    return new Promise<DeliveryResult>((resolve, reject) => {
-      const settle = (status: DeliveryStatus) => resolve({ userId, status, fp });
-      const entry = this.sendQoS.track(userId, fp, packet, body, this.clock.now(), (outcome: QoSOutcome, e) => {
-        // Given up on, a storable push is settled by undelivered() once the store answered.
-        if (outcome === 'lost' && this.store && (e.storable || e.stored)) return;
-        settle(outcome);
-      }, this.policies[target.transport]);
-      if (!entry) {
-        reject(new Error(`fp ${fp} is already awaiting an ACK from ${userId}`));
-        return;
-      }
-      entry.storable = store;
-      entry.stored = kept;
-      if (store || kept) this.storedSettle.set(entry, settle);
-      if (!this.writeTo(target, body)) {
-        this.sendQoS.untrack(entry);
-        if (store) this.storeFor(userId, packet, kept).then(resolve);
-        else resolve({ userId, status: 'offline', fp });
-      }
-    });
-  }
-
-  /** A push with `store: true` for a user online nowhere: kept for the next login, or offline with the store's reason. */
-  private storeFor(userId: string, packet: Packet, kept: boolean): Promise<DeliveryResult> {
-    const appended: Promise<AppendResult> = kept ? Promise.resolve({ ok: true, duplicate: false }) : this.storeAppend(userId, packet, 'offline');
-    return appended.then((r) => {
-      if (r.ok && kept) this.announceStored(userId, packet, 'offline');
-      return r.ok ? { userId, status: 'stored', fp: packet.fp } : { userId, status: 'offline', fp: packet.fp, storeRefused: r.reason };
-    });
-  }
-
-  /** Writes a routed packet, or holds it behind the user's stored backlog being written at login. */
-  /** Writes to a recipient, or queues behind its stored backlog while that is being written (per-recipient order). */
-  private writeTo(target: Session, body: string): boolean {
-    if (target.held) {
-      target.held.push(body);
-      return true;
-    }
-    return this.send(target, body);
-  }
-
-  /** A user online nowhere here: across the bridge if there is one, else offline. */
-  private pushAcross(packet: Packet, offline: DeliveryResult): Promise<DeliveryResult> {
-    if (!this.bridge) return Promise.resolve(offline);
-    return this.bridge.push(packet).then((ok) => (ok ? { ...offline, status: 'bridged' } : offline));
+    return this.s2c.push(userId, packet, localOnly, store);
   }
 
   /** Kicks `userId` on this node with code 2 (application/admin) and an optional reason. False if not here. */
   kick(userId: string, reason?: string): boolean {
-    const session = this.online.get(userId);
-    if (!session) return false;
-    this.kickSession(session, KickoutCode.KICKED_BY_ADMIN, reason);
-    return true;
+    return this.login.kick(userId, reason);
   }
 
   /** Kicks `userId` wherever it is online (this node or, in a cluster, another). */
   kickAnywhere(userId: string, reason?: string): Promise<boolean> {
-    if (this.kick(userId, reason)) return Promise.resolve(true);
-    return this.remote ? this.remote.kick(userId, reason) : Promise.resolve(false);
+    return this.login.kickAnywhere(userId, reason);
   }
 
   /**
@@ -443,894 +255,25 @@ export class IMCore implements IMSessionSink, IMClusterPort {
    * the new login is the older device and must be refused instead.
    */
   supersede(userId: string, clientTime: number, sessionId?: number): 'kicked' | 'retired' | 'stale' | 'absent' {
-    const old = this.online.get(userId);
-    // `sessionId`: only the session the claim replaced in Redis; a newer one here makes its own claim.
-    if (old && sessionId !== undefined && old.id !== sessionId) return 'absent';
-    return old ? this.resolveDuplicate(old, clientTime) : 'absent';
+    return this.login.supersede(userId, clientTime, sessionId);
   }
 
   /** Refuses a login that another node found stale (its device logged in earlier than the online one). */
   rejectStaleLogin(userId: string, session: Session): void {
-    if (session.userId !== userId || session.closed) return;
-    // Not detach(): the logout hook should not see a login that never really happened.
-    session.userId = null;
-    this.online.removeIf(userId, session);
-    this.kickStale(session, userId);
-  }
-
-  // ---------------------------------------------------------------- dispatch
-
-  private process(session: Session, text: string): void {
-    const decoded = decodePacket(text, { lenient: this.options.lenientJson });
-    if (!this.admitPacket(session, decoded, text)) return;
-    // Draining: what a client sends now is not ACKed, so its own QoS keeps it for the next server.
-    if (this.draining && !(decoded.ok && CONTROL_TYPES.has(decoded.packet.type))) {
-      this.stats.drainIgnored++;
-      return;
-    }
-    let result: Promise<unknown> | void;
-    try {
-      result = this.dispatch(session, decoded);
-    } catch (err) {
-      this.handlerFailed(session, err);
-      return;
-    }
-    if (result) this.waitFor(session, result);
-  }
-
-  /** Holds the session's later packets until `pending` settles, then drains them in order. */
-  private waitFor(session: Session, pending: Promise<unknown>): void {
-    session.busy = true;
-    const resume = () => {
-      session.busy = false;
-      this.drainQueue(session);
-    };
-    pending.then(resume, (err) => {
-      this.handlerFailed(session, err);
-      resume();
-    });
-  }
-
-  /** Processes queued packets in order until the queue is empty, a handler is pending or the budget runs out. */
-  private drainQueue(session: Session): void {
-    const queue = session.queue;
-    while (!session.busy && !session.closed && !session.paused && queue && queue.length > 0) {
-      const text = queue.shift() as string;
-      session.queuedChars -= text.length;
-      this.process(session, text);
-    }
-  }
-
-  /**
-   * The packet budget (issue 11): ACKs, keepalives and logouts of a logged-in
-   * session spend a budget of their own, everything else the data budget. Over
-   * budget, a TCP or WebSocket session keeps the packet (first in its queue) and
-   * stops being read until the tick finds the budget refilled; UDP drops it.
-   */
-  private admitPacket(session: Session, decoded: DecodeResult, text: string): boolean {
-    const now = this.clock.now();
-    const control = session.authenticated && decoded.ok && CONTROL_TYPES.has(decoded.packet.type);
-    if (control ? this.takeControlToken(session, now) : this.takeToken(session, now)) return true;
-    if (session.connection.connectionless) {
-      this.rateLimited(session, now);
-      return false;
-    }
-    const queue = (session.queue ??= []);
-    queue.unshift(text);
-    session.queuedChars += text.length;
-    if (!session.paused) {
-      session.paused = true;
-      session.paced = true;
-      this.pausedSessions.add(session);
-      this.stats.readPauses++;
-      this.metrics.rateLimited(session.transport, IMErrors.READ_PAUSED.id);
-      this.abuse.session(session, IMErrors.READ_PAUSED.id, control ? '(ACKs, keepalives)' : '');
-      session.connection.pause();
-    }
-    return false;
-  }
-
-  /** Tick: sessions paused for their budget drain what they queued and, once it is gone, are read again. */
-  private resumePaused(): void {
-    if (this.pausedSessions.size === 0) return;
-    for (const session of [...this.pausedSessions]) {
-      this.pausedSessions.delete(session);
-      session.paused = false;
-      if (session.closed) continue;
-      this.drainQueue(session);
-      if (!session.paused && !session.closed) session.connection.resume();
-    }
-  }
-
-  private dispatch(session: Session, decoded: DecodeResult): Promise<unknown> | void {
-    if (!decoded.ok) return this.badInput(session, decoded.error, decoded.detail);
-    const p = decoded.packet;
-    this.metrics.packetIn(session.transport, p.type);
-    switch (p.type) {
-      case PacketType.LOGIN:
-        return this.login(session, p);
-      case PacketType.KEEPALIVE:
-        if (session.userId === null) return this.notLoggedIn(session, p);
-        // QUIRK-1 fix: answer only the session that is its user's table entry.
-        if (this.online.isCurrent(session)) this.write(session, keepaliveResponse(session.userId));
-        return;
-      case PacketType.DATA:
-        if (session.userId === null) return this.notLoggedIn(session, p);
-        return this.data(session, p);
-      case PacketType.LOGOUT:
-        return this.closeSession(session, 'logout');
-      case PacketType.ACK:
-        if (session.userId === null) return this.notLoggedIn(session, p);
-        return this.ack(session, p);
-      case PacketType.ECHO:
-        if (this.options.echoRequiresLogin && session.userId === null) return this.notLoggedIn(session, p);
-        // QUIRK-10 fix: echo replies are never tracked for retransmission.
-        this.write(session, { ...p, type: PacketType.ECHO_RESPONSE });
-        return;
-      default:
-        this.stats.unknownType++;
-        return;
-    }
-  }
-
-  private badInput(session: Session, error: IMErrorDefinition, detail: string): void {
-    this.stats.badInput++;
-    this.metrics.badInput(session.transport, error.id);
-    this.abuse.session(session, error.id, detail);
-    // The reference answers bad input by closing (TCP/WS); on UDP we keep the session.
-    if (!session.connection.connectionless) this.closeSession(session, 'bad-input', error.id);
-  }
-
-  /** Type 1, 2 or 4 before login: error 301 quoting the packet, then close (TCP/WS). */
-  private notLoggedIn(session: Session, p: Packet): void {
-    this.stats.notLoggedIn++;
-    this.metrics.refused(session.transport, IMErrors.NOT_LOGGED_IN.id);
-    this.write(session, errorResponse(ProtocolErrorCode.NOT_LOGGED_IN, encodePacket(p)));
-    if (!session.connection.connectionless) this.closeSession(session, 'not-logged-in', IMErrors.NOT_LOGGED_IN.id);
-  }
-
-  private takeToken(session: Session, now: number): boolean {
-    const limits = this.options.limits;
-    const anonymous = !session.authenticated;
-    const packetsPerSecond = anonymous ? limits.anonymousPacketsPerSecond : limits.packetsPerSecond;
-    const burst = anonymous ? limits.anonymousBurst : limits.burst;
-    session.tokens = Math.min(burst, session.tokens + ((now - session.tokensAt) * packetsPerSecond) / 1000);
-    session.tokensAt = now;
-    if (session.tokens < 1) return false;
-    session.tokens -= 1;
-    return true;
-  }
-
-  private takeControlToken(session: Session, now: number): boolean {
-    const { controlPacketsPerSecond, controlBurst } = this.options.limits;
-    session.controlTokens = Math.min(controlBurst, session.controlTokens + ((now - session.controlTokensAt) * controlPacketsPerSecond) / 1000);
-    session.controlTokensAt = now;
-    if (session.controlTokens < 1) return false;
-    session.controlTokens -= 1;
-    return true;
-  }
-
-  /** A UDP packet over budget is dropped (the clients retransmit): counted, logged, and the client told at most once a second. */
-  private rateLimited(session: Session, now: number): void {
-    this.stats.rateLimited++;
-    this.metrics.rateLimited(session.transport, IMErrors.RATE_LIMITED.id);
-    this.abuse.session(session, IMErrors.RATE_LIMITED.id, session.authenticated ? '' : '(not logged in)');
-    // Tell the client at most once a second, so a flood is not answered by a flood.
-    if (now - session.limitedNoticeAt >= 1000) {
-      session.limitedNoticeAt = now;
-      this.sendError(session, IMErrors.RATE_LIMITED.wireCode, IMErrors.RATE_LIMITED.message());
-    }
-  }
-
-  // ---------------------------------------------------------------- login (§7)
-
-  private login(session: Session, p: Packet): Promise<unknown> | void {
-    const parsed = parseLoginInfo(p.dataContent);
-    if (!parsed.ok) {
-      if (parsed.reason === 'malformed') return this.badInput(session, IMErrors.BAD_LOGIN_INFO, 'not a JSON object');
-      // QUIRK-19: refused silently; TCP/WS close, a UDP session may log in later.
-      this.logger.debug(sessionLog(session, 'no loginUserId', IMErrors.BAD_LOGIN_INFO.id));
-      if (!session.connection.connectionless) this.closeSession(session, 'bad-input', IMErrors.BAD_LOGIN_INFO.id);
-      return;
-    }
-    const info = parsed.info;
-    // "0" and "-1" can never be reached (PROTOCOL.md §17).
-    if (info.loginUserId === SERVER_USER_ID || info.loginUserId === NO_USER_ID) {
-      return this.loginFailed(session, IMErrors.RESERVED_USER_ID.wireCode);
-    }
-    if (info.loginUserId.length > this.options.limits.maxUserIdLength) {
-      this.stats.fieldTooLong++;
-      this.metrics.badInput(session.transport, IMErrors.FIELD_TOO_LONG.id);
-      this.abuse.session(session, IMErrors.FIELD_TOO_LONG.id, `loginUserId of ${info.loginUserId.length} chars`);
-      return this.loginFailed(session, IMErrors.FIELD_TOO_LONG.wireCode);
-    }
-    if (session.userId !== null) {
-      // §7.4: re-login as the same user needs no verification.
-      if (session.userId === info.loginUserId) return this.completeLogin(session, info);
-      // QUIRK-4 fix: a different user id is a logout of the old one plus a full, verified login.
-      this.detach(session, NO_KICK, 'relogin');
-    }
-    if (!this.hooks.verifyLogin) {
-      this.logger.warn(sessionLog(session, 'login refused: no @OnLogin handler is registered', IMErrors.LOGIN_REFUSED.id));
-      return this.loginFailed(session, IMErrors.LOGIN_REFUSED.wireCode);
-    }
-    if (!this.loginThrottle.allows(session.remoteAddress, info.loginUserId, this.clock.now())) {
-      this.stats.loginsThrottled++;
-      this.metrics.rateLimited(session.transport, IMErrors.LOGIN_THROTTLED.id);
-      this.abuse.session(session, IMErrors.LOGIN_THROTTLED.id, `as ${info.loginUserId}`);
-      return this.loginFailed(session, IMErrors.LOGIN_THROTTLED.wireCode);
-    }
-    const verdict = this.hooks.verifyLogin(info, session, p);
-    if (isThenable(verdict)) return verdict.then((v) => this.afterVerify(session, info, v));
-    return this.afterVerify(session, info, verdict);
-  }
-
-  private afterVerify(session: Session, info: LoginInfo, verdict: number | IMRefusal): Promise<unknown> | void {
-    if (session.closed) return;
-    const code = isRefusal(verdict) ? verdict.code : verdict;
-    if (code !== 0) {
-      this.loginThrottle.failed(session.remoteAddress, info.loginUserId, this.clock.now());
-      return this.loginFailed(session, code);
-    }
-    this.loginThrottle.succeeded(session.remoteAddress, info.loginUserId);
-    return this.completeLogin(session, info);
-  }
-
-  private loginFailed(session: Session, code: number): void {
-    this.stats.loginsRefused++;
-    this.metrics.login(session.transport, 'refused');
-    this.write(session, loginResponse(code, '', -1));
-    if (!session.connection.connectionless) this.closeSession(session, 'login-refused', IMErrors.LOGIN_REFUSED.id);
-  }
-
-  /** §7.1 steps 6-7: response, duplicate-login rules, online table, login-success hook. */
-  private completeLogin(session: Session, info: LoginInfo): void {
-    const userId = info.loginUserId;
-    const clientTime = info.firstLoginTime;
-    const firstLoginTime = clientTime <= 0 ? this.clock.now() : clientTime;
-    // The response to a successful login is exempt from the UDP no-amplification cap.
-    this.metrics.packetOut(session.transport, PacketType.LOGIN_RESPONSE);
-    this.send(session, this.encode(loginResponse(0, userId, firstLoginTime)));
-    if (session.closed) return; // a slow consumer
-    const old = this.online.get(userId);
-    if (old && old !== session && this.resolveDuplicate(old, clientTime) === 'stale') {
-      // A stale device (QUIRK-13, replicated): it got code 0, now it is kicked and never logs in.
-      return this.kickStale(session, userId);
-    }
-    const relogin = session.userId === userId;
-    session.userId = userId;
-    session.firstLoginTime = firstLoginTime;
-    session.clientLoginTime = clientTime;
-    session.notifyUndeliverable = info.notifyUndeliverable === true;
-    session.loginAt = this.clock.now();
-    session.kickCode = NO_KICK;
-    if (!session.authenticated) {
-      session.authenticated = true;
-      session.tokens = this.options.limits.burst;
-      this.admission.authenticated(session);
-    }
-    this.online.set(userId, session);
-    this.stats.loginsAccepted++;
-    this.metrics.login(session.transport, 'accepted');
-    if (!relogin && this.events.observed) this.events.next({ type: 'online', userId, session });
-    if (this.store && !relogin) this.deliverBacklog(session, userId);
-    // Not awaited: a handler that pushes to this user and awaits the ACK would
-    // otherwise hold back that very ACK in the session's queue.
-    this.fireAndForget(this.hooks.loginSuccess?.(userId, info.extra, session));
-  }
-
-  /**
-   * The duplicate-login rules (§7.3) for a new login with `clientTime` against
-   * the user's current session `old`: kick it, retire it, or find the new
-   * login stale (the caller refuses it). Shared by local and cross-node logins.
-   */
-  private resolveDuplicate(old: Session, clientTime: number): 'kicked' | 'retired' | 'stale' {
-    if (clientTime <= 0 || clientTime > old.firstLoginTime) {
-      this.kickSession(old, KickoutCode.DUPLICATE_LOGIN);
-      return 'kicked';
-    }
-    if (clientTime === old.firstLoginTime) {
-      this.retire(old);
-      return 'retired';
-    }
-    return 'stale';
-  }
-
-  /** Kicks a stale device's new session (code 1) and closes it (TCP/WS); it never becomes logged in. */
-  private kickStale(session: Session, userId: string): void {
-    this.stats.kicks++;
-    this.write(session, kickoutPacket(userId, KickoutCode.DUPLICATE_LOGIN));
-    session.kickCode = KickoutCode.DUPLICATE_LOGIN;
-    if (!session.connection.connectionless) this.closeSession(session, 'stale-login', 'stale login');
-  }
-
-  /** QUIRK-2 fix: the same device reconnected; its stale connection is closed without a kick-out. */
-  private retire(old: Session): void {
-    // Off the table here: closeSession's detach() no longer sees the user (a ghost entry when the new session is on another node).
-    if (old.userId !== null) this.online.removeIf(old.userId, old);
-    old.userId = null;
-    if (!old.connection.connectionless) this.closeSession(old, 'superseded');
-  }
-
-  /** Sends a kick-out, reports the user offline with the kick code, and closes TCP/WS. */
-  private kickSession(session: Session, code: number, reason?: string): void {
-    this.stats.kicks++;
-    this.write(session, kickoutPacket(session.userId as string, code, reason));
-    session.kickCode = code;
-    // QUIRK-3/QUIRK-20 fix: detach the user (UDP too) and tell the logout hook why.
-    this.detach(session, code, code === KickoutCode.DUPLICATE_LOGIN ? 'duplicate login' : 'kicked');
-    if (!session.connection.connectionless) this.closeSession(session, 'kicked');
-  }
-
-  /** Takes the user off the session; if the session was the table entry, the user goes offline. */
-  private detach(session: Session, kickCode: number, reason: string): void {
-    const userId = session.userId;
-    if (userId === null) return;
-    session.userId = null;
-    if (!this.online.removeIf(userId, session)) return;
-    session.held = null;
-    // Unacknowledged packets of a session that ended: kept for the next login (or reported lost).
-    const pending = this.sendQoS.takeRecipient(userId);
-    if (pending.length > 0) this.undelivered(pending, `session ended (${reason})`);
-    if (this.events.observed) this.events.next({ type: 'offline', userId, session, kickCode, reason, closeReason: session.closeReason });
-    this.fireAndForget(this.hooks.logout?.(userId, session, kickCode));
-  }
-
-  // ---------------------------------------------------------------- messages (§10)
-
-  private data(session: Session, p: Packet): Promise<unknown> | void {
-    // QUIRK-5 fix: a session speaks only as its own user.
-    if (p.from !== session.userId) {
-      this.stats.forgedSender++;
-      this.metrics.refused(session.transport, IMErrors.FORGED_SENDER.id);
-      this.abuse.session(session, IMErrors.FORGED_SENDER.id, `from=${p.from}`);
-      return this.sendError(session, IMErrors.FORGED_SENDER.wireCode, IMErrors.FORGED_SENDER.message());
-    }
-    // Bounded before any table or map sees them: memory, and V8's length-only hash of very long strings.
-    const { maxFingerprintLength, maxUserIdLength } = this.options.limits;
-    if ((p.fp !== undefined && p.fp.length > maxFingerprintLength) || (p.to !== undefined && p.to.length > maxUserIdLength)) {
-      this.stats.fieldTooLong++;
-      this.metrics.badInput(session.transport, IMErrors.FIELD_TOO_LONG.id);
-      const what = p.to !== undefined && p.to.length > maxUserIdLength ? `to of ${p.to.length} chars` : `fp of ${p.fp?.length} chars`;
-      this.abuse.session(session, IMErrors.FIELD_TOO_LONG.id, what);
-      return this.sendError(session, IMErrors.FIELD_TOO_LONG.wireCode, IMErrors.FIELD_TOO_LONG.message(what));
-    }
-    // QUIRK-8 fix: a QoS packet without fp cannot be ACKed; SDKs drop such packets, so refuse it.
-    if (p.QoS && p.fp === undefined) {
-      this.metrics.badInput(session.transport, IMErrors.MISSING_FINGERPRINT.id);
-      return this.sendError(session, IMErrors.MISSING_FINGERPRINT.wireCode, IMErrors.MISSING_FINGERPRINT.message());
-    }
-    if (p.to === SERVER_USER_ID) {
-      this.stats.c2s++;
-      this.metrics.message(session.transport, 'c2s');
-      const verdict = this.hooks.beforeC2S?.(p, session);
-      if (isThenable(verdict)) return verdict.then((v) => this.c2s(session, p, v));
-      return this.c2s(session, p, verdict);
-    }
-    // A session that was paced resends what waited past its SDK's resend age; what the server already
-    // took responsibility for (ACKed) is ACKed again, not delivered twice.
-    if (session.paced && p.QoS && this.dedup.seen(p.from as string, p.fp as string, this.clock.now())) {
-      this.stats.c2cResendsSuppressed++;
-      this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
-      return;
-    }
-    this.stats.c2c++;
-    this.metrics.message(session.transport, 'c2c');
-    const verdict = this.hooks.c2c?.(p, session);
-    if (isThenable(verdict)) return verdict.then((v) => this.c2c(session, p, v));
-    return this.c2c(session, p, verdict);
-  }
-
-  /** §10.1 after the before-hook: ACK and dedup, then the C2S handlers. */
-  private c2s(session: Session, p: Packet, verdict: HookVerdict): Promise<unknown> | void {
-    if (!this.allowed(session, verdict, p.fp)) return;
-    if (p.QoS) {
-      const fp = p.fp as string;
-      const duplicate = this.dedup.checkAndRecord(p.from as string, fp, this.clock.now());
-      this.write(session, ackPacket(fp, SERVER_USER_ID, p.from));
-      if (duplicate) {
-        this.stats.c2sDuplicates++;
-        return;
-      }
-    }
-    const result = this.hooks.c2s?.(p, session);
-    if (isThenable(result)) return result.then((v) => void this.allowed(session, v, p.fp));
-    this.allowed(session, result, p.fp);
-  }
-
-  /** §10.2 after the C2C handlers: forward, or take the offline path. */
-  private c2c(session: Session, p: Packet, verdict: HookVerdict): Promise<unknown> | void {
-    if (!this.allowed(session, verdict, p.fp)) return;
-    const to = p.to;
-    const target = to === undefined ? undefined : this.online.get(to);
-    const behind = to === undefined ? undefined : session.crossNode?.get(to);
-    const durable = this.store?.durable === true && p.QoS === true && to !== undefined;
-    // Crash safety, the common case: a recipient online here, nothing of this session still on its way to it.
-    if (durable && target && !behind) return this.writeThrough(session, p, to as string, target);
-    // Otherwise in the store first (before the sender's ACK), then routed as without a store.
-    const through = durable ? this.storeAppend(to as string, p, 'through') : undefined;
-    const then = (next: (t: AppendResult | undefined) => Promise<unknown> | void): Promise<unknown> | void =>
-      through ? through.then(next) : next(undefined);
-    if (!target && this.remote && to !== undefined) return this.sendToNode(session, to, Promise.resolve(then((t) => this.forwardAcross(session, p, t))));
-    // The recipient came to this node while earlier messages to it are still on their way to its old one: after them.
-    if (behind && to !== undefined) return this.sendToNode(session, to, behind.tail.then(() => then((t) => this.route(session, p, t))));
-    return then((t) => this.route(session, p, t, target));
-  }
-
-  /**
-   * Crash safety with a durable store: in the store before the sender's ACK, out
-   * of it at the recipient's ACK. The recipient online here gets the packet at
-   * once and the session goes on (the store applies one user's operations in
-   * call order, so an early ACK's removal follows the hold); only the sender's
-   * ACK waits for the store.
-   */
-  private writeThrough(session: Session, p: Packet, to: string, target: Session): Promise<unknown> | void {
-    const store = this.store as IMMessageStore;
-    const written = this.forward(target, p, true);
-    if (!written) return this.storeAppend(to, p, 'through').then((r) => this.route(session, p, r));
-    const held = store.hold !== undefined;
-    if (held && typeof written === 'object') written.held = true;
-    // A held copy (cheaper) where the store offers it, else a queued one.
-    const kept = held ? this.storeOp((store.hold as NonNullable<IMMessageStore['hold']>).call(store, to, p)) : this.storeAppend(to, p, 'through');
-    this.fireAndForget(this.hooks.c2cDelivered?.(p, session));
-    kept.then((r) => {
-      // Refused by the store, it was still written to the recipient: ACKed as delivered, and if
-      // its session ends first it is offered to the store again (or reported lost), not assumed kept.
-      if (!r.ok) {
-        if (held) this.countRefusal(to, p, 'through', r);
-        if (typeof written === 'object') written.stored = written.held = false;
-      }
-      this.ackC2C(session, p);
-    });
-  }
-
-  /**
-   * Local session, else another node, else the bridge or the offline path.
-   * `through`: the answer of a durable store the packet was written through (already kept when ok).
-   */
-  private route(
-    session: Session, p: Packet, through: AppendResult | undefined, target = p.to === undefined ? undefined : this.online.get(p.to),
-  ): Promise<unknown> | void {
-    if (target && this.forward(target, p, through?.ok === true)) return this.delivered(session, p);
-    if (!target && this.remote && p.to !== undefined) return this.forwardAcross(session, p, through);
-    return target ? this.offline(session, p, through) : this.across(session, p, through);
-  }
-
-  private forwardAcross(session: Session, p: Packet, through?: AppendResult): Promise<unknown> {
-    return (this.remote as RemoteRouter).forwardC2C(p).then((outcome) => {
-      if (outcome === 'delivered') return this.delivered(session, p);
-      if (outcome === 'absent') return this.across(session, p, through);
-      this.unknownOutcome(session, p);
-    });
-  }
-
-  /**
-   * Sent to another node that did not answer in time: it may have written the packet, so neither
-   * the offline path (a second copy later) nor an ACK (it may be lost). The sender's QoS
-   * retransmits the same fp, which is routed again; the recipient's SDK drops a duplicate fp.
-   */
-  private unknownOutcome(session: Session, p: Packet): void {
-    this.stats.crossNodeUnknown++;
-    this.abuse.process(IMErrors.CROSS_NODE_UNKNOWN.id, `${IMErrors.CROSS_NODE_UNKNOWN.message()} (C2C from ${logText(session.userId ?? '')} to ${logText(p.to ?? '')})`);
-  }
-
-  /**
-   * A C2C on its way to another node does not hold the session's later packets: many are in
-   * flight at once (the router keeps their order per destination node), so local traffic and
-   * keepalives go on while Redis or another node is slow. Past `limits.maxCrossNodeInFlight`
-   * the session waits for this one, as it does behind a slow handler.
-   */
-  private sendToNode(session: Session, to: string, outcome: Promise<unknown>): Promise<unknown> | void {
-    const settled = outcome.then(undefined, (err) => this.handlerFailed(session, err));
-    const sends = (session.crossNode ??= new Map());
-    let mine = sends.get(to);
-    if (mine) {
-      mine.count++;
-      mine.tail = settled;
-    } else sends.set(to, (mine = { count: 1, tail: settled }));
-    const record = mine;
-    session.crossNodeInFlight++;
-    void settled.then(() => {
-      session.crossNodeInFlight--;
-      if (--record.count === 0 && sends.get(to) === record) sends.delete(to);
-    });
-    if (session.crossNodeInFlight < this.options.limits.maxCrossNodeInFlight) return;
-    this.stats.crossNodeWaits++;
-    this.abuse.session(session, IMErrors.CROSS_NODE_BACKLOG.id, `${session.crossNodeInFlight} C2C in flight to other nodes`);
-    return settled;
-  }
-
-  /**
-   * Online nowhere here: across the MobileIMSDK-Web bridge if there is one. The
-   * sender is ACKed once the broker confirmed the publish; otherwise the offline path.
-   */
-  private across(session: Session, p: Packet, through?: AppendResult): Promise<unknown> | void {
-    if (!this.bridge || p.to === undefined) return this.offline(session, p, through);
-    return this.bridge.forwardC2C(p, session.userId as string).then((ok) => {
-      if (!ok) return this.offline(session, p, through);
-      // The far side delivers it: not ours to keep.
-      if (through?.ok) this.storeRemove(p.to as string, p.fp as string);
-      if (p.QoS) this.ackC2C(session, p);
-    });
-  }
-
-  /** The ACK of a C2C to its sender, on the recipient's behalf; a paced session's fp is remembered (its resends are ACKed, not delivered again). */
-  private ackC2C(session: Session, p: Packet): void {
-    if (session.paced) this.dedup.checkAndRecord(p.from as string, p.fp as string, this.clock.now());
-    this.write(session, ackPacket(p.fp as string, p.to as string, p.from));
-  }
-
-  /** C2C written to the recipient: the delivered hook, then the ACK to the sender on its behalf. */
-  private delivered(session: Session, p: Packet): void {
-    this.fireAndForget(this.hooks.c2cDelivered?.(p, session));
-    if (p.QoS) this.ackC2C(session, p);
-  }
-
-  /**
-   * The offline path (§10.2): an `@OnC2COffline` handler takes over (it decides
-   * whether the sender gets its ACK); without one, the message store keeps a QoS
-   * message and the sender is ACKed only once it did, or told why not.
-   */
-  private offline(session: Session, p: Packet, through?: AppendResult): Promise<unknown> | void {
-    this.stats.c2cOffline++;
-    if (this.hooks.c2cOffline) {
-      // The handler's call: a copy written through the store is not kept behind its back.
-      if (through?.ok) this.storeRemove(p.to as string, p.fp as string);
-      const stored = this.hooks.c2cOffline(p, session);
-      if (isThenable(stored)) return stored.then((ok) => this.offlineAck(session, p, ok));
-      return this.offlineAck(session, p, stored);
-    }
-    if (!this.store || !p.QoS || p.fp === undefined || p.to === undefined) return this.offlineAck(session, p, false);
-    if (through) return this.storedAck(session, p, through, true);
-    return this.storeAppend(p.to, p, 'offline').then((r) => this.storedAck(session, p, r, false));
-  }
-
-  /** The store's answer for an offline C2C: the ACK, or error `IM_STORE_REFUSED` with the reason (never a silent ACK). */
-  private storedAck(session: Session, p: Packet, r: AppendResult, announce: boolean): void {
-    if (!r.ok) {
-      this.sendError(session, IMErrors.STORE_REFUSED.wireCode, IMErrors.STORE_REFUSED.message(r.reason), p.fp);
-      return;
-    }
-    if (announce && !r.duplicate) this.announceStored(p.to as string, p, 'offline');
-    this.ackC2C(session, p);
-  }
-
-  private offlineAck(session: Session, p: Packet, stored: boolean): void {
-    if (!p.QoS) return;
-    if (stored === true) this.ackC2C(session, p);
-    // Otherwise the reference stays silent and the sender's QoS reports "lost" after ~15 s;
-    // a client that asked for it learns at once.
-    else if (session.notifyUndeliverable) this.sendError(session, IMErrors.UNDELIVERABLE.wireCode, IMErrors.UNDELIVERABLE.message(), p.fp);
+    this.login.rejectStaleLogin(userId, session);
   }
 
   /** Delivers a C2C packet that another node routed here; false if the user has no session here. */
   deliverRemoteC2C(p: Packet): boolean {
-    const target = p.to === undefined ? undefined : this.online.get(p.to);
-    // A durable store: the sender's node wrote it through, so the recipient's ACK removes it.
-    return target !== undefined && this.forward(target, p, this.store?.durable === true && p.QoS === true) !== false;
+    return this.routing.deliverRemoteC2C(p);
   }
 
   /**
    * Delivers a packet that arrived over the MobileIMSDK-Web bridge: to the
    * recipient's session here or, in a cluster, on another node; else the
-   * offline path. Never sent back across the bridge. The hooks get a null
-   * session: the sender is on the far side.
+   * offline path. Never sent back across the bridge.
    */
-  async deliverBridged(p: Packet): Promise<'delivered' | 'stored' | 'dropped' | 'unknown'> {
-    const target = p.to === undefined ? undefined : this.online.get(p.to);
-    const outcome = target ? (this.forward(target, p) ? 'delivered' : 'absent') : this.remote ? await this.remote.forwardC2C(p) : 'absent';
-    // Maybe written on the other node: not stored as well (a second copy).
-    if (outcome === 'unknown') {
-      this.stats.crossNodeUnknown++;
-      return 'unknown';
-    }
-    if (outcome === 'delivered') {
-      this.fireAndForget(this.hooks.c2cDelivered?.(p, null));
-      return 'delivered';
-    }
-    this.stats.c2cOffline++;
-    if (this.hooks.c2cOffline) return (await this.hooks.c2cOffline(p, null)) === true ? 'stored' : 'dropped';
-    if (!this.store || !p.QoS || p.fp === undefined || p.to === undefined) return 'dropped';
-    return (await this.storeAppend(p.to, p, 'offline')).ok ? 'stored' : 'dropped';
-  }
-
-  /**
-   * Writes a relayed packet, tracking it first when it needs QoS. False on a
-   * failed send. Always re-encoded, never relayed as received: with duplicate
-   * keys JSON.parse keeps the last value, so the checked `from` could differ
-   * from what a first-wins client parser reads in the original text.
-   */
-  private forward(target: Session, p: Packet, kept = false): QoSEntry | boolean {
-    const body = this.encode(p);
-    if (!this.fits(body, target)) return false;
-    const entry = p.QoS ? this.sendQoS.track(p.to as string, p.fp as string, p, body, this.clock.now(), undefined, this.policies[target.transport]) : undefined;
-    if (entry) {
-      entry.storable = this.store !== null;
-      entry.stored = kept;
-    }
-    this.metrics.packetOut(target.transport, PacketType.DATA);
-    if (this.writeTo(target, body)) return entry ?? true;
-    if (entry) this.sendQoS.untrack(entry);
-    return false;
-  }
-
-  /** §10.4: the recipient's ACK settles only packets addressed to that recipient (QUIRK-6 fix). */
-  private ack(session: Session, p: Packet): void {
-    const fp = p.dataContent;
-    if (fp === undefined || fp.length > this.options.limits.maxFingerprintLength) return;
-    const userId = session.userId as string;
-    const entry = this.sendQoS.settle(userId, fp);
-    if (!entry) return;
-    this.stats.delivered++;
-    if (entry.stored) this.storeRemove(userId, fp, entry.held === true);
-    const now = this.clock.now();
-    this.metrics.qosDelivered(now - entry.writtenAt, now - entry.sentAt);
-    if (this.events.observed) this.events.next({ type: 'delivered', userId, fp, packet: entry.packet });
-    this.fireAndForget(this.hooks.messageDelivered?.(fp, userId, entry.packet, session));
-  }
-
-  private retransmit(entry: QoSEntry): void {
-    this.stats.retransmits++;
-    this.metrics.qosRetransmitted();
-    const target = this.online.get(entry.to);
-    // Held behind the stored backlog: it is written when the backlog is.
-    if (!target || target.held) return;
-    this.metrics.packetOut(target.transport, PacketType.DATA);
-    if (this.options.serverTimestamp) entry.body = this.encode(entry.packet);
-    this.send(target, entry.body);
-  }
-
-  /**
-   * Packets given up on (their session ended, or they ran out of
-   * retransmissions): into the message store for the user's next login, or
-   * reported lost (`@OnMessagesLost`, `lost` events) when there is none or it
-   * refuses. A packet already kept in the store stays there.
-   */
-  private undelivered(entries: readonly QoSEntry[], reason: string): void {
-    const lost: QoSEntry[] = [];
-    const keep = this.store !== null && !(this.shuttingDown && !this.store.durable);
-    for (const e of entries) {
-      if (keep && e.stored && e.held) {
-        // A held copy: into the user's queue now, then the copy goes.
-        this.storeAppend(e.to, e.packet, 'undelivered').then((r) => {
-          this.storeRemove(e.to, e.fp, true);
-          if (!r.ok) this.reportLost([e], reason);
-        });
-      } else if (keep && e.stored) {
-        // Already kept (written through, or a redelivered backlog): it waits there for the next login.
-        this.announceStored(e.to, e.packet, 'undelivered');
-        this.storedSettle.get(e)?.('stored');
-      } else if (keep && e.storable) {
-        this.storeAppend(e.to, e.packet, 'undelivered').then((r) => {
-          if (r.ok) this.storedSettle.get(e)?.('stored');
-          else this.reportLost([e], reason);
-        });
-      } else {
-        lost.push(e);
-      }
-    }
-    if (lost.length > 0) this.reportLost(lost, reason);
-  }
-
-  /** A failed write to a peer that does not read (over `maxBufferedBytes`) closes it as a slow consumer. */
-  private writeFailed(session: Session): void {
-    if (!session.closed && session.connection.congested) this.slowConsumer(session);
-  }
-
-  /**
-   * Closes a session whose peer does not read. Other sessions are not held up
-   * behind it; its user's unACKed packets are handed over at once rather than
-   * retransmitted into a dead buffer.
-   */
-  private slowConsumer(session: Session): void {
-    this.stats.slowConsumers++;
-    this.metrics.refused(session.transport, IMErrors.SLOW_CONSUMER.id);
-    this.abuse.session(session, IMErrors.SLOW_CONSUMER.id, 'closing');
-    const userId = session.userId;
-    this.closeSession(session, 'slow-consumer', IMErrors.SLOW_CONSUMER.id);
-    if (userId !== null && !this.online.get(userId)) this.undelivered(this.sendQoS.takeRecipient(userId), 'slow-consumer');
-  }
-
-  private reportLost(entries: readonly QoSEntry[], reason: string): void {
-    this.logger.debug(`${entries.length} QoS packet(s) lost: ${reason}`);
-    for (const e of entries) {
-      // Entries taken from a closed session were never settled by the table.
-      e.onSettle?.('lost', e);
-      this.storedSettle.get(e)?.('lost');
-    }
-    this.stats.lost += entries.length;
-    this.metrics.qosLost(entries.length);
-    if (this.events.observed) {
-      for (const e of entries) this.events.next({ type: 'lost', userId: e.to, fp: e.fp, packet: e.packet });
-    }
-    if (this.hooks.messagesLost) this.fireAndForget(this.hooks.messagesLost(entries.map((e) => e.packet)));
-  }
-
-  // ---------------------------------------------------------------- message store
-
-  /**
-   * Appends to the store, counting and reporting what it refuses (logged once
-   * per interval). `why`: `through` is a write-through of a message being
-   * delivered live (no `stored` event: it is not waiting for a login).
-   */
-  private storeAppend(userId: string, packet: Packet, why: 'offline' | 'undelivered' | 'through'): Promise<AppendResult> {
-    return this.storeOp((this.store as IMMessageStore).append(userId, packet)).then((r) => {
-      if (!r.ok) this.countRefusal(userId, packet, why, r);
-      else if (why !== 'through' && !r.duplicate) this.announceStored(userId, packet, why);
-      return r;
-    });
-  }
-
-  private countRefusal(userId: string, packet: Packet, why: string, r: { reason: StoreRefusalReason }): void {
-    this.stats.storeRefused++;
-    this.abuse.process(IMErrors.STORE_REFUSED.id, `message ${logText(packet.fp)} for ${logText(userId)} refused (${why}): ${r.reason}`);
-    if (this.events.observed) this.events.next({ type: 'store-refused', userId, fp: packet.fp as string, reason: r.reason, packet });
-  }
-
-  /** Tracks a store operation for shutdown; never rejects (a failure is an `unavailable` refusal). */
-  private storeOp(op: Promise<AppendResult>): Promise<AppendResult> {
-    const safe = op.catch((): AppendResult => ({ ok: false, reason: 'unavailable' }));
-    this.trackStoreOp(safe);
-    return safe;
-  }
-
-  private announceStored(userId: string, packet: Packet, reason: 'offline' | 'undelivered'): void {
-    this.stats.stored++;
-    if (this.events.observed) this.events.next({ type: 'stored', userId, fp: packet.fp as string, reason, packet });
-  }
-
-  private storeRemove(userId: string, fp: string, held = false): void {
-    const store = this.store as IMMessageStore;
-    const removed = held && store.release ? store.release(userId, fp) : store.remove(userId, fp);
-    const op = removed.catch((err) => {
-      // Left in the store: delivered again at the next login, and the client drops the duplicate by fp.
-      this.abuse.process(IMErrors.STORE_REFUSED.id, `could not remove ${logText(fp)} for ${logText(userId)}: ${(err as Error)?.message}`);
-    });
-    this.trackStoreOp(op);
-  }
-
-  private trackStoreOp(op: Promise<unknown>): void {
-    this.storeOps.add(op);
-    const done = () => this.storeOps.delete(op);
-    op.then(done, done);
-  }
-
-  /**
-   * At login: writes the user's stored messages, oldest first, with QoS, and
-   * holds newer live packets for the user until they are written (per-recipient
-   * order). Each leaves the store only on this client's ACK.
-   */
-  private deliverBacklog(session: Session, userId: string): void {
-    const store = this.store as IMMessageStore;
-    session.held = [];
-    const { readBatch, maxPerUser } = this.options.storeLimits;
-    const run = async () => {
-      // What a crash (or another node's session) left held goes into the queue first.
-      await store.recover?.(userId);
-      let after: string | undefined;
-      // Bounded: a user has at most maxPerUser messages, plus what arrives while we read.
-      for (let round = 0; round <= Math.ceil(maxPerUser / readBatch) + 1; round++) {
-        const batch = await store.read(userId, readBatch, after);
-        if (session.closed || session.userId !== userId) return;
-        for (const m of batch) this.redeliver(session, userId, m.packet, m.storedAt);
-        if (batch.length < readBatch) return;
-        after = batch[batch.length - 1].id;
-      }
-    };
-    const op = run()
-      .catch((err) => this.logger.error(sessionLog(session, `stored messages not delivered: ${(err as Error)?.message}`, IMErrors.STORE_REFUSED.id)))
-      .then(() => {
-        const held = session.held;
-        session.held = null;
-        if (held && !session.closed) for (const body of held) session.connection.write(body);
-      });
-    this.trackStoreOp(op);
-  }
-
-  private redeliver(session: Session, userId: string, packet: Packet, storedAt: number): void {
-    const body = this.encode(packet);
-    // Too large for this transport: it waits for a login on one that takes it.
-    if (!this.fits(body, session)) return;
-    const entry = this.sendQoS.track(userId, packet.fp as string, packet, body, this.clock.now());
-    if (!entry) return;
-    entry.stored = true;
-    entry.storable = true;
-    this.stats.storeRedelivered++;
-    this.metrics.packetOut(session.transport, PacketType.DATA);
-    session.connection.write(body);
-    if (this.events.observed) this.events.next({ type: 'redelivered', userId, fp: entry.fp, storedAt, packet });
-  }
-
-  private checkIdle(session: Session, now: number): void {
-    if (session.closed) return;
-    const loginDeadline = session.authenticated ? Infinity : session.openedAt + this.options.limits.loginTimeoutMs;
-    if (now >= loginDeadline) {
-      this.stats.loginTimeouts++;
-      this.abuse.process(IMErrors.LOGIN_TIMEOUT.id, `${session} closed: ${IMErrors.LOGIN_TIMEOUT.message()}`);
-      this.closeSession(session, 'login-timeout', IMErrors.LOGIN_TIMEOUT.id);
-      return;
-    }
-    const deadline = session.lastActivity + session.connection.idleTimeoutMs;
-    if (now < deadline) {
-      this.idleWheel.schedule(session, Math.min(deadline, loginDeadline));
-      return;
-    }
-    this.stats.idleTimeouts++;
-    this.closeSession(session, 'idle-timeout', 'idle timeout');
-  }
-
-  // ---------------------------------------------------------------- helpers
-
-  /** Applies a hook verdict: true to go on; a refusal is reported to the client, with the refused packet's fp. */
-  private allowed(session: Session, verdict: HookVerdict, fp?: string): boolean {
-    if (verdict === false) return false;
-    if (isRefusal(verdict)) {
-      this.sendError(session, verdict.code, verdict.message, fp);
-      return false;
-    }
-    return true;
-  }
-
-  /** `fp`: the data packet the error answers, so a client can tell which message failed (QoS stays off: never ACKed). */
-  private sendError(session: Session, code: number, message: string, fp?: string): void {
-    const error = errorResponse(code, message, session.userId ?? NO_USER_ID);
-    if (fp !== undefined) error.fp = fp;
-    this.write(session, error);
-  }
-
-  private write(session: Session, p: Packet): boolean {
-    this.metrics.packetOut(session.transport, p.type);
-    const body = this.encode(p);
-    // No amplification: a peer that has not logged in over UDP (its source address may be
-    // spoofed) never gets a reply larger than the datagram it sent.
-    if (!session.authenticated && session.connection.connectionless && Buffer.byteLength(body) > this.replyBudget(session)) {
-      return this.writeShortReply(session, p);
-    }
-    return this.send(session, body);
-  }
-
-  /** Writes `body` to `session`; see {@link writeFailed}. */
-  private send(session: Session, body: string): boolean {
-    if (session.connection.write(body)) return true;
-    this.writeFailed(session);
-    return false;
-  }
-
-  /** A 301 may drop its quoted packet to fit the datagram it answers; anything else is not sent. */
-  private writeShortReply(session: Session, p: Packet): boolean {
-    if (p.type === PacketType.ERROR && p.dataContent?.startsWith('{"errorCode":301,')) {
-      const short = this.encode(errorResponse(ProtocolErrorCode.NOT_LOGGED_IN, '', p.to));
-      if (Buffer.byteLength(short) <= this.replyBudget(session)) return session.connection.write(short);
-    }
-    this.stats.repliesSuppressed++;
-    this.metrics.refused(session.transport, IMErrors.REPLY_SUPPRESSED.id);
-    return false;
-  }
-
-  /** Bytes a reply to an unauthenticated UDP peer may have (`udp.maxReplyRatio` × its datagram). */
-  private replyBudget(session: Session): number {
-    return session.lastInboundBytes * this.udpReplyRatio;
-  }
-
-  private encode(p: Packet): string {
-    return encodePacket(this.options.serverTimestamp ? { ...p, sm: this.clock.now() } : p);
-  }
-
-  /** QUIRK-17 fix: never write a routed packet the recipient's SDK would reject. */
-  private fits(body: string, target: Session): boolean {
-    const max = target.connection.maxOutboundBytes;
-    if (body.length * 3 <= max || Buffer.byteLength(body) <= max) return true;
-    this.stats.outboundTooLarge++;
-    this.metrics.refused(target.transport, IMErrors.OUTBOUND_TOO_LARGE.id);
-    return false;
-  }
-
-  private fireAndForget(result: unknown): void {
-    if (isThenable(result)) result.then(undefined, (err) => this.handlerFailed(undefined, err));
-  }
-
-  private handlerFailed(session: Session | undefined, err: unknown): void {
-    this.stats.handlerErrors++;
-    this.logger.error(sessionLog(session, IMErrors.HANDLER_FAILED.message((err as Error)?.message), IMErrors.HANDLER_FAILED.id), (err as Error)?.stack);
+  deliverBridged(p: Packet): Promise<'delivered' | 'stored' | 'dropped' | 'unknown'> {
+    return this.routing.deliverBridged(p);
   }
 }

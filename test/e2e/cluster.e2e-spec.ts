@@ -223,7 +223,7 @@ function twoNodes(redis: RedisTarget): void {
     const alice = await a.login('tcp', 'alice');
     const logs = new CapturingLogger();
     a.app.useLogger(logs);
-    (a.app.get<RedisCluster>(IM_CLUSTER) as unknown as { redis: Redis | Cluster }).redis.disconnect();
+    (a.app.get<RedisCluster>(IM_CLUSTER) as unknown as { link: { redis: Redis | Cluster } }).link.redis.disconnect();
     alice.c2c('bob', 'anyone?');
     await until(() => a.app.get(RecordingHandlers).calls.includes('offline:bob'));
     await alice.expectNothing(200);
