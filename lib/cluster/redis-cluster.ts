@@ -27,6 +27,10 @@ const ENVELOPE_BATCH = 500;
 /** Lookups per presence script call at most. */
 const LOOKUP_BATCH = 1000;
 
+/** What a request's promise settles with: a C2C's reply as the core's outcome, any other reply as is. */
+const answerOf = (entry: { kind: ClusterRequest['kind'] }, reply: unknown): unknown =>
+  entry.kind !== 'c2c' ? reply : reply === 'unknown' ? 'unknown' : reply ? 'delivered' : 'absent';
+
 const isThenable = (v: unknown): v is Promise<unknown> => typeof v === 'object' && v !== null && typeof (v as Promise<unknown>).then === 'function';
 
 interface PendingRequest extends QueueNode {
@@ -39,6 +43,30 @@ interface PendingRequest extends QueueNode {
   readonly fallback: unknown;
   readonly kind: ClusterRequest['kind'];
   readonly startedAt: number;
+  /** A C2C sent on a route hint, until it settles (see {@link RouteHint}). */
+  hint?: RouteHint;
+}
+
+/**
+ * Where a remote recipient was last found: C2C to that user are published straight to that node
+ * (no presence script), and that node, which alone knows whether the user is still there,
+ * answers "not here" if not; the sender then routes the message by the script after all.
+ */
+interface RouteHint {
+  readonly userId: string;
+  /** The node C2C on this hint are published to (those already on it, even once in doubt: they stay in order). */
+  readonly nodeId: string;
+  /** No new C2C on it: one came back unwritten or unanswered, or the user logged in here. */
+  doubted: boolean;
+  /**
+   * When the node was last known to hold the user (the send time of the last C2C it wrote, or of the
+   * script's lookup): an older hint is not used, so a node paused past its liveness is not sent to.
+   */
+  confirmedAt: number;
+  /** C2C sent on this hint and not settled yet. */
+  inflight: number;
+  /** C2C made while in doubt with earlier ones in flight: routed by the script once those settle, so they stay behind them. */
+  held: PendingRequest[];
 }
 
 /**
@@ -55,6 +83,8 @@ export class RedisCluster implements RemoteRouter {
   private readonly logger = new Logger('IMCluster');
   private readonly requestTimeoutMs: number;
   private readonly nodeTtlMs: number;
+  /** How long a route hint is used after its node last wrote a C2C to its user: within the node's liveness. */
+  private readonly hintTtlMs: number;
   private link?: ClusterLink;
   private presence!: IMPresence;
   private nextId = 1;
@@ -84,6 +114,8 @@ export class RedisCluster implements RemoteRouter {
   /** C2C of this turn, routed together (see flushRoutes). */
   private routes: PendingRequest[] = [];
   private routeScheduled = false;
+  /** Route hints by recipient (see {@link RouteHint}); idle ones are dropped every nodeTtlMs. */
+  private readonly hints = new Map<string, RouteHint>();
   /** The start of an envelope of requests from this node (the route script appends the requests). */
   private readonly envelopeHead: string;
 
@@ -97,6 +129,7 @@ export class RedisCluster implements RemoteRouter {
     this.envelopeHead = `{"v":${ENVELOPE_VERSION},"from":${JSON.stringify(this.nodeId)},"requests":[`;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 2000;
     this.nodeTtlMs = options.nodeTtlMs ?? 10_000;
+    this.hintTtlMs = Math.floor(this.nodeTtlMs / 2);
   }
 
   /** Users online in the whole cluster (a dead node's users drop out once its liveness lapsed, within nodeTtlMs). */
@@ -130,10 +163,14 @@ export class RedisCluster implements RemoteRouter {
     const renewEvery = Math.max(100, Math.min(1000, Math.floor(this.nodeTtlMs / 3)));
     this.timers.push(clock.every(renewEvery, () => void this.renewAlive().catch((e) => this.fail(e))));
     this.timers.push(clock.every(100, () => this.expireRequests(clock.now())));
-    this.timers.push(clock.every(this.nodeTtlMs, () => void this.sweep()));
+    this.timers.push(clock.every(this.nodeTtlMs, () => (this.dropIdleHints(), void this.sweep())));
     this.events = this.core.events.subscribe((event) => {
-      if (event.type === 'online') void this.claim(event.userId, event.session);
-      else if (event.type === 'offline') void this.presence.release(event.userId, event.session.id).catch((e) => this.fail(e));
+      if (event.type === 'online') {
+        // Online here now: whatever is still on its way to the node it left goes first (the core waits for it).
+        const hint = this.hints.get(event.userId);
+        if (hint) this.doubt(hint);
+        void this.claim(event.userId, event.session);
+      } else if (event.type === 'offline') void this.presence.release(event.userId, event.session.id).catch((e) => this.fail(e));
     });
     this.core.setRemoteRouter(this);
     // A node starts while Redis is down: it serves its own sessions and joins when Redis answers.
@@ -157,10 +194,11 @@ export class RedisCluster implements RemoteRouter {
     this.events?.unsubscribe();
     for (const t of this.timers) t.cancel();
     this.timers = [];
-    for (const request of this.pending.values()) request.resolve(request.fallback);
+    for (const request of this.pending.values()) request.resolve(answerOf(request, request.fallback));
     this.pending.clear();
     this.shortQueue.clear();
     this.longQueue.clear();
+    this.hints.clear();
     await this.presence.clearOwn().catch((e) => this.fail(e));
     await this.presence.withdraw().catch((e) => this.fail(e));
     await this.link.close();
@@ -172,48 +210,149 @@ export class RedisCluster implements RemoteRouter {
   // core takes its offline path instead of failing the sender's packet.
 
   forwardC2C(packet: Packet): Promise<RemoteC2COutcome> {
-    // Looked up and sent in one script call with the other C2C of this turn (one Redis round trip, not two).
     // No answer in time: the other node may have written it ('unknown'). Not sent, or nobody on its channel: 'absent'.
     const { entry, settled } = this.track<'c2c'>({ kind: 'c2c', packet }, 'unknown', false);
-    this.routes.push(entry);
-    if (!this.routeScheduled) {
-      this.routeScheduled = true;
-      setImmediate(() => this.flushRoutes());
+    let hint = this.hints.get(packet.to as string);
+    if (hint && !hint.doubted && entry.startedAt - hint.confirmedAt > this.hintTtlMs) {
+      // Not heard of for a while: that node may be paused or gone, which only the script can tell.
+      this.doubt(hint);
+      hint = this.hints.get(packet.to as string);
     }
-    return settled.then((written) => (written === 'unknown' ? 'unknown' : written ? 'delivered' : 'absent'));
+    if (hint?.doubted) {
+      // In doubt with earlier C2C to this user still in flight: after them.
+      hint.held.push(entry);
+    } else {
+      // A hint: published straight to its node. Otherwise looked up and sent in one script call with
+      // the other C2C of this turn (one Redis round trip, not two).
+      if (hint) {
+        hint.inflight++;
+        entry.hint = hint;
+      }
+      this.queueRoute(entry);
+    }
+    // Settled with the outcome itself (see answerOf): no extra promise on every cross-node message's path.
+    return settled as unknown as Promise<RemoteC2COutcome>;
   }
 
-  /** Routes this turn's C2C: each recipient looked up and each node's share published, by one script per batch. */
+  private queueRoute(entry: PendingRequest): void {
+    this.routes.push(entry);
+    if (this.routeScheduled) return;
+    this.routeScheduled = true;
+    setImmediate(() => this.flushRoutes());
+  }
+
+  /**
+   * Routes this turn's C2C, in order: those without a hint by the script (each recipient looked up
+   * and each node's share published, one call per batch), then those on a hint, one message per node.
+   * Scripts first: a C2C on a hint never overtakes one of the same recipient re-routed in this turn
+   * (that one came back unwritten and is older); commands on one connection run in order.
+   */
   private flushRoutes(): void {
     this.routeScheduled = false;
     const all = this.routes;
     this.routes = [];
     if (this.stopped) return;
-    for (let i = 0; i < all.length; i += ENVELOPE_BATCH) {
-      const batch = all.slice(i, i + ENVELOPE_BATCH);
-      // The request `[id, {kind: 'c2c', packet}]` spelt out, the packet by the wire encoder: this is on every
-      // cross-node message's path, and the generic JSON.stringify of the wrapper costs about twice as much.
-      const items = batch.map((e): [string, string] => {
-        const packet = (e.request as { packet: Packet }).packet;
-        return [packet.to as string, '[' + e.id + ',{"kind":"c2c","packet":' + encodePacket(packet) + '}]'];
-      });
-      this.presence.route(items, this.envelopeHead).then(
-        ({ nodes, receivers }) => {
-          batch.forEach((e, j) => {
-            const node = nodes[j];
-            // Online nowhere else, or nobody listens on that node's channel (it is gone): nothing was written.
-            if (node === undefined) this.settle(e.id, false);
-            else if (receivers.get(node) === 0) this.settle(e.id, false, 'unreachable');
-          });
-        },
-        (err) => {
-          this.fail(err);
-          // A script that timed out may still have run (and published): as requests without an answer.
-          const maybeSent = /timed out/i.test((err as Error)?.message ?? '');
-          for (const e of batch) this.settle(e.id, maybeSent ? 'unknown' : false, maybeSent ? 'timeout' : 'failed');
-        },
-      );
+    const scripted: PendingRequest[] = [];
+    const hinted = new Map<string, PendingRequest[]>();
+    for (const e of all) {
+      if (e.hint === undefined) {
+        scripted.push(e);
+        continue;
+      }
+      // To the hint's node even if it fell in doubt since: what is unwritten there comes back in order.
+      let list = hinted.get(e.hint.nodeId);
+      if (!list) hinted.set(e.hint.nodeId, (list = []));
+      list.push(e);
     }
+    for (let i = 0; i < scripted.length; i += ENVELOPE_BATCH) this.routeByScript(scripted.slice(i, i + ENVELOPE_BATCH));
+    for (const [nodeId, list] of hinted) {
+      for (let i = 0; i < list.length; i += ENVELOPE_BATCH) this.routeByHint(nodeId, list.slice(i, i + ENVELOPE_BATCH));
+    }
+  }
+
+  private routeByScript(batch: PendingRequest[]): void {
+    const items = batch.map((e): [string, string] => [(e.request as { packet: Packet }).packet.to as string, this.encodeC2C(e)]);
+    this.presence.route(items, this.envelopeHead).then(
+      ({ nodes, receivers }) => {
+        batch.forEach((e, j) => {
+          const node = nodes[j];
+          // Online nowhere else, or nobody listens on that node's channel (it is gone): nothing was written.
+          if (node === undefined) this.settle(e.id, false);
+          else if (receivers.get(node) === 0) this.settle(e.id, false, 'unreachable');
+          else {
+            // Found there: later C2C to this user go straight to that node until it says otherwise.
+            const to = items[j][0];
+            if (!this.hints.has(to) && !this.stopped) {
+              this.hints.set(to, { userId: to, nodeId: node, doubted: false, confirmedAt: e.startedAt, inflight: 0, held: [] });
+            }
+          }
+        });
+      },
+      (err) => {
+        this.fail(err);
+        // A script that timed out may still have run (and published): as requests without an answer.
+        const maybeSent = /timed out/i.test((err as Error)?.message ?? '');
+        for (const e of batch) this.settle(e.id, maybeSent ? 'unknown' : false, maybeSent ? 'timeout' : 'failed');
+      },
+    );
+  }
+
+  private routeByHint(nodeId: string, batch: PendingRequest[]): void {
+    this.publish(nodeId, this.envelopeHead + batch.map((e) => this.encodeC2C(e)).join(',') + ']}').then(
+      (receivers) => {
+        // Nobody on that node's channel (it is gone): nothing was written, so the script decides.
+        if (receivers === 0) for (const e of batch) this.reroute(e);
+      },
+      (err) => {
+        this.fail(err);
+        // A PUBLISH that timed out may still have been carried out: as a request without an answer.
+        if (/timed out/i.test((err as Error)?.message ?? '')) for (const e of batch) this.settle(e.id, 'unknown', 'timeout');
+        else for (const e of batch) this.reroute(e);
+      },
+    );
+  }
+
+  /**
+   * The request `[id, {kind: 'c2c', packet}]` spelt out, the packet by the wire encoder: this is on every
+   * cross-node message's path, and the generic JSON.stringify of the wrapper costs about twice as much.
+   */
+  private encodeC2C(e: PendingRequest): string {
+    return '[' + e.id + ',{"kind":"c2c","packet":' + encodePacket((e.request as { packet: Packet }).packet) + '}]';
+  }
+
+  /** A C2C sent on a hint that its node did not write (the user is not there) or could not hear: routed by the script. */
+  private reroute(e: PendingRequest): void {
+    const hint = e.hint;
+    if (!hint) return;
+    hint.doubted = true;
+    this.unhint(e, this.pending.has(e.id) && !this.stopped ? e : undefined);
+  }
+
+  /** Takes a C2C off its hint; the hint, once in doubt and idle, is dropped and what it held goes by the script (after `first`). */
+  private unhint(e: PendingRequest, first?: PendingRequest): void {
+    const hint = e.hint as RouteHint;
+    e.hint = undefined;
+    hint.inflight--;
+    if (first) this.queueRoute(first);
+    if (hint.doubted && hint.inflight === 0) this.release(hint);
+  }
+
+  /** Stops sending on a hint: later C2C to its user wait for those in flight, then go by the script. */
+  private doubt(hint: RouteHint): void {
+    hint.doubted = true;
+    if (hint.inflight === 0) this.release(hint);
+  }
+
+  private release(hint: RouteHint): void {
+    if (this.hints.get(hint.userId) === hint) this.hints.delete(hint.userId);
+    for (const e of hint.held) if (this.pending.has(e.id)) this.queueRoute(e);
+    hint.held = [];
+  }
+
+  /** Hints too old to use that nothing is in flight on: dropped now and then, so that the map holds only recent recipients. */
+  private dropIdleHints(): void {
+    const old = this.core.clock.now() - this.hintTtlMs;
+    for (const [userId, hint] of this.hints) if (hint.inflight === 0 && !hint.doubted && hint.confirmedAt < old) this.hints.delete(userId);
   }
 
   async push(userId: string, packet: Packet): Promise<DeliveryResult | undefined> {
@@ -378,7 +517,7 @@ export class RedisCluster implements RemoteRouter {
     const queue = long ? this.longQueue : this.shortQueue;
     let resolve!: (r: unknown) => void;
     const settled = new Promise<ClusterReplies[K]>((r) => (resolve = r as (r: unknown) => void));
-    const entry: PendingRequest = { id, queue, deadline, fallback, unreachable, request, kind: request.kind, startedAt, prev: null, next: null, resolve };
+    const entry: PendingRequest = { id, queue, deadline, fallback, unreachable, request, kind: request.kind, startedAt, prev: null, next: null, resolve, hint: undefined };
     this.pending.set(id, entry);
     queue.push(entry);
     return { entry, settled };
@@ -437,6 +576,7 @@ export class RedisCluster implements RemoteRouter {
         const kind = this.pending.get(id)?.kind;
         // Unknown id: answered late, after its deadline. A reply of the wrong shape is refused (the request times out).
         if (kind && !isClusterReply(kind, reply)) this.rejectEnvelope(`malformed ${kind} reply`, text);
+        else if (reply === false && kind === 'c2c' && (this.pending.get(id) as PendingRequest).hint) this.reroute(this.pending.get(id) as PendingRequest);
         else this.settle(id, reply, 'answered');
       }
     }
@@ -486,9 +626,15 @@ export class RedisCluster implements RemoteRouter {
     const entry = this.pending.get(id);
     if (!entry) return;
     this.pending.delete(id);
+    // Unanswered on a hint: that node may be hung, so the next C2C to this user go by the script.
+    if (entry.hint) {
+      if (outcome === 'timeout') entry.hint.doubted = true;
+      else if (reply === true && entry.startedAt > entry.hint.confirmedAt) entry.hint.confirmedAt = entry.startedAt;
+      this.unhint(entry);
+    }
     if (outcome) this.core.metrics.clusterRequest(entry.kind, this.core.clock.now() - entry.startedAt, outcome);
     entry.queue.remove(entry);
-    entry.resolve(reply);
+    entry.resolve(answerOf(entry, reply));
   }
 
   private expireRequests(now: number): void {

@@ -2,7 +2,7 @@
  * The cluster's node logic on its in-memory twins: two Nest applications in this process share a
  * MemoryClusterHub instead of a Redis (no redis-server involved), with real sockets to both.
  */
-import { IMModuleOptions } from '../../lib';
+import { IM_CLUSTER, IMModuleOptions, Packet, RedisCluster } from '../../lib';
 import { IMTestingApp, ManualClock, MemoryClusterHub, startIMTestingApp, until } from '../../lib/testing';
 import { RecordingHandlers } from './fixtures/recording-handlers';
 
@@ -127,6 +127,42 @@ describe('cluster on a MemoryClusterHub: liveness on the hub clock', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+});
+
+describe('cluster on a MemoryClusterHub: route hints', () => {
+  it('C2C made while a doubtful hint still has C2C out are sent after those are re-routed: one sender to one recipient stays in order', async () => {
+    const hub = new MemoryClusterHub();
+    // Node a's clock moves only when told: its route hint to bob goes stale exactly when the test says.
+    const clock = new ManualClock();
+    const a = await node(hub, 'a', {}, clock);
+    const b = await node(hub, 'b');
+    const c = await node(hub, 'c');
+    try {
+      const router = a.app.get<RedisCluster>(IM_CLUSTER);
+      const c2c = (i: number): Packet => ({ bridge: false, type: 2, from: 'alice', to: 'bob', fp: `fp-${i}`, dataContent: `m${i}`, QoS: true, typeu: -1, sm: -1 });
+      const onB = await b.login('tcp', 'bob');
+      await until(online(a, 'bob'));
+      // Found by the presence script: node a now holds a hint, bob → b.
+      const first = router.forwardC2C(c2c(0));
+      onB.ack(await onB.expect({ type: 2, fp: 'fp-0' }));
+      expect(await first).toBe('delivered');
+      const onC = await c.login('tcp', 'bob');
+      await onB.expectClosed();
+      await until(() => !b.push.isOnline('bob'));
+      // m1 goes on the hint (to b, where bob is no more); the hint then outlives nodeTtlMs / 2, so m2
+      // finds it in doubt with m1 still out: m2 waits until m1 came back from b and was routed to c.
+      const m1 = router.forwardC2C(c2c(1));
+      clock.advance(1600);
+      const m2 = router.forwardC2C(c2c(2));
+      onC.ack(await onC.expect({ type: 2, fp: 'fp-1' }));
+      onC.ack(await onC.expect({ type: 2, fp: 'fp-2' }));
+      expect([await m1, await m2]).toEqual(['delivered', 'delivered']);
+    } finally {
+      await a.close();
+      await b.close();
+      await c.close();
     }
   });
 });

@@ -85,6 +85,56 @@ function twoNodes(redis: RedisTarget): void {
     expect(delivered.indexOf(`c2cDelivered:${local}`)).toBeLessThan(delivered.indexOf(`c2cDelivered:${across[49]}`));
   });
 
+  // After the first C2C to a user, the sender's node publishes straight to the node it found the user on
+  // (a route hint, no presence lookup); these are the cases where that hint has gone stale.
+  /** Alice on node a has sent bob on node b one C2C, so node a holds a route hint for bob. */
+  const withRouteHint = async () => {
+    const alice = await a.login('tcp', 'alice');
+    const bob = await b.login('ws', 'bob');
+    await until(online(a, 'bob'));
+    const first = alice.c2c('bob', 'to b');
+    bob.ack(await bob.expect({ type: 2, fp: first }));
+    await alice.expect({ type: 4, dataContent: first });
+    return { alice, bob };
+  };
+
+  it('a recipient who moved to another node is reached there, in order, though the sender still has the old route', async () => {
+    const { alice, bob } = await withRouteHint();
+    const c = await node('c');
+    try {
+      const moved = await c.login('tcp', 'bob');
+      await bob.expect({ type: 54, dataContent: '{"code":1}' });
+      await until(() => !b.push.isOnline('bob'));
+      // Node b answers "not here" to what node a still sends it; node a routes those again, in the order sent.
+      const fps = Array.from({ length: 20 }, (_, i) => alice.c2c('bob', `moved ${i}`));
+      for (const fp of fps) moved.ack(await moved.expect({ type: 2, fp }));
+      const acked = new Set<string>();
+      while (acked.size < fps.length) acked.add((await alice.expect({ type: 4 })).dataContent as string);
+      expect(acked).toEqual(new Set(fps));
+      expect(a.app.get(RecordingHandlers).calls.filter((x) => x.startsWith('offline:'))).toEqual([]);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('a recipient whose node is gone is reached on the node it logged in to since, not sent offline', async () => {
+    const { alice } = await withRouteHint();
+    await b.close();
+    const c = await node('c');
+    try {
+      const again = await c.login('tcp', 'bob');
+      await until(online(a, 'bob'));
+      // Nobody listens on node b's channel any more: node a routes by presence instead.
+      const fp = alice.c2c('bob', 'b is gone');
+      again.ack(await again.expect({ type: 2, fp }));
+      await alice.expect({ type: 4, dataContent: fp });
+      expect(a.app.get(RecordingHandlers).calls.filter((x) => x.startsWith('offline:'))).toEqual([]);
+    } finally {
+      await c.close();
+      b = await node('b');
+    }
+  });
+
   it('limits.maxCrossNodeInFlight: past it the session waits for its cross-node sends (counted), and nothing is lost', async () => {
     const c = await node('c', { limits: { maxCrossNodeInFlight: 1 } });
     try {
