@@ -93,6 +93,22 @@ export function udpReceiveBufferErrors(): number | undefined {
 }
 
 /**
+ * Machine-wide connections the kernel dropped because a listen socket's accept queue was full
+ * (TcpExt ListenOverflows, /proc/net/netstat): their clients retransmit the SYN after 1 s, 3 s...
+ */
+export function listenOverflows(): number | undefined {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'));
+    const names = lines[0].split(/\s+/);
+    const values = lines[1].split(/\s+/);
+    const v = Number(values[names.indexOf('ListenOverflows')]);
+    return Number.isFinite(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Datagrams dropped so far by UDP sockets (the `drops` column of /proc/net/udp):
  * the socket bound to `serverPort`, and the sockets connected to it (the clients).
  */

@@ -208,6 +208,12 @@ function connectionsSection(all: ConnectionsResult[]): string[] {
           ]
         : [],
     ),
+    ...all.map(
+      (r) =>
+        `- ${r.label}: ${r.generators.processes} generator processes, ${one(r.generators.loginCpuUs, 0)} µs of their CPU per login during the ramp (keepalives included); ` +
+        `the worst one's event-loop delay during the ramp p99 ${one(r.generators.loopDelayP99Ms)} ms, max ${one(r.generators.loopDelayMaxMs)} ms (part of the login latency, the generator's own); ` +
+        `accept-queue overflows during the ramp (machine-wide, each a client's SYN retransmitted after 1 s or more): ${r.listenOverflows === undefined ? 'n/a' : int(r.listenOverflows)}.`,
+    ),
     ...all.flatMap((r) => r.notes.map((n) => `- ${r.label}: ${n}`)),
   ];
 }

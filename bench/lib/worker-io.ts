@@ -37,6 +37,8 @@ export class WorkerChannel {
 
 /** The orchestrator's side: a group of generator workers running one scenario. */
 export class WorkerGroup {
+  /** Node flags for every generator forked from now on (`--generator-prof`: `--cpu-prof`). */
+  static execArgv: string[] = [];
   private readonly exits: Promise<number | null>[];
   private readonly inboxes: WorkerMessage[][];
   private readonly waiters: ((m: WorkerMessage) => void)[] = [];
@@ -69,7 +71,7 @@ export class WorkerGroup {
   static start(scenario: string, configs: object[], lifetimeMs: number): WorkerGroup {
     const script = path.join(__dirname, '..', 'generator.js');
     const children = configs.map((config) => {
-      const child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+      const child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: WorkerGroup.execArgv });
       child.send({ kind: 'run', data: { scenario, config, lifetimeMs } });
       return child;
     });
@@ -78,6 +80,11 @@ export class WorkerGroup {
 
   get size(): number {
     return this.children.length;
+  }
+
+  /** The generator processes' pids (for their CPU readings). */
+  get pids(): number[] {
+    return this.children.map((c) => c.pid).filter((pid): pid is number => pid !== undefined);
   }
 
   broadcast(kind: string, data?: unknown): void {

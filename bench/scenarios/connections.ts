@@ -1,7 +1,7 @@
 import { Histogram, LatencySummary, summarize } from '../lib/histogram';
 import { getJson } from '../lib/http';
 import { Transport } from '../lib/links';
-import { cpuBetween, CpuSample, processCpuUs, processRssKb, sampleCpu, sampleMachineCpu } from '../lib/proc';
+import { cpuBetween, CpuSample, listenOverflows, processCpuUs, processRssKb, sampleCpu, sampleMachineCpu } from '../lib/proc';
 import { Target, WorkerReading } from '../lib/targets';
 import { sourceAddress, split, WorkerGroup } from '../lib/worker-io';
 import { ConnectionsClosed, ConnectionsOpened, ConnectionsWorkerConfig } from './connections-worker';
@@ -50,6 +50,13 @@ export interface ConnectionsResult {
   workers?: WorkerFigures[];
   /** Multi-worker server: users online anywhere, as the cluster (Redis) counts them while holding. */
   onlineAnywhere?: number;
+  /**
+   * Generator processes; the worst one's event-loop delay during the ramp (ms): latency the generator
+   * added, not the server; their CPU per login during the ramp (µs, keepalives included).
+   */
+  generators: { processes: number; loopDelayP99Ms: number; loopDelayMaxMs: number; loginCpuUs?: number };
+  /** Connections the kernel dropped during the ramp because an accept queue was full (machine-wide): each costs its client a SYN retransmission, 1 s or more. */
+  listenOverflows?: number;
 }
 
 /** One server worker while holding: its share of the connections and what they cost it. */
@@ -126,18 +133,23 @@ export async function runConnections(target: Target, o: ConnectionsOptions): Pro
   const pid = target.pid;
   // The bench server can run a full GC first, so the readings do not depend on when V8 last collected.
   const settleHeap = () => (target.push ? getJson(`http://${target.host}:${target.push}/gc`, 10_000).catch(() => undefined) : Promise.resolve());
-  await settleHeap();
-  // Several workers: each one's GC and RSS, summed (the primary holds no connections).
-  const workersBefore = await target.readWorkers?.();
-  const rssBeforeKb = workersBefore ? sumRss(workersBefore) : pid ? processRssKb(pid) : undefined;
-  const cpuOf = () => (target.workers ? sampleCpuOf(pid ? [pid, ...target.workers] : target.workers) : sampleCpu(pid));
-  const rampCpu0 = cpuOf();
-  const machine0 = sampleMachineCpu();
-  const primaryCpu0 = target.workers ? sampleCpu(pid) : undefined;
-  const redisCpu0 = sampleCpu(o.redisPid);
   const rampBudgetMs = (o.count / o.rate) * 1000 + 60_000;
   const group = WorkerGroup.start('connections', configs, rampBudgetMs + o.holdMs + 120_000);
   try {
+    // Every generator process up before the ramp: their start-up is not the server's login latency.
+    await group.collect('ready', 60_000);
+    await settleHeap();
+    // Several workers: each one's GC and RSS, summed (the primary holds no connections).
+    const workersBefore = await target.readWorkers?.();
+    const rssBeforeKb = workersBefore ? sumRss(workersBefore) : pid ? processRssKb(pid) : undefined;
+    const cpuOf = () => (target.workers ? sampleCpuOf(pid ? [pid, ...target.workers] : target.workers) : sampleCpu(pid));
+    const rampCpu0 = cpuOf();
+    const machine0 = sampleMachineCpu();
+    const primaryCpu0 = target.workers ? sampleCpu(pid) : undefined;
+    const redisCpu0 = sampleCpu(o.redisPid);
+    const generatorCpu0 = sampleCpuOf(group.pids);
+    const overflows0 = listenOverflows();
+    group.broadcast('start');
     const t0 = performance.now();
     const opened = await group.collect<ConnectionsOpened>('opened', rampBudgetMs);
     const rampMs = performance.now() - t0;
@@ -145,6 +157,8 @@ export async function runConnections(target: Target, o: ConnectionsOptions): Pro
     const machine1 = sampleMachineCpu();
     const redisCpu1 = sampleCpu(o.redisPid);
     const primaryCpu1 = target.workers ? sampleCpu(pid) : undefined;
+    const generatorCpu1 = sampleCpuOf(group.pids);
+    const overflows1 = listenOverflows();
     await sleep(o.holdMs);
     const cpu1 = cpuOf();
     await settleHeap();
@@ -181,6 +195,13 @@ export async function runConnections(target: Target, o: ConnectionsOptions): Pro
       notes: opened.flatMap((r) => r.failureSamples).slice(0, 5),
       workers,
       onlineAnywhere: workersAfter?.[0]?.onlineAnywhere,
+      generators: {
+        processes: opened.length,
+        loopDelayP99Ms: Math.max(...opened.map((r) => r.loopDelay.p99Ms)),
+        loopDelayMaxMs: Math.max(...opened.map((r) => r.loopDelay.maxMs)),
+        loginCpuUs: perLogin(generatorCpu0, generatorCpu1),
+      },
+      listenOverflows: overflows0 !== undefined && overflows1 !== undefined ? overflows1 - overflows0 : undefined,
     };
   } finally {
     await group.stop();

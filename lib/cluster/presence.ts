@@ -31,7 +31,9 @@ export interface PresenceRoute {
  * - entries of a node whose liveness lapsed are ignored by lookups and routing but left in place
  *   (the node may only have been paused, and renews without re-asserting), until swept;
  * - everything this node holds can be written back at any time (reassert) without taking entries
- *   that another live node claimed meanwhile.
+ *   that another live node claimed meanwhile;
+ * - this node's calls take effect in the order they are made (a twin may batch them): a release
+ *   never overtakes its claim, and `ownCount` counts every claim made before it.
  * Methods reject only when the store cannot be reached; they never throw synchronously.
  */
 export interface IMPresence {

@@ -98,8 +98,6 @@ export class RedisCluster implements RemoteRouter {
   private suppressedErrors = 0;
   private stopping?: Promise<void>;
   private stopped = false;
-  /** Claims sent and not answered yet: their users are not in this node's Redis set so far. */
-  private claiming = 0;
   private reasserting?: Promise<void>;
   private reassertAgain = false;
   /** Removal of the entries an earlier run under this node id left (the first connection); shared by overlapping rejoins. */
@@ -392,7 +390,6 @@ export class RedisCluster implements RemoteRouter {
    * other out: the one whose claim reached Redis last supersedes the other.
    */
   private async claim(userId: string, session: Session): Promise<void> {
-    this.claiming++;
     try {
       const mine = this.entryOf(session);
       const previous = await this.presence.claim(userId, mine);
@@ -406,8 +403,6 @@ export class RedisCluster implements RemoteRouter {
     } catch (err) {
       // Redis down: the session is written back by the re-assertion when it returns.
       this.fail(err);
-    } finally {
-      this.claiming--;
     }
   }
 
@@ -654,9 +649,13 @@ export class RedisCluster implements RemoteRouter {
    */
   private async renewAlive(renewOnly = false): Promise<void> {
     if (!this.link?.ready || this.stopped) return;
+    // Counted when the count is sent: every session here then has its claim sent before it (one
+    // connection, in order). Read after the reply, logins meanwhile would look missing and make a
+    // login burst re-assert every session each renewal.
+    const sessions = this.core.online.size;
     const [wasLive, held] = await Promise.all([this.presence.renew(this.nodeTtlMs), this.presence.ownCount()]);
     if (renewOnly || this.reasserting) return;
-    if (!wasLive || held + this.claiming < this.core.online.size) await this.reassert();
+    if (!wasLive || held < sessions) await this.reassert();
   }
 
   /** Removes what dead nodes left in Redis (every node does it; the scripts are atomic, so they may overlap). */

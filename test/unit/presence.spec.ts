@@ -200,6 +200,16 @@ function contract(name: string, makeTwin: () => Promise<PresenceTwin>): void {
       expect(await b.lookupMany(['ua'])).toEqual([at('a', 1)]);
     });
 
+    it("this node's calls take effect in the order made: a claim then a release in one turn leave nothing, a count counts the claims before it", async () => {
+      const claimed = a.claim('brief', at('a', 1));
+      const released = a.release('brief', 1);
+      const counted = a.claim('counted', at('a', 2));
+      const held = a.ownCount();
+      await Promise.all([claimed, released, counted]);
+      expect(await held).toBe(1);
+      expect(await a.lookupMany(['brief', 'counted'])).toEqual([undefined, at('a', 2)]);
+    });
+
     it('count adds the users of the listed live nodes; ownCount is this node set', async () => {
       await a.reassert([['a1', at('a', 1)], ['a2', at('a', 2)]]);
       await b.reassert([['b1', at('b', 3)]]);
