@@ -91,6 +91,12 @@ export interface WsGatewayOptions {
   maxOutboundBytes?: number;
   /** Concurrent connections. Default 50,000. */
   maxConnections?: number;
+  /**
+   * Listen backlog of the gateway's own port (not of a shared HTTP server). Default 4096, as TCP:
+   * Node accepts one connection per event-loop turn, so a login burst waits in this queue, and a
+   * full queue drops connection attempts that clients retry only after a second or more.
+   */
+  backlog?: number;
   /** TLS (wss) for the gateway's own port. */
   tls?: SecureContextOptions;
   /** Time a client may take from connecting to a completed upgrade (TLS included). Default 10,000 ms. */

@@ -49,6 +49,7 @@ function applyDefaults(o: IMModuleOptions): ResolvedIMOptions {
       maxPayloadBytes: o.ws?.maxPayloadBytes ?? 65536,
       maxOutboundBytes: o.ws?.maxOutboundBytes ?? 65536,
       maxConnections: o.ws?.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      backlog: o.ws?.backlog ?? 4096,
       tls: o.ws?.tls,
       handshakeTimeoutMs: o.ws?.handshakeTimeoutMs ?? 10_000,
       closeTimeoutMs: o.ws?.closeTimeoutMs ?? 5000,

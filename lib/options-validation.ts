@@ -30,7 +30,7 @@ const RULES: Record<'tcp' | 'udp' | 'ws' | 'qos' | 'limits' | 'storeLimits', Rec
     recvBufferBytes: POSITIVE, maxReplyRatio: { min: 0, fractional: true },
   },
   ws: {
-    idleTimeoutMs: POSITIVE, maxPayloadBytes: POSITIVE, maxOutboundBytes: POSITIVE, maxConnections: COUNT,
+    idleTimeoutMs: POSITIVE, maxPayloadBytes: POSITIVE, maxOutboundBytes: POSITIVE, maxConnections: COUNT, backlog: COUNT,
     handshakeTimeoutMs: POSITIVE, closeTimeoutMs: { min: 0 }, maxBufferedBytes: POSITIVE,
   },
   qos: {

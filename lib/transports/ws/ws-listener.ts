@@ -110,7 +110,7 @@ export class WsListener implements IMListener {
     this.createWsServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.options.port as number, this.options.host, () => {
+      server.listen({ port: this.options.port as number, host: this.options.host, backlog: this.options.backlog }, () => {
         server.off('error', reject);
         resolve();
       });
