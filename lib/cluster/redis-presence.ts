@@ -31,11 +31,15 @@ for i = 1, #ARGV, 2 do
   redis.call('SADD', KEYS[2], ARGV[i])
 end
 return out`;
-// KEYS: presence, this node's users. Remove the user's entry only if it is still this session's (ARGV[2] = "node|session|").
+// KEYS: presence, this node's users. Remove the user's entry only if it is still this session's
+// (ARGV[2] = "node|session|", ARGV[3] = "0") or, for clearOwn, any of this node's (ARGV[2] = "node|",
+// ARGV[3] = "1"). ARGV[3] is how many '|' the rest of the entry holds: node ids may contain '|', so
+// the entry "n|7|1|t" of node "n|7" also begins with node "n"'s "n|7|" and "n|".
 const RELEASE = `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 redis.call('SREM', KEYS[2], ARGV[1])
-if cur and string.sub(cur, 1, string.len(ARGV[2])) == ARGV[2] then
+local n = string.len(ARGV[2])
+if cur and string.sub(cur, 1, n) == ARGV[2] and select(2, string.gsub(string.sub(cur, n + 1), '|', '')) == tonumber(ARGV[3]) then
   redis.call('HDEL', KEYS[1], ARGV[1])
   return 1
 end
@@ -288,7 +292,7 @@ export class RedisPresence implements IMPresence {
 
   /** Removes the user's entry if it is still this session's; the user leaves this node's set either way. */
   async release(userId: string, sessionId: number): Promise<void> {
-    await this.cmd('imRelease', this.keys.presence, this.keys.users(this.nodeId), userId, `${this.nodeId}|${sessionId}|`);
+    await this.cmd('imRelease', this.keys.presence, this.keys.users(this.nodeId), userId, `${this.nodeId}|${sessionId}|`, '0');
   }
 
   /** Takes the user out of this node's set only (its entry already belongs to another node). */
@@ -379,7 +383,7 @@ export class RedisPresence implements IMPresence {
     this.flushClaims();
     const users = await this.redis.smembers(this.keys.users(this.nodeId));
     // Any session of this node: a prefix of the node id alone.
-    await Promise.all(users.map((userId) => this.cmd('imRelease', this.keys.presence, this.keys.users(this.nodeId), userId, `${this.nodeId}|`)));
+    await Promise.all(users.map((userId) => this.cmd('imRelease', this.keys.presence, this.keys.users(this.nodeId), userId, `${this.nodeId}|`, '1')));
     await this.redis.del(this.keys.users(this.nodeId));
     await this.redis.srem(this.keys.nodes, this.nodeId);
   }

@@ -114,6 +114,22 @@ function contract(name: string, makeTwin: () => Promise<PresenceTwin>): void {
       expect(await b.ownCount()).toBe(0);
     });
 
+    it("release compares the whole node id: node 'n' cannot release the entry of node 'n|7' (ids may contain '|')", async () => {
+      const n = twin.node('n');
+      const n7 = twin.node('n|7');
+      await n.renew(LONG);
+      await n7.renew(LONG);
+      await n7.claim('u', at('n|7', 1));
+      // The entry reads "n|7|1|<time>", which begins with "n|7|": the prefix of node n's session 7.
+      await n.release('u', 7);
+      expect(await a.lookupMany(['u'])).toEqual([at('n|7', 1)]);
+      await n.claim('v', at('n', 2));
+      await n.clearOwn(); // any session of node n, still not node n|7's
+      expect(await a.lookupMany(['u', 'v'])).toEqual([at('n|7', 1), undefined]);
+      await n7.release('u', 1);
+      expect(await a.lookupMany(['u'])).toEqual([undefined]);
+    });
+
     it('forget takes the user out of this node set only', async () => {
       await a.claim('u', at('a', 1));
       await b.claim('u', at('b', 2));
