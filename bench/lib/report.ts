@@ -160,6 +160,9 @@ function messagingSection(all: MessagingResult[]): string[] {
   ];
 }
 
+/** The connection count the per-connection memory targets are set for (`--full`). */
+const FULL_CONNECTIONS = 19_000;
+
 function connectionsSection(all: ConnectionsResult[]): string[] {
   if (all.length === 0) return [];
   return [
@@ -170,7 +173,9 @@ function connectionsSection(all: ConnectionsResult[]): string[] {
       all.map((r) => {
         const tcp = r.options.transport === 'tcp';
         const kbTarget = tcp ? 8 : 16;
-        const checks = [`≤${kbTarget} KB ${ok((r.kbPerConnection ?? Infinity) <= kbTarget)}`];
+        // The server's fixed RSS growth (pools, JIT, the young generation) is spread over the connections:
+        // the per-connection target is judged at the count it was set for.
+        const checks = [r.options.count >= FULL_CONNECTIONS ? `≤${kbTarget} KB ${ok((r.kbPerConnection ?? Infinity) <= kbTarget)}` : `≤${kbTarget} KB: judged at ≥${int(FULL_CONNECTIONS)}`];
         // Issue 12: 38,000 on two workers, login p99 under 100 ms; one process: under 50 ms.
         if (r.workers) checks.push(`login p99 <100 ms ${ok(r.login.p99 < 100)}`);
         else if (tcp) checks.push(`login p99 <50 ms ${ok(r.login.p99 < 50)}`);
@@ -194,7 +199,7 @@ function connectionsSection(all: ConnectionsResult[]): string[] {
     '',
     'Login latency: connect start → login response. KB per conn: (VmRSS after holding − VmRSS of the idle server) / connections; ' +
       'the bench server runs a full GC (its /gc trigger) before each reading. ' +
-      'Targets are for 19,000 connections at 2,000/s (`--full`).',
+      'Targets are for 19,000 connections at 2,000/s (`--full`); below that count the KB per connection is shown but not judged.',
     '',
     ...all.flatMap((r) =>
       r.workers
