@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Message } from 'amqplib';
-import { BridgePort } from '../core/bridge-port';
-import type { IMCore } from '../core/im-core';
+import { BridgeHostPort, BridgePort } from '../core/bridge-port';
 import { Packet } from '../protocol/packet';
 import { DedupLimits, ReceiveDedupTable } from '../qos/receive-dedup-table';
 import { decodeBridgeMessage, encodeBridgeMessage } from './bridge-codec';
@@ -83,7 +82,7 @@ export class IMBridge implements BridgePort {
   private readonly publishLog = new LogThrottle(LOG_INTERVAL_MS);
 
   constructor(
-    private readonly core: IMCore,
+    private readonly core: BridgeHostPort,
     readonly options: ResolvedBridgeOptions,
     private readonly context: IMBridgeContext,
   ) {

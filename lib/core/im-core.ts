@@ -5,7 +5,7 @@ import type { IMCloseReason } from '../metrics/close-reason';
 import type { IMMetrics } from '../metrics/im-metrics';
 import { Packet } from '../protocol/packet';
 import { IMMessageStore } from '../store/message-store';
-import type { BridgePort } from './bridge-port';
+import type { BridgeHostPort, BridgePort } from './bridge-port';
 import type { Clock } from './clock';
 import type { IMClusterPort } from './cluster-port';
 import type { IMConnection, TransportKind } from './connection';
@@ -49,7 +49,7 @@ export type { DrainReport } from './drain';
  * idle and login timeouts) and `drain.ts` (graceful drain). Each part gets
  * the parts below it in its constructor; the order below is that tree.
  */
-export class IMCore implements IMSessionSink, IMClusterPort {
+export class IMCore implements IMSessionSink, IMClusterPort, BridgeHostPort {
   /** user id → session (PROTOCOL.md §4). */
   readonly online: OnlineTable;
   /** Operational counters. */
