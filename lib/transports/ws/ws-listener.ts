@@ -210,10 +210,10 @@ export class WsListener implements IMListener {
 
   /** Destroys `socket` unless its upgrade completes within `handshakeTimeoutMs`. */
   private startHandshakeDeadline(socket: Duplex): void {
-    const timer = setTimeout(() => socket.destroy(), this.options.handshakeTimeoutMs);
+    const timer = setTimeout(destroySocket, this.options.handshakeTimeoutMs, socket);
     timer.unref();
     handshakeTimers.set(socket, timer);
-    socket.once('close', () => clearTimeout(timer));
+    socket.once('close', clearOwnDeadline);
   }
 
   private accept(ws: WebSocket, req: http.IncomingMessage): void {
@@ -251,10 +251,23 @@ const guardedServers = new WeakSet<http.Server>();
 /** Handshake deadlines by socket: a WeakMap rather than a property, so sockets keep Node's own shape. */
 const handshakeTimers = new WeakMap<Duplex, NodeJS.Timeout>();
 
-/** Clears the deadline of the upgraded socket and, under TLS, of the TCP socket beneath it. */
+/**
+ * Clears the deadline of the upgraded socket and, under TLS, of the TCP socket beneath it, and
+ * drops what it held: a connection that lives for hours must not keep its handshake's timer.
+ */
 function clearHandshakeDeadline(socket: Duplex): void {
-  for (let s: Duplex | undefined = socket; s; s = (s as { _parent?: Duplex })._parent) {
-    const timer = handshakeTimers.get(s);
-    if (timer) clearTimeout(timer);
-  }
+  for (let s: Duplex | undefined = socket; s; s = (s as { _parent?: Duplex })._parent) clearOwnDeadline.call(s);
+}
+
+/** One function for every socket (no closure per connection): `this` is the socket. */
+function clearOwnDeadline(this: Duplex): void {
+  const timer = handshakeTimers.get(this);
+  if (!timer) return;
+  clearTimeout(timer);
+  handshakeTimers.delete(this);
+  this.off('close', clearOwnDeadline);
+}
+
+function destroySocket(socket: Duplex): void {
+  socket.destroy();
 }
