@@ -81,15 +81,7 @@ export function sampleMachineCpu(): CpuSample | undefined {
 
 /** Machine-wide UDP datagrams dropped because a socket's receive buffer was full (/proc/net/snmp). */
 export function udpReceiveBufferErrors(): number | undefined {
-  try {
-    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
-    const names = lines[0].split(/\s+/);
-    const values = lines[1].split(/\s+/);
-    const v = Number(values[names.indexOf('RcvbufErrors')]);
-    return Number.isFinite(v) ? v : undefined;
-  } catch {
-    return undefined;
-  }
+  return kernelCounter('/proc/net/snmp', 'Udp:', 'RcvbufErrors');
 }
 
 /**
@@ -97,11 +89,14 @@ export function udpReceiveBufferErrors(): number | undefined {
  * (TcpExt ListenOverflows, /proc/net/netstat): their clients retransmit the SYN after 1 s, 3 s...
  */
 export function listenOverflows(): number | undefined {
+  return kernelCounter('/proc/net/netstat', 'TcpExt:', 'ListenOverflows');
+}
+
+/** A counter of /proc/net/snmp or /proc/net/netstat: a header line of names, then one of values, both starting with `prefix`. */
+function kernelCounter(file: string, prefix: string, name: string): number | undefined {
   try {
-    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'));
-    const names = lines[0].split(/\s+/);
-    const values = lines[1].split(/\s+/);
-    const v = Number(values[names.indexOf('ListenOverflows')]);
+    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith(prefix));
+    const v = Number(lines[1].split(/\s+/)[lines[0].split(/\s+/).indexOf(name)]);
     return Number.isFinite(v) ? v : undefined;
   } catch {
     return undefined;
