@@ -204,7 +204,7 @@ export class SessionPipeline {
     const anonymous = !session.authenticated;
     const packetsPerSecond = anonymous ? limits.anonymousPacketsPerSecond : limits.packetsPerSecond;
     const burst = anonymous ? limits.anonymousBurst : limits.burst;
-    session.tokens = Math.min(burst, session.tokens + ((now - session.tokensAt) * packetsPerSecond) / 1000);
+    session.tokens = refilled(session.tokens, now - session.tokensAt, packetsPerSecond, burst);
     session.tokensAt = now;
     if (session.tokens < 1) return false;
     session.tokens -= 1;
@@ -213,7 +213,7 @@ export class SessionPipeline {
 
   private takeControlToken(session: Session, now: number): boolean {
     const { controlPacketsPerSecond, controlBurst } = this.ctx.options.limits;
-    session.controlTokens = Math.min(controlBurst, session.controlTokens + ((now - session.controlTokensAt) * controlPacketsPerSecond) / 1000);
+    session.controlTokens = refilled(session.controlTokens, now - session.controlTokensAt, controlPacketsPerSecond, controlBurst);
     session.controlTokensAt = now;
     if (session.controlTokens < 1) return false;
     session.controlTokens -= 1;
@@ -231,4 +231,9 @@ export class SessionPipeline {
       this.out.sendError(session, IMErrors.RATE_LIMITED.wireCode, IMErrors.RATE_LIMITED.message());
     }
   }
+}
+
+/** A token bucket's level after `elapsedMs`: refilled at `perSecond`, never above `burst`. */
+function refilled(tokens: number, elapsedMs: number, perSecond: number, burst: number): number {
+  return Math.min(burst, tokens + (elapsedMs * perSecond) / 1000);
 }
