@@ -3,6 +3,7 @@ import { hostname } from 'os';
 import { randomBytes } from 'crypto';
 import { Subscription } from 'rxjs';
 import { ClockTimer } from '../core/clock';
+import { isThenable } from '../core/core-hooks';
 import { logText } from '../core/log-text';
 import { LogThrottle } from '../core/log-throttle';
 import type { IMClusterPort } from '../core/cluster-port';
@@ -30,8 +31,6 @@ const LOOKUP_BATCH = 1000;
 /** What a request's promise settles with: a C2C's reply as the core's outcome, any other reply as is. */
 const answerOf = (entry: { kind: ClusterRequest['kind'] }, reply: unknown): unknown =>
   entry.kind !== 'c2c' ? reply : reply === 'unknown' ? 'unknown' : reply ? 'delivered' : 'absent';
-
-const isThenable = (v: unknown): v is Promise<unknown> => typeof v === 'object' && v !== null && typeof (v as Promise<unknown>).then === 'function';
 
 interface PendingRequest extends QueueNode {
   readonly id: number;
